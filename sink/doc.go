@@ -1,0 +1,22 @@
+// Package sink defines where exported objects go: a [Sink] writes objects
+// that become visible only when complete, reads them back, lists and
+// deletes them.
+//
+// # Drivers
+//
+//	import _ "github.com/snapexport/snapexport/sink/s3sink"  // s3://bucket[/prefix]?region=…&endpoint=…
+//	import _ "github.com/snapexport/snapexport/sink/dirsink" // file:///abs/dir
+//	import _ "github.com/snapexport/snapexport/sink/memsink" // mem://name
+//
+// A bare bucket name given to [OpenURL] means AWS S3. Every driver passes
+// sinktest.RunConformanceTests; each "must" in the comments of [Sink] and
+// [Writer] has a subtest there.
+//
+// # Atomic visibility
+//
+// A partly written object is never visible: dirsink writes a temporary file
+// and renames it on Close, s3sink completes its multipart upload on Close
+// and aborts it when the writer's context is cancelled, memsink stores the
+// bytes on Close. Cancelling the context given to [Sink.NewWriter] is how a
+// caller abandons an object.
+package sink

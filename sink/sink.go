@@ -1,0 +1,109 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"time"
+)
+
+// Sink is a destination for objects: an S3 bucket, a local directory, memory.
+// Its methods are safe for concurrent use. Keys are relative, "/"-separated
+// paths ("task/db/public.t/1/part-00000-….gz.parquet").
+type Sink interface {
+	// NewWriter starts writing the object at key. The object must become
+	// visible (to NewReader, List and other processes) only when the
+	// writer's Close returns nil, and then all at once with exactly the bytes
+	// written; an existing object at key is replaced atomically. If ctx is
+	// cancelled before Close, or Close fails, nothing must become visible
+	// and nothing must be left behind (temp files, multipart uploads). A
+	// key that is not a valid relative path (empty, absolute, containing
+	// "." or ".." segments, a backslash or a NUL) must be refused with an
+	// error wrapping ErrInvalidKey.
+	NewWriter(ctx context.Context, key string, opts *WriterOptions) (Writer, error)
+	// NewReader opens the object at key. A missing object must give an error
+	// wrapping ErrNotExist.
+	NewReader(ctx context.Context, key string) (io.ReadCloser, error)
+	// List yields every visible object whose key starts with prefix, in
+	// lexical key order. Objects being written must not be listed.
+	List(ctx context.Context, prefix string) iter.Seq2[Object, error]
+	// Delete removes the object at key. A missing object must give an error
+	// wrapping ErrNotExist.
+	Delete(ctx context.Context, key string) error
+	// Location describes the sink for records and messages, without
+	// secrets: "s3://bucket", "file:///abs/dir", "mem://name". It is what
+	// the task record shows as S3Bucket.
+	Location() string
+	// Close releases the sink.
+	Close() error
+}
+
+// Writer writes one object. Write may buffer; it is not safe for concurrent
+// use. Cancelling the context given to NewWriter aborts the object.
+type Writer interface {
+	io.Writer
+	// Close finishes the object and makes it visible if nothing failed. It
+	// must return an error (and publish nothing) if the writer's context was
+	// cancelled first.
+	Close() error
+}
+
+// WriterOptions tune one object. nil means the zero value.
+type WriterOptions struct {
+	// ContentType is stored where the sink keeps it ("application/json").
+	ContentType string
+	// IfNotExists makes Close fail with ErrExist, publishing nothing, when an
+	// object already exists at key. Sinks that implement it atomically
+	// report so through [ConditionalWriter]; others check then write.
+	IfNotExists bool
+}
+
+// ConditionalWriter is implemented by sinks whose IfNotExists is atomic (two
+// writers racing for one key: exactly one wins).
+type ConditionalWriter interface {
+	AtomicIfNotExists() bool
+}
+
+// Object is one listed object.
+type Object struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+}
+
+var (
+	// ErrNotExist is wrapped by errors for missing objects.
+	ErrNotExist = errors.New("sink: object does not exist")
+	// ErrExist is wrapped when IfNotExists finds an object.
+	ErrExist = errors.New("sink: object already exists")
+	// ErrInvalidKey is wrapped when a key is not a valid relative path.
+	ErrInvalidKey = errors.New("sink: invalid key")
+)
+
+// WriteObject writes data to key in one call, for small objects such as the
+// metadata files.
+func WriteObject(ctx context.Context, s Sink, key string, data []byte, opts *WriterOptions) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := s.NewWriter(ctx, key, opts)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		cancel()
+		_ = w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// ReadObject reads a whole object.
+func ReadObject(ctx context.Context, s Sink, key string) ([]byte, error) {
+	r, err := s.NewReader(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
