@@ -206,19 +206,19 @@ type Skipped struct {
 // Reasons for skipping tables and for general warnings. The two RDS documents
 // come first; the rest are snapexport's, named in the same style.
 const (
-	ReasonPermissionsDoNotExist        = "PERMISSIONS_DO_NOT_EXIST"
-	ReasonFailedToExtractTablesList    = "FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"
-	ReasonUnsupportedColumnName        = "UNSUPPORTED_CHARACTERS_IN_COLUMN_NAME"
-	ReasonUnsupportedTableName         = "UNSUPPORTED_CHARACTERS_IN_TABLE_NAME"
-	ReasonTemporaryTable               = "TEMPORARY_TABLE"
-	ReasonUnloggedTable                = "UNLOGGED_TABLE"
-	ReasonForeignTable                 = "FOREIGN_TABLE"
-	ReasonOmittedColumns               = "COLUMNS_NOT_EXPORTED"
-	ReasonNoMatch                      = "NO_MATCHING_OBJECTS"
-	ReasonConsistencyFallback          = "SINGLE_CONNECTION_SNAPSHOT"
-	ReasonNonTransactionalTable        = "NON_TRANSACTIONAL_TABLE"
-	ReasonZeroDates                    = "ZERO_DATES_WRITTEN_AS_NULL"
-	ReasonRowTooLarge                  = "ROW_TOO_LARGE"
+	ReasonPermissionsDoNotExist     = "PERMISSIONS_DO_NOT_EXIST"
+	ReasonFailedToExtractTablesList = "FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"
+	ReasonUnsupportedColumnName     = "UNSUPPORTED_CHARACTERS_IN_COLUMN_NAME"
+	ReasonUnsupportedTableName      = "UNSUPPORTED_CHARACTERS_IN_TABLE_NAME"
+	ReasonTemporaryTable            = "TEMPORARY_TABLE"
+	ReasonUnloggedTable             = "UNLOGGED_TABLE"
+	ReasonForeignTable              = "FOREIGN_TABLE"
+	ReasonOmittedColumns            = "COLUMNS_NOT_EXPORTED"
+	ReasonNoMatch                   = "NO_MATCHING_OBJECTS"
+	ReasonConsistencyFallback       = "SINGLE_CONNECTION_SNAPSHOT"
+	ReasonNonTransactionalTable     = "NON_TRANSACTIONAL_TABLE"
+	ReasonZeroDates                 = "ZERO_DATES_WRITTEN_AS_NULL"
+	ReasonRowTooLarge               = "ROW_TOO_LARGE"
 )
 
 // ValueTooLargeError reports a single value at or above the scan's
