@@ -65,6 +65,14 @@ type ConditionalWriter interface {
 	AtomicIfNotExists() bool
 }
 
+// Checker is implemented by sinks that can verify up front that the
+// destination exists, is reachable and accepts writes (S3: HeadBucket and
+// the bucket's region). The exporter calls it when a task starts, before it
+// writes anything, and fails the task with the error, as RDS does.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
 // Object is one listed object.
 type Object struct {
 	Key     string
