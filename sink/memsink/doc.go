@@ -1,0 +1,27 @@
+// Package memsink is a [sink.Sink] that keeps objects in memory, for tests
+// and examples.
+//
+// # URL
+//
+//	mem://name
+//
+// The URL has no parameters. Importing the package registers the scheme
+// "mem" with [sink.OpenURL].
+//
+// # Named stores
+//
+// A store is named, and one name means one store in the process: [New]("x"),
+// [Lookup]("x") and sink.OpenURL(ctx, "mem://x") all reach the same objects.
+// A test can therefore hand "mem://x" to code that opens sinks by URL and
+// inspect the result through memsink.New("x").Keys() or Bytes. New("") makes
+// a store with a fresh unique name, which its [Sink.Location] gives. Stores
+// live as long as the process; [Sink.Close] releases the handle, not the
+// objects, and [Sink.Clear] empties the store.
+//
+// # Semantics
+//
+// A writer buffers its bytes and stores them on Close, so an object is
+// visible all at once and never partly. IfNotExists is decided under the
+// store's lock, so it is atomic ([Sink.AtomicIfNotExists] reports true).
+// Keys follow [sink.ValidateKey], like every driver's.
+package memsink

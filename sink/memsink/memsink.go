@@ -1,0 +1,304 @@
+package memsink
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/snapexport/snapexport/sink"
+)
+
+func init() {
+	sink.Register("mem", func(_ context.Context, u *url.URL) (sink.Sink, error) {
+		return openURL(u)
+	})
+}
+
+var (
+	_ sink.Sink              = (*Sink)(nil)
+	_ sink.ConditionalWriter = (*Sink)(nil)
+)
+
+// store holds the objects of one name.
+type store struct {
+	mu      sync.RWMutex
+	objects map[string]object
+}
+
+// object is immutable once stored: readers share data without copying.
+type object struct {
+	data        []byte
+	modTime     time.Time
+	contentType string
+}
+
+// stores maps names to stores: the process-wide state that makes one name
+// one store (see the package documentation).
+var (
+	storesMu sync.Mutex
+	stores   = map[string]*store{}
+	anon     atomic.Uint64
+)
+
+// Sink is a handle to a named in-memory store.
+type Sink struct {
+	name   string
+	st     *store
+	closed atomic.Bool
+}
+
+// New returns a handle to the store called name, creating the store empty
+// if no store has that name yet. An empty name makes a new store with a
+// unique name ("anon-1", ...).
+func New(name string) *Sink {
+	storesMu.Lock()
+	defer storesMu.Unlock()
+	if name == "" {
+		for {
+			name = "anon-" + strconv.FormatUint(anon.Add(1), 10)
+			if _, taken := stores[name]; !taken {
+				break
+			}
+		}
+	}
+	st, ok := stores[name]
+	if !ok {
+		st = &store{objects: map[string]object{}}
+		stores[name] = st
+	}
+	return &Sink{name: name, st: st}
+}
+
+// Lookup returns a handle to the store called name if one exists.
+func Lookup(name string) (*Sink, bool) {
+	storesMu.Lock()
+	st, ok := stores[name]
+	storesMu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	return &Sink{name: name, st: st}, true
+}
+
+func openURL(u *url.URL) (*Sink, error) {
+	if u.Opaque != "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("memsink: URL %q: want mem://name, with no path or parameters", u.Redacted())
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("memsink: URL %q has no store name: want mem://name", u.Redacted())
+	}
+	return New(u.Host), nil
+}
+
+// Name is the name of the store.
+func (s *Sink) Name() string { return s.name }
+
+var errClosed = errors.New("memsink: sink is closed")
+
+func (s *Sink) check() error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	return nil
+}
+
+// NewWriter implements [sink.Sink].
+func (s *Sink) NewWriter(ctx context.Context, key string, opts *sink.WriterOptions) (sink.Writer, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if err := sink.ValidateKey(key); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memsink: writing %q: %w", key, err)
+	}
+	w := &writer{ctx: ctx, s: s, key: key}
+	if opts != nil {
+		w.opts = *opts
+	}
+	return w, nil
+}
+
+type writer struct {
+	ctx    context.Context
+	s      *Sink
+	key    string
+	opts   sink.WriterOptions
+	buf    bytes.Buffer
+	closed bool
+}
+
+func (w *writer) Write(p []byte) (int, error) {
+	if w.closed {
+		return 0, fmt.Errorf("memsink: write to closed writer for %q", w.key)
+	}
+	if err := w.ctx.Err(); err != nil {
+		return 0, fmt.Errorf("memsink: writing %q: %w", w.key, err)
+	}
+	return w.buf.Write(p)
+}
+
+func (w *writer) Close() error {
+	if w.closed {
+		return fmt.Errorf("memsink: writer for %q closed twice", w.key)
+	}
+	w.closed = true
+	data := w.buf.Bytes()
+	w.buf = bytes.Buffer{}
+	if err := w.s.check(); err != nil {
+		return err
+	}
+	st := w.s.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	// Checked under the lock: a cancellation that happened before this
+	// Close is never followed by a publish.
+	if err := w.ctx.Err(); err != nil {
+		return fmt.Errorf("memsink: writing %q: %w", w.key, err)
+	}
+	if _, exists := st.objects[w.key]; exists && w.opts.IfNotExists {
+		return fmt.Errorf("%w: %q in %s", sink.ErrExist, w.key, w.s.Location())
+	}
+	st.objects[w.key] = object{data: data, modTime: time.Now(), contentType: w.opts.ContentType}
+	return nil
+}
+
+func (s *Sink) get(key string) (object, error) {
+	if err := s.check(); err != nil {
+		return object{}, err
+	}
+	if err := sink.ValidateKey(key); err != nil {
+		return object{}, err
+	}
+	s.st.mu.RLock()
+	o, ok := s.st.objects[key]
+	s.st.mu.RUnlock()
+	if !ok {
+		return object{}, fmt.Errorf("%w: %q in %s", sink.ErrNotExist, key, s.Location())
+	}
+	return o, nil
+}
+
+// NewReader implements [sink.Sink].
+func (s *Sink) NewReader(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o, err := s.get(key)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(o.data)), nil
+}
+
+// List implements [sink.Sink]. It yields the objects present when it
+// starts, so the loop body may write and delete.
+func (s *Sink) List(ctx context.Context, prefix string) iter.Seq2[sink.Object, error] {
+	return func(yield func(sink.Object, error) bool) {
+		if err := s.check(); err != nil {
+			yield(sink.Object{}, err)
+			return
+		}
+		var objs []sink.Object
+		s.st.mu.RLock()
+		for k, o := range s.st.objects {
+			if strings.HasPrefix(k, prefix) {
+				objs = append(objs, sink.Object{Key: k, Size: int64(len(o.data)), ModTime: o.modTime})
+			}
+		}
+		s.st.mu.RUnlock()
+		slices.SortFunc(objs, func(a, b sink.Object) int { return strings.Compare(a.Key, b.Key) })
+		for _, o := range objs {
+			if err := ctx.Err(); err != nil {
+				yield(sink.Object{}, err)
+				return
+			}
+			if !yield(o, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Delete implements [sink.Sink].
+func (s *Sink) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.check(); err != nil {
+		return err
+	}
+	if err := sink.ValidateKey(key); err != nil {
+		return err
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	if _, ok := s.st.objects[key]; !ok {
+		return fmt.Errorf("%w: %q in %s", sink.ErrNotExist, key, s.Location())
+	}
+	delete(s.st.objects, key)
+	return nil
+}
+
+// Location implements [sink.Sink]: "mem://name".
+func (s *Sink) Location() string { return "mem://" + s.name }
+
+// Close implements [sink.Sink]. It closes this handle only; the objects stay
+// for other handles to the same name.
+func (s *Sink) Close() error {
+	s.closed.Store(true)
+	return nil
+}
+
+// AtomicIfNotExists implements [sink.ConditionalWriter]: true.
+func (s *Sink) AtomicIfNotExists() bool { return true }
+
+// Keys returns the keys of every object in the store, sorted.
+func (s *Sink) Keys() []string {
+	s.st.mu.RLock()
+	keys := make([]string, 0, len(s.st.objects))
+	for k := range s.st.objects {
+		keys = append(keys, k)
+	}
+	s.st.mu.RUnlock()
+	slices.Sort(keys)
+	return keys
+}
+
+// Bytes returns a copy of the object at key, and whether it exists.
+func (s *Sink) Bytes(key string) ([]byte, bool) {
+	s.st.mu.RLock()
+	o, ok := s.st.objects[key]
+	s.st.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	return bytes.Clone(o.data), true
+}
+
+// ContentType returns the WriterOptions.ContentType the object at key was
+// written with, and whether the object exists.
+func (s *Sink) ContentType(key string) (string, bool) {
+	s.st.mu.RLock()
+	o, ok := s.st.objects[key]
+	s.st.mu.RUnlock()
+	return o.contentType, ok
+}
+
+// Clear deletes every object in the store, for every handle to it.
+func (s *Sink) Clear() {
+	s.st.mu.Lock()
+	clear(s.st.objects)
+	s.st.mu.Unlock()
+}

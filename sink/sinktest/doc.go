@@ -1,0 +1,40 @@
+// Package sinktest is the conformance suite every [sink.Sink] driver runs,
+// in the shape of gocloud.dev's drivertest: a driver's test supplies a
+// [HarnessMaker] and calls [RunConformanceTests].
+//
+//	func TestConformance(t *testing.T) {
+//		sinktest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (sinktest.Harness, error) {
+//			return &harness{dir: t.TempDir()}, nil
+//		})
+//	}
+//
+// # What is checked
+//
+// Each "must" in the comments of [sink.Sink] and [sink.Writer] has a subtest:
+// an object is visible (to NewReader and List, through this sink and through
+// a second sink standing in for another process) only once the writer's
+// Close returns nil, with exactly the bytes written; replacing an object is
+// atomic for concurrent readers; a writer whose context is cancelled before
+// Close publishes nothing and fails Close with an error wrapping
+// [context.Canceled]; missing objects give [sink.ErrNotExist]; invalid keys
+// give [sink.ErrInvalidKey]; List is in lexical key order, accepts a prefix
+// that is not at a "/" boundary (as S3 does) and never shows objects being
+// written; IfNotExists refuses to replace with [sink.ErrExist], and when the
+// sink reports an atomic [sink.ConditionalWriter], exactly one of racing
+// writers wins; Location is set and carries no secrets.
+//
+// # Shared storage
+//
+// Every key the suite writes starts with "sinktest-<random>/<test name>/",
+// and each subtest deletes what it wrote, so a harness may point at a bucket
+// or directory other tests use at the same time. The suite never lists
+// outside its own prefix.
+//
+// # Leftovers
+//
+// "Nothing left behind" cannot be seen through the Sink interface: temp files
+// and incomplete multipart uploads are invisible to List by design. A harness
+// that can see them implements [LeftoverLister]; the suite then checks that
+// aborted and refused writes leave none. A harness that cannot is still run
+// through every other check.
+package sinktest
