@@ -411,9 +411,7 @@ func testReplaceIsAtomic(e *env) {
 	if err != nil {
 		e.t.Fatalf("Close: %v", err)
 	}
-	if sawNew > 0 && !e.t.Failed() {
-		e.t.Logf("%d concurrent reads, %d of them after the replacement", reads, sawNew)
-	}
+	e.t.Logf("%d reads during the replacement, %d of them of the new version", reads, sawNew)
 	e.wantBytes(e.s, key, newData)
 	e.wantBytes(e.other, key, newData)
 	e.wantList(e.prefix, map[string]int{"obj": len(newData)})
@@ -709,7 +707,7 @@ func testReaderMissing(e *env) {
 // listKeys holds names whose lexical order differs from a per-directory walk
 // ("a/b.x" < "a/b/c" < "a/b0") and from case-folded or rune order. No key is
 // a "directory" of another, which a file system cannot hold.
-var listKeys = []string{"b", "a/b/c", "a-b", "a/b0", "a/b.x", "a/b/d/e", "a.b", "A", "c d/e", "\u00e9", "\u00e9/x", "z", "a/empty"}
+var listKeys = []string{"b", "a/b/c", "a-b", "a/b0", "a/b.x", "a/b/d/e", "a.b", "A", "c d/e", "\u00e9", "\u00fc/x", "z", "a/empty"}
 
 func (e *env) writeListKeys() map[string]int {
 	want := map[string]int{}
@@ -738,7 +736,7 @@ func subset(m map[string]int, prefix string) map[string]int {
 func testListOrder(e *env) {
 	all := e.writeListKeys()
 	e.wantList(e.prefix, all)
-	for _, p := range []string{"a/", "a/b/", "a/b/d/", "\u00e9/", "c d/"} {
+	for _, p := range []string{"a/", "a/b/", "a/b/d/", "\u00fc/", "c d/"} {
 		e.wantList(e.key(p), subset(all, p))
 	}
 	// The run prefix covers this subtest's objects, and other subtests'
@@ -762,7 +760,7 @@ func testListOrder(e *env) {
 // a directory name.
 func testListPartialPrefix(e *env) {
 	all := e.writeListKeys()
-	for _, p := range []string{"a", "a/b", "a/b/d/e", "a.", "c", "\u00e9", "nothing", "a/b.x/", "b/", "z/nothing"} {
+	for _, p := range []string{"a", "a/b", "a/b/d/e", "a.", "c", "\u00e9", "\u00fc", "nothing", "a/b.x/", "b/", "z/nothing"} {
 		e.wantList(e.key(p), subset(all, p))
 	}
 }

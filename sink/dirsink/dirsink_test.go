@@ -1,0 +1,430 @@
+package dirsink_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/snapexport/snapexport/sink"
+	"github.com/snapexport/snapexport/sink/dirsink"
+	"github.com/snapexport/snapexport/sink/sinktest"
+)
+
+type harness struct{ dir string }
+
+func (h *harness) MakeSink(context.Context) (sink.Sink, error) { return dirsink.Open(h.dir, nil) }
+
+func (h *harness) Close() {}
+
+// Leftovers reports temporary files and empty directories under prefix:
+// an aborted write must remove its temp file and the directories it made.
+func (h *harness) Leftovers(_ context.Context, prefix string) ([]string, error) {
+	return walkLeftovers(filepath.Join(h.dir, filepath.FromSlash(prefix)), true)
+}
+
+// leftovers reports temporary files and empty directories below root.
+func leftovers(root string) ([]string, error) { return walkLeftovers(root, false) }
+
+func walkLeftovers(top string, emptyTop bool) ([]string, error) {
+	var left []string
+	err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == top {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p == top && !emptyTop {
+				return nil
+			}
+			if entries, err := os.ReadDir(p); err == nil && len(entries) == 0 {
+				left = append(left, p+" (empty directory)")
+			}
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".snapexport-tmp-") {
+			left = append(left, p)
+		}
+		return nil
+	})
+	return left, err
+}
+
+func TestConformance(t *testing.T) {
+	// All subtests share one root, as exports to one directory do.
+	dir := t.TempDir()
+	sinktest.RunConformanceTests(t, func(context.Context, *testing.T) (sinktest.Harness, error) {
+		return &harness{dir: dir}, nil
+	})
+	// Every subtest deleted its objects: nothing is left, not even empty
+	// directories.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("root holds %d entries after the suite, want none (first: %q)", len(entries), entries[0].Name())
+	}
+}
+
+func TestOpenCreatesRoot(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b c", "d")
+	s, err := dirsink.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Fatalf("root not created: %v", err)
+	}
+	if got, want := s.Location(), "file://"+(&url.URL{Path: dir}).EscapedPath(); got != want {
+		t.Errorf("Location() = %q, want %q", got, want)
+	}
+	if s.Dir() != dir {
+		t.Errorf("Dir() = %q, want %q", s.Dir(), dir)
+	}
+	// Location opens the same directory again.
+	again, err := sink.OpenURL(t.Context(), s.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if err := sink.WriteObject(t.Context(), again, "k", []byte("v"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "k")); err != nil || string(got) != "v" {
+		t.Errorf("file written through %s: %q, %v", s.Location(), got, err)
+	}
+}
+
+func TestOpenError(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{file, filepath.Join(file, "sub")} {
+		_, err := dirsink.Open(dir, nil)
+		if err == nil {
+			t.Fatalf("Open(%q) under a regular file succeeded", dir)
+		}
+		if !strings.Contains(err.Error(), dir) || !errors.Is(err, syscall.ENOTDIR) {
+			t.Errorf("Open(%q) = %v, want the path and the OS reason (not a directory)", dir, err)
+		}
+	}
+	if _, err := dirsink.Open("", nil); err == nil {
+		t.Error(`Open("") succeeded`)
+	}
+}
+
+func TestURL(t *testing.T) {
+	base := t.TempDir()
+	t.Chdir(base)
+	cases := []struct{ url, dir string }{
+		{"file://" + base + "/abs", filepath.Join(base, "abs")},
+		{"file://localhost" + base + "/local", filepath.Join(base, "local")},
+		{"file://./rel/dir", filepath.Join(base, "rel", "dir")},
+		{"file://.", base},
+		{"file://../" + filepath.Base(base) + "/up", filepath.Join(base, "up")},
+		{"file://" + base + "/with%20space", filepath.Join(base, "with space")},
+		{"FILE://" + base + "/upper", filepath.Join(base, "upper")},
+	}
+	for _, c := range cases {
+		s, err := sink.OpenURL(t.Context(), c.url)
+		if err != nil {
+			t.Errorf("OpenURL(%q): %v", c.url, err)
+			continue
+		}
+		ds := s.(*dirsink.Sink)
+		if ds.Dir() != c.dir {
+			t.Errorf("OpenURL(%q) opened %q, want %q", c.url, ds.Dir(), c.dir)
+		}
+		if !strings.HasPrefix(s.Location(), "file:///") {
+			t.Errorf("OpenURL(%q).Location() = %q, want file:///…", c.url, s.Location())
+		}
+		s.Close()
+	}
+	for _, bad := range []string{"file://", "file://host/dir", "file://" + base + "/x?perm=1", "file://" + base + "#frag", "file://u:secret@localhost/x"} {
+		s, err := sink.OpenURL(t.Context(), bad)
+		if err == nil {
+			s.Close()
+			t.Errorf("OpenURL(%q) succeeded", bad)
+			continue
+		}
+		if strings.Contains(err.Error(), "secret") {
+			t.Errorf("OpenURL(%q) error shows the password: %v", bad, err)
+		}
+	}
+	if !slices.Contains(sink.Schemes(), "file") {
+		t.Errorf("scheme file not registered: %q", sink.Schemes())
+	}
+}
+
+// TestFiles checks the objects on disk: where they are, their permission,
+// and that directories go away with their last object.
+func TestFiles(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, err := dirsink.Open(dir, &dirsink.Options{FilePerm: 0o600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := sink.WriteObject(ctx, s, "a/b/c.parquet", []byte("data"), nil); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "a", "b", "c.parquet")
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("object mode %v, want 0600", fi.Mode().Perm())
+	}
+	if err := s.Delete(ctx, "a/b/c.parquet"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("directory a outlives its last object: %v", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("root removed with its last object: %v", err)
+	}
+	// A key the file system cannot hold next to an existing one fails,
+	// without leftovers.
+	if err := sink.WriteObject(ctx, s, "x", []byte("file"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.WriteObject(ctx, s, "x/y", []byte("below a file"), nil); err == nil {
+		t.Error(`writing "x/y" next to the object "x" succeeded`)
+	}
+	if left, err := leftovers(dir); err != nil || len(left) > 0 {
+		t.Errorf("leftovers %q, %v", left, err)
+	}
+}
+
+// TestTempFiles checks the temporary file's name and place while a write
+// is in progress, and that its name cannot be used as a key.
+func TestTempFiles(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, err := dirsink.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	w, err := s.NewWriter(ctx, "d/obj", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("partial")); err != nil {
+		t.Fatal(err)
+	}
+	left, err := leftovers(dir)
+	if err != nil || len(left) != 1 || filepath.Dir(left[0]) != filepath.Join(dir, "d") {
+		t.Errorf("during the write: temp files %q, %v; want one in %s", left, err, filepath.Join(dir, "d"))
+	}
+	for _, err := range s.List(ctx, "") {
+		t.Errorf("List shows something while only a temp file exists (err %v)", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{".snapexport-tmp-0123", "d/.snapexport-tmp-x"} {
+		if _, err := s.NewWriter(ctx, key, nil); !errors.Is(err, sink.ErrInvalidKey) {
+			t.Errorf("NewWriter(%q) = %v, want ErrInvalidKey", key, err)
+		}
+		if _, err := s.NewReader(ctx, key); !errors.Is(err, sink.ErrInvalidKey) {
+			t.Errorf("NewReader(%q) = %v, want ErrInvalidKey", key, err)
+		}
+	}
+}
+
+// TestAbortWithoutClose: cancelling the context removes the temp file even
+// if Close is never called (a caller that gave up on the object).
+func TestAbortWithoutClose(t *testing.T) {
+	dir := t.TempDir()
+	s, err := dirsink.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	w, err := s.NewWriter(ctx, "a/b/obj", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("partial")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	// The removal runs in context.AfterFunc's goroutine: wait for it.
+	// Write takes the writer's lock, so once it fails the abort has run.
+	for {
+		if _, err := w.Write([]byte("x")); err != nil {
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Write after cancel = %v, want context.Canceled", err)
+			}
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if left, err := leftovers(dir); err != nil || len(left) > 0 {
+		t.Errorf("after cancel: leftovers %q, %v", left, err)
+	}
+	if err := w.Close(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Close after cancel = %v, want context.Canceled", err)
+	}
+}
+
+// TestCloseAbortsWriters: closing the sink removes the temp files of
+// writers still open.
+func TestCloseAbortsWriters(t *testing.T) {
+	dir := t.TempDir()
+	s, err := dirsink.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(t.Context(), "a/obj", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("partial")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err == nil {
+		t.Error("a writer of a closed sink published")
+	}
+	if left, err := leftovers(dir); err != nil || len(left) > 0 {
+		t.Errorf("after Close: leftovers %q, %v", left, err)
+	}
+	if _, err := s.NewWriter(t.Context(), "b", nil); err == nil {
+		t.Error("NewWriter on a closed sink succeeded")
+	}
+}
+
+// TestWriterMisuse: Write after Close and a second Close fail.
+func TestWriterMisuse(t *testing.T) {
+	s, err := dirsink.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	w, err := s.NewWriter(t.Context(), "k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("late")); err == nil {
+		t.Error("Write after Close succeeded")
+	}
+	if err := w.Close(); err == nil {
+		t.Error("second Close succeeded")
+	}
+	if got, err := sink.ReadObject(t.Context(), s, "k"); err != nil || len(got) != 0 {
+		t.Errorf("object = %q, %v; want empty", got, err)
+	}
+}
+
+// TestSymlinks: no symbolic link inside root leads a key outside it, and
+// List does not follow links.
+func TestSymlinks(t *testing.T) {
+	ctx := t.Context()
+	base := t.TempDir()
+	dir, outside := filepath.Join(base, "root"), filepath.Join(base, "outside")
+	if err := os.MkdirAll(outside, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("secret"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	s, err := dirsink.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for name, target := range map[string]string{
+		"dirlink":   outside,
+		"filelink":  filepath.Join(outside, "secret"),
+		"rellink":   "../outside",
+		"innerlink": "inner",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sink.WriteObject(ctx, s, "inner/obj", []byte("inside"), nil); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, key := range []string{"dirlink/secret", "filelink", "rellink/secret"} {
+		if got, err := sink.ReadObject(ctx, s, key); err == nil {
+			t.Errorf("read %q through a link out of root: %q", key, got)
+		}
+		if err := s.Delete(ctx, key); err == nil {
+			t.Errorf("deleted %q through a link out of root", key)
+		}
+	}
+	for _, key := range []string{"dirlink/new", "rellink/new", "dirlink/sub/new"} {
+		if err := sink.WriteObject(ctx, s, key, []byte("escaped"), nil); err == nil {
+			t.Errorf("wrote %q through a link out of root", key)
+		}
+	}
+	entries, err := os.ReadDir(outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Errorf("outside root now holds %d entries, want only the original file", len(entries))
+	}
+	if b, err := os.ReadFile(filepath.Join(outside, "secret")); err != nil || string(b) != "secret" {
+		t.Errorf("file outside root changed: %q, %v", b, err)
+	}
+	// A link that stays inside root works for reading; List shows the
+	// real objects only.
+	if got, err := sink.ReadObject(ctx, s, "innerlink/obj"); err != nil || string(got) != "inside" {
+		t.Errorf("reading through a link inside root: %q, %v", got, err)
+	}
+	var keys []string
+	for o, err := range s.List(ctx, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, o.Key)
+	}
+	if !slices.Equal(keys, []string{"inner/obj"}) {
+		t.Errorf("List = %q, want only inner/obj", keys)
+	}
+}
+
+// TestListFromDeepPrefix: the prefix's directory part is followed, its
+// last part filters names, and an invalid directory part lists nothing.
+func TestListInvalidPrefix(t *testing.T) {
+	ctx := t.Context()
+	s, err := dirsink.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := sink.WriteObject(ctx, s, "a/b", []byte("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"../", "/a", "a//", "./a", "a/../a/"} {
+		for o, err := range s.List(ctx, p) {
+			t.Errorf("List(%q) yields %q, %v; want nothing", p, o.Key, err)
+		}
+	}
+}
