@@ -1,0 +1,129 @@
+// Package pgsource reads PostgreSQL (11 or later) for snapexport, on
+// github.com/jackc/pgx/v5: one consistent snapshot per database shared by
+// every worker, the RDS type mapping, and reads that move text from the wire
+// into Parquet without decoding it.
+//
+// # Opening
+//
+// Importing the package registers the URL schemes postgres:// and
+// postgresql:// with [source.OpenURL]:
+//
+//	import _ "github.com/snapexport/snapexport/source/pgsource"
+//
+//	postgres://user:password@host:5432/dbname?sslmode=require&pool_max_conns=16
+//
+// The URL follows pgx's connection-string rules (every libpq parameter, and
+// pgxpool's pool_* parameters; without pool_max_conns the pool allows 32
+// connections, opened only as needed). [OpenURL], [OpenConfig] (a
+// *pgxpool.Config) and [Open] (an existing *pgxpool.Pool, which stays the
+// caller's) are the explicit constructors. [Source.Identity], which the task
+// record shows as SourceArn, is the URL without its password; passwords
+// appear in no error message.
+//
+// # What is exported
+//
+// Without a narrower filter, every database the role may CONNECT to, except
+// templates: the URL's database is only where the Source connects first, and
+// other databases are reached with the same settings. Per database, the
+// ordinary and partitioned tables of every schema but pg_catalog,
+// information_schema and pg_toast. Views and materialized views are not
+// listed. These are skipped with a reason ([source.Skipped]):
+//
+//   - temporary tables (TEMPORARY_TABLE), unlogged tables (UNLOGGED_TABLE)
+//     and foreign tables (FOREIGN_TABLE);
+//   - tables the role cannot read (PERMISSIONS_DO_NOT_EXIST), with the GRANT
+//     that fixes it in Detail, e.g. "GRANT SELECT ON public.orders TO
+//     exporter" (RDS suggests the broader "GRANT ALL PRIVILEGES ON ALL TABLES
+//     IN SCHEMA public TO exporter"), and tables whose row-level security
+//     policies would hide rows from the role (the fix is BYPASSRLS).
+//
+// A partitioned table is listed once, as itself, with its leaf partitions in
+// [source.Table.Partitions] (sorted by schema and name; a partition in
+// another schema than its parent is written "schema.name"); partitions are
+// not listed on their own. Tables with old-style inheritance children are
+// read with ONLY, so the children's rows are exported once, with the
+// children. [source.Table.Key] is a single-column integer (smallint,
+// integer, bigint) primary key, or else a unique index on a single NOT NULL
+// integer column, with its min and max as of the snapshot.
+//
+// Columns are described as information_schema does: [source.Column.DataType]
+// is data_type in lower case ("character varying", "array",
+// "user-defined"; a domain's base type), [source.Column.ColumnType] is
+// format_type, the column's own type ("character varying(20)", "integer[]",
+// "public.mood", a domain's name), which the typemap profile maps by.
+//
+// # Consistency
+//
+// [Source.Snapshot] opens, per database, a REPEATABLE READ READ ONLY
+// transaction that runs pg_export_snapshot() and stays open until
+// [Snapshot.Close]. Every scan runs on a connection of its own that starts
+// with
+//
+//	BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+//	SET TRANSACTION SNAPSHOT '<exported id>';
+//
+// so all tables of a database, read by however many workers, show the same
+// point in time. PostgreSQL has no snapshot spanning databases: databases
+// are snapshotted one right after the other. [Snapshot.Tables] takes ACCESS
+// SHARE locks on the listed tables in the exporting transaction, as pg_dump
+// does, because TRUNCATE and table rewrites are not MVCC-safe: while the
+// export runs they wait; one that committed between Snapshot and Tables is
+// detected and reported as an error. A scan that would wait for a lock
+// (an ALTER queued behind the export's lock) fails after 5 s instead of
+// deadlocking. [Snapshot.Info] records now(), the exported snapshot id,
+// pg_current_snapshot() and the WAL LSN of each database.
+//
+// Each snapshotted database holds one connection for the export's duration,
+// and each running scan one more. The connection pool must not be a
+// transaction-pooling proxy (PgBouncer in transaction mode), which cannot
+// keep a snapshot.
+//
+// # Standby servers
+//
+// A hot standby exports snapshots like a primary (PostgreSQL 10 and later;
+// tested on 15); the LSN is pg_last_wal_replay_lsn(). WAL replay can cancel
+// a long snapshot with a recovery conflict: unless hot_standby_feedback is
+// on and max_standby_streaming_delay is -1, Info carries a
+// STANDBY_SNAPSHOT_MAY_BE_CANCELED warning.
+//
+// # Session settings
+//
+// Every scan's transaction sets, with SET LOCAL (the pool's connections keep
+// their own settings afterwards):
+//
+//	TimeZone = 'UTC'             timestamptz prints as 2024-05-01 12:00:00+00
+//	DateStyle = 'ISO, MDY'       dates print as 2024-05-01, BC dates as 0044-03-15 BC
+//	IntervalStyle = 'postgres'   intervals print as 1 year 2 mons 03:04:05
+//	extra_float_digits = 3       floats in text (arrays, composites) print exactly
+//	bytea_output = 'hex'         bytea inside arrays and composites prints as \x...
+//	row_security = off           a policy that would filter rows is an error, not fewer rows
+//	statement_timeout = 0, idle_in_transaction_session_timeout = 0
+//	lock_timeout = '5s'          see Consistency
+//
+// lc_monetary is left as the database has it, because it says which
+// currency money values are in.
+//
+// # Types and wire formats
+//
+// A String column holds exactly PostgreSQL's text output of the value (what
+// psql prints): numeric keeps NaN and Infinity, float text keeps NaN and
+// ±Infinity, dates and timestamps keep infinity and BC, arrays keep NULL
+// elements, char(n) keeps its padding. It differs from col::text for two
+// types only, where the cast is not the output function: char(n)::text
+// strips trailing spaces and inet::text always adds the netmask
+// (1.2.3.4/32 where psql prints 1.2.3.4).
+//
+// Scans request each result column in the format its target needs: binary
+// for integers, floats, booleans and bytea (decoded here from big-endian
+// bytes, no reflection, no boxing), text for String columns, whose bytes go
+// from pgconn's read buffer into parquet.ByteArrayValue without a copy. Rows
+// stream: memory holds one row at a time. Overrides to other targets are
+// converted too: integers and floats across widths, text parsed as numbers
+// or booleans, numeric (or any decimal text) as DECIMAL, timestamp,
+// timestamptz and date as TIMESTAMP; values such a target cannot hold
+// (NaN as DECIMAL, infinity as TIMESTAMP) are written as NULL and counted in
+// a UNREPRESENTABLE_VALUES_WRITTEN_AS_NULL warning.
+//
+// [source.ScanRequest.MaxValueBytes] is checked on each value's wire size;
+// the value has been received by then, so memory briefly holds it.
+package pgsource
