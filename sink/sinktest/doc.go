@@ -28,7 +28,7 @@
 // Every key the suite writes starts with "sinktest-<random>/<test name>/",
 // and each subtest deletes what it wrote, so a harness may point at a bucket
 // or directory other tests use at the same time. The suite never lists
-// outside its own prefix.
+// outside "sinktest-<random>/".
 //
 // # Leftovers
 //
