@@ -23,13 +23,13 @@ type Sink interface {
 	// error wrapping ErrInvalidKey.
 	NewWriter(ctx context.Context, key string, opts *WriterOptions) (Writer, error)
 	// NewReader opens the object at key. A missing object must give an error
-	// wrapping ErrNotExist.
+	// wrapping ErrNotExist; an invalid key, one wrapping ErrInvalidKey.
 	NewReader(ctx context.Context, key string) (io.ReadCloser, error)
 	// List yields every visible object whose key starts with prefix, in
 	// lexical key order. Objects being written must not be listed.
 	List(ctx context.Context, prefix string) iter.Seq2[Object, error]
 	// Delete removes the object at key. A missing object must give an error
-	// wrapping ErrNotExist.
+	// wrapping ErrNotExist; an invalid key, one wrapping ErrInvalidKey.
 	Delete(ctx context.Context, key string) error
 	// Location describes the sink for records and messages, without
 	// secrets: "s3://bucket", "file:///abs/dir", "mem://name". It is what
@@ -44,8 +44,8 @@ type Sink interface {
 type Writer interface {
 	io.Writer
 	// Close finishes the object and makes it visible if nothing failed. It
-	// must return an error (and publish nothing) if the writer's context was
-	// cancelled first.
+	// must return an error wrapping context.Canceled (and publish nothing)
+	// if the writer's context was cancelled first.
 	Close() error
 }
 
