@@ -1,0 +1,116 @@
+package writer
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	kzstd "github.com/klauspost/compress/zstd"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/compress/gzip"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+)
+
+// Codec is the compression of a file's pages. The zero value is Gzip, what
+// RDS writes.
+type Codec int
+
+const (
+	Gzip Codec = iota
+	Snappy
+	Zstd
+	Uncompressed
+)
+
+var codecNames = [...]string{Gzip: "gzip", Snappy: "snappy", Zstd: "zstd", Uncompressed: "none"}
+
+var codecExtensions = [...]string{
+	Gzip: ".gz.parquet", Snappy: ".snappy.parquet", Zstd: ".zstd.parquet", Uncompressed: ".parquet",
+}
+
+// ParseCodec is the inverse of [Codec.String]; it also accepts
+// "uncompressed" for [Uncompressed], and any letter case.
+func ParseCodec(s string) (Codec, error) {
+	if strings.EqualFold(s, "uncompressed") {
+		return Uncompressed, nil
+	}
+	for c, name := range codecNames {
+		if strings.EqualFold(s, name) {
+			return Codec(c), nil
+		}
+	}
+	return 0, fmt.Errorf("writer: unknown codec %q (want gzip, snappy, zstd or none)", s)
+}
+
+// String returns "gzip", "snappy", "zstd" or "none".
+func (c Codec) String() string {
+	if c.valid() {
+		return codecNames[c]
+	}
+	return fmt.Sprintf("Codec(%d)", int(c))
+}
+
+// Extension is the file name suffix for the codec, Spark's convention:
+// ".gz.parquet", ".snappy.parquet", ".zstd.parquet", or ".parquet" for
+// uncompressed files.
+func (c Codec) Extension() string {
+	if c.valid() {
+		return codecExtensions[c]
+	}
+	return ".parquet"
+}
+
+func (c Codec) valid() bool { return c >= 0 && int(c) < len(codecNames) }
+
+// codecs caches the parquet-go codecs by codec and level: each keeps pools
+// of compressors, which files writing at the same time share.
+var codecs sync.Map // codecKey -> compress.Codec
+
+type codecKey struct {
+	codec Codec
+	level int
+}
+
+// parquetCodec resolves a codec and level (0: the codec's default) to
+// parquet-go's codec.
+func (c Codec) parquetCodec(level int) (compress.Codec, error) {
+	switch c {
+	case Gzip:
+		if level != 0 && (level < gzip.BestSpeed || level > gzip.BestCompression) {
+			return nil, fmt.Errorf("writer: gzip level %d is outside %d..%d", level, gzip.BestSpeed, gzip.BestCompression)
+		}
+		if level == 0 {
+			return &parquet.Gzip, nil
+		}
+	case Zstd:
+		if level < 0 || level > 22 {
+			return nil, fmt.Errorf("writer: zstd level %d is outside 1..22", level)
+		}
+		if level == 0 {
+			return &parquet.Zstd, nil
+		}
+	case Snappy, Uncompressed:
+		if level != 0 {
+			return nil, fmt.Errorf("writer: codec %s has no levels (level %d)", c, level)
+		}
+		if c == Snappy {
+			return &parquet.Snappy, nil
+		}
+		return &parquet.Uncompressed, nil
+	default:
+		return nil, fmt.Errorf("writer: unknown codec %d", int(c))
+	}
+	key := codecKey{c, level}
+	if v, ok := codecs.Load(key); ok {
+		return v.(compress.Codec), nil
+	}
+	var codec compress.Codec
+	if c == Gzip {
+		codec = &gzip.Codec{Level: level}
+	} else {
+		codec = &zstd.Codec{Level: kzstd.EncoderLevelFromZstd(level)}
+	}
+	v, _ := codecs.LoadOrStore(key, codec)
+	return v.(compress.Codec), nil
+}
