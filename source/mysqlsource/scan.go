@@ -1,0 +1,336 @@
+package mysqlsource
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/snapexport/snapexport/source"
+)
+
+// killGrace is how long a scan waits for KILL QUERY to stop its statement
+// before it closes the connection itself.
+const killGrace = 1500 * time.Millisecond
+
+// Scan reads one table, partition or key range on a snapshot connection,
+// waiting for one to be free. Rows stream from the server as the caller
+// reads them (the text protocol; nothing is buffered beyond one row).
+//
+// Cancelling ctx, or closing the rows before the end, stops the statement
+// with KILL QUERY from another connection: the snapshot connection and its
+// transaction survive and go back to the snapshot. Only when that fails
+// within 1.5 s is the connection closed.
+func (s *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Rows, error) {
+	convs := make([]conversion, len(req.Columns))
+	scratch := 0
+	for i, col := range req.Columns {
+		c, err := planConversion(col)
+		if err != nil {
+			return nil, err
+		}
+		convs[i] = c
+		scratch += c.fixedLen
+	}
+	if req.Range != nil && req.Range.Column == "" {
+		// A range without a column is over the table's key.
+		if req.Table.Key == nil {
+			return nil, fmt.Errorf("mysqlsource: scan %s: key range without a column on a table without a key", req.Table.Target())
+		}
+		r := *req.Range
+		r.Column = req.Table.Key.Column
+		req.Range = &r
+	}
+	q := scanQuery(req, convs)
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlsource: scan %s: %w", req.Table.Target(), err)
+	}
+	// The statement runs on a context of its own, so that cancelling ctx
+	// interrupts the statement (KILL QUERY) instead of the driver closing
+	// the connection, which would lose the snapshot's transaction.
+	qctx, qcancel := context.WithCancel(context.Background())
+	sqlRows, err := conn.conn.QueryContext(qctx, q)
+	if err != nil {
+		qcancel()
+		s.release(conn, isServerError(err) && ctx.Err() == nil)
+		return nil, fmt.Errorf("mysqlsource: scan %s: %w", req.Table.Target(), err)
+	}
+	r := &rows{
+		snap: s, conn: conn, rows: sqlRows, ctx: ctx, qcancel: qcancel,
+		req: req, convs: convs,
+		raw:     make([]sql.RawBytes, max(len(convs), 1)),
+		scratch: make([]byte, 0, scratch),
+		zero:    make([]int64, len(convs)),
+	}
+	r.ptrs = make([]any, len(r.raw))
+	for i := range r.raw {
+		r.ptrs[i] = &r.raw[i]
+	}
+	r.watching.Add(1)
+	r.stopWatch = context.AfterFunc(ctx, func() {
+		defer r.watching.Done()
+		r.interrupt()
+	})
+	return r, nil
+}
+
+// scanQuery builds the SELECT of one scan.
+func scanQuery(req source.ScanRequest, convs []conversion) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	if len(convs) == 0 {
+		b.WriteString("1") // every column omitted: the rows still count
+	}
+	for i, c := range convs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.expr)
+	}
+	b.WriteString(" FROM ")
+	b.WriteString(qualified(req.Table))
+	if req.Partition != "" {
+		b.WriteString(" PARTITION (" + quoteIdent(req.Partition) + ")")
+	}
+	if r := req.Range; r != nil {
+		k := quoteIdent(r.Column)
+		var conds []string
+		if r.Lower != nil {
+			conds = append(conds, k+" >= "+strconv.FormatInt(*r.Lower, 10))
+		}
+		if r.Upper != nil {
+			conds = append(conds, k+" < "+strconv.FormatInt(*r.Upper, 10))
+		}
+		if len(conds) == 0 {
+			conds = append(conds, k+" IS NOT NULL")
+		}
+		where := strings.Join(conds, " AND ")
+		if r.IncludeNull {
+			if r.Lower == nil && r.Upper == nil {
+				where = ""
+			} else {
+				where = "(" + where + ") OR " + k + " IS NULL"
+			}
+		}
+		if where != "" {
+			b.WriteString(" WHERE " + where)
+		}
+	}
+	return b.String()
+}
+
+// rows streams one scan. Its buffers (raw, scratch) are reused row after
+// row: values returned by Row alias them until the next Next.
+type rows struct {
+	snap    *Snapshot
+	conn    *snapConn
+	rows    *sql.Rows
+	ctx     context.Context
+	qcancel context.CancelFunc
+	req     source.ScanRequest
+	convs   []conversion
+	raw     []sql.RawBytes
+	ptrs    []any
+	scratch []byte  // fixed-length decimals of the current row
+	zero    []int64 // zero or invalid DATETIME/TIMESTAMP values per column
+	err     error
+	ended   bool // Next returned false
+	closed  bool
+
+	stopWatch func() bool    // stops the ctx watcher (context.AfterFunc)
+	watching  sync.WaitGroup // the ctx watcher, until it sent its KILL
+	over      atomic.Bool    // the statement ended: the result was read to its end
+
+	mu sync.Mutex // guards the fields below, shared with the watcher and guard
+	// interrupted is set once this package sent KILL QUERY (ctx cancelled,
+	// or closed early): the server's "interrupted" error that follows is
+	// expected, and the connection may stay in the snapshot.
+	interrupted bool
+	killFailed  bool        // the connection had to be closed instead
+	guard       *time.Timer // closes the connection if the KILL did not work
+}
+
+var (
+	_ source.Rows         = (*rows)(nil)
+	_ source.RowsWarnings = (*rows)(nil)
+)
+
+// interrupt stops the running statement with KILL QUERY from another
+// connection. If the kill cannot be sent, or the statement still runs
+// killGrace later, the driver closes the connection (which loses it for the
+// snapshot, but never leaves a scan hanging).
+func (r *rows) interrupt() {
+	r.mu.Lock()
+	r.interrupted = true
+	r.mu.Unlock()
+	kctx, cancel := context.WithTimeout(context.Background(), killGrace)
+	defer cancel()
+	_, err := r.snap.src.db.ExecContext(kctx, "KILL QUERY "+strconv.FormatInt(r.conn.id, 10))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.killFailed = true
+		r.qcancel()
+		return
+	}
+	if r.guard == nil {
+		r.guard = time.AfterFunc(killGrace, func() {
+			if r.over.Load() {
+				return
+			}
+			r.mu.Lock()
+			r.killFailed = true
+			r.mu.Unlock()
+			r.qcancel()
+		})
+	}
+}
+
+func (r *rows) Next() bool {
+	if r.ended || r.closed {
+		return false
+	}
+	if !r.rows.Next() {
+		r.over.Store(true)
+		r.end(r.rows.Err())
+		return false
+	}
+	if err := r.rows.Scan(r.ptrs...); err != nil {
+		r.end(err)
+		return false
+	}
+	if limit := r.req.MaxValueBytes; limit > 0 {
+		for i, v := range r.raw[:len(r.convs)] {
+			if int64(len(v)) >= limit {
+				t := r.req.Table
+				r.end(&source.ValueTooLargeError{Database: t.Database, Schema: t.Schema, Table: t.Name,
+					Column: r.req.Columns[i].Name, Size: int64(len(v)), Limit: limit})
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// end records why iteration stopped. Errors name the table; a cancelled
+// ctx wins over the "interrupted" error its KILL QUERY caused.
+func (r *rows) end(err error) {
+	r.ended = true
+	if err == nil {
+		return
+	}
+	var tooLarge *source.ValueTooLargeError
+	switch {
+	case r.ctx.Err() != nil:
+		r.err = fmt.Errorf("mysqlsource: scan %s: %w", r.req.Table.Target(), r.ctx.Err())
+	case errors.As(err, &tooLarge):
+		r.err = err
+	default:
+		r.err = fmt.Errorf("mysqlsource: scan %s: %w", r.req.Table.Target(), err)
+	}
+}
+
+func (r *rows) Row(dst []parquet.Value) ([]parquet.Value, error) {
+	r.scratch = r.scratch[:0]
+	for i := range r.convs {
+		b := r.raw[i]
+		if b == nil {
+			dst = append(dst, parquet.NullValue())
+			continue
+		}
+		v, err := r.convs[i].convert(b, &r.scratch)
+		if err != nil {
+			if err == errZeroDate {
+				r.zero[i]++
+				dst = append(dst, parquet.NullValue())
+				continue
+			}
+			return dst, fmt.Errorf("mysqlsource: %s column %q: %w", r.req.Table.Target(), r.req.Columns[i].Name, err)
+		}
+		dst = append(dst, v)
+	}
+	return dst, nil
+}
+
+func (r *rows) Err() error { return r.err }
+
+// Warnings reports, per column, the zero or invalid DATETIME/TIMESTAMP
+// values written as NULL.
+func (r *rows) Warnings() []source.Warning {
+	var out []source.Warning
+	for i, n := range r.zero {
+		if n > 0 {
+			col := r.req.Columns[i]
+			out = append(out, source.Warning{
+				Target: r.req.Table.Target(),
+				Reason: source.ReasonZeroDates,
+				Detail: fmt.Sprintf("column %s (%s): %d zero or invalid dates written as NULL", col.Name, col.ColumnType, n),
+			})
+		}
+	}
+	return out
+}
+
+// Close ends the statement (interrupting it when rows remain, so closing
+// early does not read the rest of the table) and gives the connection back
+// to the snapshot, or closes it when it may have left the snapshot's
+// transaction.
+func (r *rows) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	if r.stopWatch() {
+		r.watching.Done() // the watcher never ran
+	}
+	// A running watcher must have sent its KILL before the connection is
+	// reused, or it could interrupt the next scan's statement.
+	r.watching.Wait()
+	if !r.over.Load() {
+		r.interrupt()
+	}
+	closeErr := r.rows.Close() // reads up to the server's "interrupted" error
+	r.over.Store(true)
+	r.qcancel()
+	r.mu.Lock()
+	if r.guard != nil {
+		r.guard.Stop()
+	}
+	interrupted, killFailed := r.interrupted, r.killFailed
+	r.mu.Unlock()
+	clean := !interrupted && r.err == nil && closeErr == nil
+	// Anything but a clean end is checked on the connection itself: a
+	// statement the server ended (KILL QUERY, a table changed after the
+	// snapshot) leaves the transaction open; a dead connection fails.
+	healthy := !killFailed && (clean || r.settle())
+	r.snap.release(r.conn, healthy)
+	return nil
+}
+
+// settle checks that the connection still answers. A KILL QUERY that
+// arrived just after its statement ended interrupts the next statement
+// instead, so an "interrupted" answer is retried once.
+func (r *rows) settle() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), killGrace)
+	defer cancel()
+	for range 2 {
+		_, err := r.conn.conn.ExecContext(ctx, "DO 1")
+		if err == nil {
+			return true
+		}
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1317 {
+			return false
+		}
+	}
+	return false
+}

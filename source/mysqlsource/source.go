@@ -1,0 +1,326 @@
+package mysqlsource
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/typemap"
+)
+
+func init() {
+	open := func(ctx context.Context, u *url.URL) (source.Source, error) {
+		return OpenURL(ctx, u.String(), Options{})
+	}
+	source.Register("mysql", open)
+	source.Register("mariadb", open)
+}
+
+// Options tune a [Source]. The zero value is the default.
+type Options struct {
+	// Identity replaces the identity the source derives (the URL without
+	// password, or for [OpenDB] one built from the server's host name,
+	// port and current user).
+	Identity string
+	// NoLock never takes FLUSH TABLES WITH READ LOCK: every snapshot is the
+	// single-connection fallback (one connection reads every table in
+	// turn), as when the account lacks the RELOAD privilege. The URL
+	// parameter lock=none sets it.
+	NoLock bool
+	// LockWaitTimeout bounds how long FLUSH TABLES WITH READ LOCK may wait
+	// for running statements (the server blocks writes while it waits);
+	// past it the snapshot falls back to one connection. Default 10s. The
+	// URL parameter lock_wait_timeout (a Go duration) sets it.
+	LockWaitTimeout time.Duration
+	// NetWriteTimeout is the session net_write_timeout of snapshot
+	// connections: how long the server waits for a slow reader (an upload
+	// that stalls) before it aborts a scan. Default 1h.
+	NetWriteTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.LockWaitTimeout <= 0 {
+		o.LockWaitTimeout = 10 * time.Second
+	}
+	if o.NetWriteTimeout <= 0 {
+		o.NetWriteTimeout = time.Hour
+	}
+	return o
+}
+
+// readSQLMode is the sql_mode of every snapshot connection. Reads depend on
+// two flags only: PAD_CHAR_TO_FULL_LENGTH would pad CHAR values and
+// ANSI_QUOTES would change identifier quoting (the driver quotes with
+// backticks, which work either way). Neither is set here whatever the
+// server's default, so servers with different modes export the same bytes.
+// NO_ENGINE_SUBSTITUTION is MySQL 5.6's default and affects nothing read.
+const readSQLMode = "NO_ENGINE_SUBSTITUTION"
+
+// Source reads MySQL or MariaDB. It is safe for concurrent use.
+type Source struct {
+	db       *sql.DB
+	ownsDB   bool
+	engine   string // typemap.EngineMySQL or typemap.EngineMariaDB
+	version  string // VERSION()
+	major    int    // server version, for statements that changed
+	minor    int
+	identity string
+	user     string // CURRENT_USER() quoted as 'user'@'host', for GRANT hints
+	opts     Options
+}
+
+var _ source.Source = (*Source)(nil)
+
+// OpenURL opens mysql://user:password@host:port/database?params (or
+// mariadb://; see the package documentation for the parameters).
+func OpenURL(ctx context.Context, rawURL string, opts Options) (*Source, error) {
+	cfg, id, urlOpts, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if urlOpts.NoLock {
+		opts.NoLock = true
+	}
+	if opts.LockWaitTimeout == 0 {
+		opts.LockWaitTimeout = urlOpts.LockWaitTimeout
+	}
+	if opts.Identity == "" {
+		opts.Identity = id
+	}
+	return OpenConfig(ctx, cfg, opts)
+}
+
+// OpenConfig opens a source from a driver configuration. The configuration
+// is copied, and the copy is made fit for exporting: text values (no
+// parseTime), the utf8mb4 character set, and the session settings every
+// connection of the source needs (time_zone '+00:00', a fixed sql_mode).
+func OpenConfig(ctx context.Context, cfg *mysql.Config, opts Options) (*Source, error) {
+	c := cfg.Clone()
+	c.ParseTime = false
+	c.InterpolateParams = false
+	c.ColumnsWithAlias = false
+	if err := c.Apply(mysql.Charset("utf8mb4", "")); err != nil {
+		return nil, fmt.Errorf("mysqlsource: configure: %w", err)
+	}
+	if c.Params == nil {
+		c.Params = map[string]string{}
+	}
+	// Session variables the driver sets on every new connection; they
+	// replace any the configuration named.
+	c.Params["time_zone"] = "'+00:00'"
+	c.Params["sql_mode"] = "'" + readSQLMode + "'"
+	conn, err := mysql.NewConnector(c)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlsource: configure: %w", err)
+	}
+	if opts.Identity == "" {
+		opts.Identity = configIdentity(c)
+	}
+	db := sql.OpenDB(conn)
+	s, err := open(ctx, db, opts)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.ownsDB = true
+	return s, nil
+}
+
+// OpenDB opens a source over the caller's pool, which stays the caller's:
+// Close does not close it. The pool must return text values (no
+// parseTime=true) and allow Workers+2 connections at once (the snapshot's
+// connections, one for the lock, one for the catalog). Snapshot
+// connections get the session settings of the package documentation;
+// catalog queries run on the pool as configured.
+func OpenDB(ctx context.Context, db *sql.DB, opts Options) (*Source, error) {
+	return open(ctx, db, opts)
+}
+
+func open(ctx context.Context, db *sql.DB, opts Options) (*Source, error) {
+	s := &Source{db: db, opts: opts.withDefaults()}
+	var user, host string
+	var port int
+	var probe sql.RawBytes
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, connectError(err)
+	}
+	defer conn.Close()
+	err = conn.QueryRowContext(ctx, "SELECT VERSION(), CURRENT_USER(), @@hostname, @@port").Scan(&s.version, &user, &host, &port)
+	if err != nil {
+		return nil, connectError(err)
+	}
+	// parseTime=true would hand time.Time values to the scans, which read
+	// the server's text.
+	rows, err := conn.QueryContext(ctx, "SELECT CAST('2000-01-01' AS DATETIME)")
+	if err != nil {
+		return nil, connectError(err)
+	}
+	for rows.Next() {
+		err = rows.Scan(&probe)
+	}
+	rows.Close()
+	if err != nil {
+		return nil, errors.New("mysqlsource: the connection pool must return text values: open it without parseTime=true")
+	}
+	if strings.Contains(strings.ToLower(s.version), "mariadb") {
+		s.engine = typemap.EngineMariaDB
+	} else {
+		s.engine = typemap.EngineMySQL
+	}
+	s.major, s.minor = parseVersion(s.version)
+	s.user = quoteAccount(user)
+	s.identity = s.opts.Identity
+	if s.identity == "" {
+		name, _, _ := strings.Cut(user, "@")
+		s.identity = (&url.URL{Scheme: s.engine, User: url.User(name), Host: net.JoinHostPort(host, strconv.Itoa(port)), Path: "/"}).String()
+	}
+	return s, nil
+}
+
+// Engine is "mariadb" or "mysql", from the server's version string.
+func (s *Source) Engine() string { return s.engine }
+
+// Identity is the URL without password (see [Options.Identity]).
+func (s *Source) Identity() string { return s.identity }
+
+// ServerVersion is the server's VERSION().
+func (s *Source) ServerVersion() string { return s.version }
+
+// Close closes the connection pool if the source opened it.
+func (s *Source) Close() error {
+	if s.ownsDB {
+		return s.db.Close()
+	}
+	return nil
+}
+
+func (s *Source) isMySQL(major, minor int) bool {
+	return s.engine == typemap.EngineMySQL && (s.major > major || (s.major == major && s.minor >= minor))
+}
+
+// urlOptions are the URL parameters the driver handles itself.
+type urlOptions struct {
+	NoLock          bool
+	LockWaitTimeout time.Duration
+}
+
+// parseURL turns mysql://user:password@host:port/database?params into a
+// driver configuration. The parameters socket, lock and lock_wait_timeout
+// are this package's; every other is the driver's DSN parameter of the same
+// name (tls, timeout, readTimeout, ...) or a session variable to set, as in
+// a go-sql-driver DSN. Errors never contain the password.
+func parseURL(rawURL string) (*mysql.Config, string, urlOptions, error) {
+	var uo urlOptions
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, "", uo, fmt.Errorf("mysqlsource: invalid URL %q", source.Redact(rawURL))
+	}
+	if s := strings.ToLower(u.Scheme); s != "mysql" && s != "mariadb" {
+		return nil, "", uo, fmt.Errorf("mysqlsource: URL %q: scheme must be mysql or mariadb", source.Redact(rawURL))
+	}
+	q := u.Query()
+	socket := q.Get("socket")
+	q.Del("socket")
+	switch l := q.Get("lock"); l {
+	case "", "auto", "ftwrl":
+	case "none":
+		uo.NoLock = true
+	default:
+		return nil, "", uo, fmt.Errorf("mysqlsource: URL parameter lock=%q: want auto or none", l)
+	}
+	q.Del("lock")
+	if v := q.Get("lock_wait_timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, "", uo, fmt.Errorf("mysqlsource: URL parameter lock_wait_timeout=%q: want a positive duration such as 10s", v)
+		}
+		uo.LockWaitTimeout = d
+	}
+	q.Del("lock_wait_timeout")
+	// The driver parses its own parameters from a DSN; one without user,
+	// password or address keeps secrets out of its errors.
+	cfg, err := mysql.ParseDSN("/?" + q.Encode())
+	if err != nil {
+		return nil, "", uo, fmt.Errorf("mysqlsource: URL %q: %v", source.Redact(rawURL), err)
+	}
+	if u.User != nil {
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+	}
+	if socket != "" {
+		cfg.Net, cfg.Addr = "unix", socket
+	} else {
+		host, port := u.Hostname(), u.Port()
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		if port == "" {
+			port = "3306"
+		}
+		cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
+	}
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	id := url.URL{Scheme: strings.ToLower(u.Scheme), Host: cfg.Addr, Path: "/" + cfg.DBName}
+	if u.User != nil {
+		id.User = url.User(u.User.Username())
+	}
+	if socket != "" {
+		id.Host = u.Host
+		id.RawQuery = url.Values{"socket": {socket}}.Encode()
+	}
+	return cfg, id.String(), uo, nil
+}
+
+func configIdentity(c *mysql.Config) string {
+	id := url.URL{Scheme: "mysql", User: url.User(c.User), Host: c.Addr, Path: "/" + c.DBName}
+	if c.Net == "unix" {
+		id.Host = "localhost"
+		id.RawQuery = url.Values{"socket": {c.Addr}}.Encode()
+	}
+	return id.String()
+}
+
+// connectError keeps the driver's error reachable (errors.As
+// *mysql.MySQLError) under a message that says what failed. The driver's
+// errors never include the password.
+func connectError(err error) error {
+	return fmt.Errorf("mysqlsource: connect: %w", err)
+}
+
+// quoteAccount turns CURRENT_USER()'s user@host into 'user'@'host'.
+func quoteAccount(u string) string {
+	i := strings.LastIndexByte(u, '@')
+	if i < 0 {
+		return quoteString(u)
+	}
+	return quoteString(u[:i]) + "@" + quoteString(u[i+1:])
+}
+
+func quoteString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// quoteIdent quotes an identifier with backticks, which every sql_mode
+// accepts.
+func quoteIdent(s string) string {
+	return "`" + strings.ReplaceAll(s, "`", "``") + "`"
+}
+
+func parseVersion(v string) (major, minor int) {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) >= 2 {
+		major, _ = strconv.Atoi(parts[0])
+		minor, _ = strconv.Atoi(parts[1])
+	}
+	return major, minor
+}

@@ -1,0 +1,302 @@
+package mysqlsource
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/typemap"
+)
+
+// systemDatabases are never exported, as RDS does not.
+var systemDatabases = map[string]bool{
+	"mysql": true, "information_schema": true, "performance_schema": true, "sys": true,
+}
+
+// transactionalEngines take part in a consistent snapshot. Every other
+// engine (MyISAM, Aria, MEMORY, CSV, ARCHIVE, MRG_MyISAM, FEDERATED,
+// CONNECT, SPIDER...) is read as it is when the scan runs.
+var transactionalEngines = map[string]bool{"innodb": true, "rocksdb": true, "tokudb": true}
+
+// Tables lists the base tables of every database except mysql,
+// information_schema, performance_schema and sys (narrowed by
+// SnapshotOptions.Databases, then by filter). Views and sequences are not
+// listed. A table the account cannot SELECT (SELECT * fails with an access
+// error, table or column privileges alike) comes back in skipped with the
+// GRANT that fixes it. Tables are ordered by database, then name.
+//
+// The catalog is read through the pool (information_schema is not
+// transactional anyway); key bounds are read inside the snapshot.
+func (s *Snapshot) Tables(ctx context.Context, filter source.Filter) ([]source.Table, []source.Skipped, error) {
+	dbs, err := s.databases(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var tables []source.Table
+	var skipped []source.Skipped
+	for _, db := range dbs {
+		if !filter.Database(db) {
+			continue
+		}
+		t, sk, err := s.databaseTables(ctx, db, filter)
+		if err != nil {
+			return nil, nil, err
+		}
+		tables = append(tables, t...)
+		skipped = append(skipped, sk...)
+	}
+	return tables, skipped, nil
+}
+
+func (s *Snapshot) databases(ctx context.Context) ([]string, error) {
+	rows, err := s.src.db.QueryContext(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+	if err != nil {
+		return nil, fmt.Errorf("mysqlsource: list databases: %w", err)
+	}
+	defer rows.Close()
+	var dbs []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("mysqlsource: list databases: %w", err)
+		}
+		if !systemDatabases[strings.ToLower(name)] && (s.only == nil || s.only[name]) {
+			dbs = append(dbs, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("mysqlsource: list databases: %w", err)
+	}
+	sort.Strings(dbs)
+	return dbs, nil
+}
+
+type tableRow struct {
+	name, engine string
+	rows, bytes  int64
+	partitioned  bool
+}
+
+func (s *Snapshot) databaseTables(ctx context.Context, db string, filter source.Filter) ([]source.Table, []source.Skipped, error) {
+	// BASE TABLE, and MariaDB's SYSTEM VERSIONED (its current rows are what
+	// SELECT reads). VIEW, SYSTEM VIEW, SEQUENCE and TEMPORARY are not
+	// tables to export.
+	rows, err := s.src.db.QueryContext(ctx, `SELECT TABLE_NAME, COALESCE(ENGINE, ''), COALESCE(TABLE_ROWS, 0),
+		COALESCE(DATA_LENGTH, 0), COALESCE(CREATE_OPTIONS, '')
+		FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')`, db)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mysqlsource: list tables of database %q: %w", db, err)
+	}
+	var list []tableRow
+	for rows.Next() {
+		var t tableRow
+		var opts string
+		if err := rows.Scan(&t.name, &t.engine, &t.rows, &t.bytes, &opts); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("mysqlsource: list tables of database %q: %w", db, err)
+		}
+		t.partitioned = strings.Contains(strings.ToLower(opts), "partitioned")
+		list = append(list, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("mysqlsource: list tables of database %q: %w", db, err)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
+
+	var tables []source.Table
+	var skipped []source.Skipped
+	for _, tr := range list {
+		if !filter.Table(db, db, tr.name) {
+			continue
+		}
+		t := source.Table{
+			Database: db, Schema: db, Name: tr.name,
+			EstimatedRows: tr.rows, EstimatedBytes: tr.bytes,
+			NonTransactional: !transactionalEngines[strings.ToLower(tr.engine)],
+		}
+		if denied, err := s.selectDenied(ctx, t); err != nil {
+			return nil, nil, err
+		} else if denied {
+			skipped = append(skipped, source.Skipped{
+				Target: t.Target(),
+				Reason: source.ReasonPermissionsDoNotExist,
+				Detail: "GRANT SELECT ON " + quoteIdent(db) + "." + quoteIdent(tr.name) + " TO " + s.src.user,
+			})
+			continue
+		}
+		if t.Columns, err = s.columns(ctx, db, tr.name); err != nil {
+			return nil, nil, err
+		}
+		if tr.partitioned {
+			if t.Partitions, err = s.partitions(ctx, db, tr.name); err != nil {
+				return nil, nil, err
+			}
+		}
+		if t.Key, err = s.key(ctx, t); err != nil {
+			return nil, nil, err
+		}
+		if t.NonTransactional {
+			s.warnNonTransactional(t, tr.engine)
+		}
+		tables = append(tables, t)
+	}
+	return tables, skipped, nil
+}
+
+// selectDenied probes SELECT * (which needs SELECT on every column) without
+// reading a row.
+func (s *Snapshot) selectDenied(ctx context.Context, t source.Table) (bool, error) {
+	rows, err := s.src.db.QueryContext(ctx, "SELECT * FROM "+qualified(t)+" LIMIT 0")
+	if err == nil {
+		rows.Close()
+		return false, rows.Err()
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && (me.Number == 1142 || me.Number == 1143) {
+		return true, nil
+	}
+	return false, fmt.Errorf("mysqlsource: check privileges on %s: %w", t.Target(), err)
+}
+
+func (s *Snapshot) columns(ctx context.Context, db, table string) ([]source.Column, error) {
+	rows, err := s.src.db.QueryContext(ctx, `SELECT COLUMN_NAME, LOWER(DATA_TYPE), COLUMN_TYPE,
+		COALESCE(NUMERIC_PRECISION, 0), COALESCE(NUMERIC_SCALE, 0), COALESCE(CHARACTER_MAXIMUM_LENGTH, 0),
+		COALESCE(DATETIME_PRECISION, 0), IS_NULLABLE
+		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
+		ORDER BY ORDINAL_POSITION`, db, table)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlsource: describe %s.%s: %w", db, table, err)
+	}
+	defer rows.Close()
+	var cols []source.Column
+	for rows.Next() {
+		var c source.Column
+		var length uint64 // LONGTEXT's 4294967295 overflows nothing, but be exact
+		var nullable string
+		if err := rows.Scan(&c.Name, &c.DataType, &c.ColumnType, &c.Precision, &c.Scale, &length, &c.DateTimePrecision, &nullable); err != nil {
+			return nil, fmt.Errorf("mysqlsource: describe %s.%s: %w", db, table, err)
+		}
+		c.Length = int(min(length, math.MaxInt32))
+		c.Nullable = nullable == "YES"
+		c.Unsigned = strings.Contains(strings.ToLower(c.ColumnType), "unsigned")
+		cols = append(cols, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("mysqlsource: describe %s.%s: %w", db, table, err)
+	}
+	return cols, nil
+}
+
+func (s *Snapshot) partitions(ctx context.Context, db, table string) ([]string, error) {
+	// Subpartitions are read with their partition: PARTITION (p) covers them.
+	rows, err := s.src.db.QueryContext(ctx, `SELECT PARTITION_NAME FROM information_schema.PARTITIONS
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND PARTITION_NAME IS NOT NULL
+		GROUP BY PARTITION_NAME ORDER BY MIN(PARTITION_ORDINAL_POSITION)`, db, table)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlsource: list partitions of %s.%s: %w", db, table, err)
+	}
+	defer rows.Close()
+	var parts []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("mysqlsource: list partitions of %s.%s: %w", db, table, err)
+		}
+		parts = append(parts, p)
+	}
+	return parts, rows.Err()
+}
+
+var integerTypes = map[string]bool{"tinyint": true, "smallint": true, "mediumint": true, "int": true, "integer": true, "bigint": true}
+
+// key finds an integer primary key, or else a unique index on one NOT NULL
+// integer column, and its bounds as of the snapshot.
+//
+// BIGINT UNSIGNED keys are reported too, with Max clamped to MaxInt64: a
+// KeyRange bound b on an unsigned column means the integer b, so values
+// above MaxInt64 are read by the range whose Upper is nil (the last range of
+// any plan that covers the table), and by no bounded one.
+func (s *Snapshot) key(ctx context.Context, t source.Table) (*source.Key, error) {
+	rows, err := s.src.db.QueryContext(ctx, `SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0
+		AND INDEX_NAME IN (SELECT INDEX_NAME FROM information_schema.STATISTICS
+			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? GROUP BY INDEX_NAME HAVING COUNT(*) = 1)
+		ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME`, t.Database, t.Name, t.Database, t.Name)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
+	}
+	var candidates []string
+	for rows.Next() {
+		var index, column string
+		if err := rows.Scan(&index, &column); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
+		}
+		candidates = append(candidates, column)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
+	}
+	var keyCol *typemap.Column
+	for _, name := range candidates {
+		for i := range t.Columns {
+			c := &t.Columns[i]
+			if c.Name == name && !c.Nullable && integerTypes[c.DataType] {
+				keyCol = c
+				break
+			}
+		}
+		if keyCol != nil {
+			break
+		}
+	}
+	if keyCol == nil {
+		return nil, nil
+	}
+	k := &source.Key{Column: keyCol.Name, Integer: true}
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var lo, hi sql.NullString
+	qk := quoteIdent(keyCol.Name)
+	err = conn.conn.QueryRowContext(ctx, "SELECT MIN("+qk+"), MAX("+qk+") FROM "+qualified(t)).Scan(&lo, &hi)
+	s.release(conn, err == nil || isServerError(err))
+	if err != nil {
+		return nil, fmt.Errorf("mysqlsource: key bounds of %s: %w", t.Target(), err)
+	}
+	if lo.Valid && hi.Valid {
+		l, h := clampInt64(lo.String), clampInt64(hi.String)
+		k.Min, k.Max = &l, &h
+	}
+	return k, nil
+}
+
+// clampInt64 parses an integer, clamping unsigned values above MaxInt64.
+func clampInt64(s string) int64 {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return v
+	}
+	return math.MaxInt64
+}
+
+// isServerError reports an error the server sent on a working connection.
+func isServerError(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number != 1927 && me.Number != 2013 && me.Number != 2006
+}
+
+func qualified(t source.Table) string {
+	return quoteIdent(t.Database) + "." + quoteIdent(t.Name)
+}
