@@ -1,0 +1,310 @@
+package s3sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/snapexport/snapexport/sink"
+)
+
+// Compile-time checks of the interfaces the sink implements.
+var (
+	_ sink.Sink              = (*Sink)(nil)
+	_ sink.ConditionalWriter = (*Sink)(nil)
+	_ sink.Checker           = (*Sink)(nil)
+	_ sink.Writer            = (*writer)(nil)
+)
+
+// S3 limits a multipart upload to 10,000 parts of at least 5 MiB (but the
+// last).
+const (
+	MinPartSize = 5 << 20
+	maxParts    = 10_000
+)
+
+// Defaults of [Options].
+const (
+	DefaultPartSize    = 8 << 20
+	DefaultConcurrency = 4
+)
+
+// Server-side encryption modes for [Options.SSE].
+const (
+	SSEKMS = "aws:kms"
+	SSES3  = "AES256"
+)
+
+// Options tune a [Sink]. The zero value is a sink at the bucket's root with
+// 8 MiB parts, 4 part uploads at a time, the bucket's default encryption and
+// atomic conditional writes.
+type Options struct {
+	// Prefix is prepended to every key, joined with "/": "exports/2026"
+	// makes key "t/a.json" the object "exports/2026/t/a.json". It must be a
+	// clean relative path (see sink.ValidateKey) or "".
+	Prefix string
+	// PartSize is the size of the parts of a multipart upload and the
+	// largest object written with a single PutObject; at least 5 MiB (S3's
+	// minimum). 0 is DefaultPartSize. An object can have 10,000 parts, so
+	// the largest object is PartSize × 10,000 (80 GB by default).
+	PartSize int64
+	// Concurrency is the number of part buffers of one writer: one is
+	// filled by Write while the others upload, so a writer holds at most
+	// PartSize × Concurrency bytes. 0 is DefaultConcurrency.
+	Concurrency int
+	// SSE asks for server-side encryption of every object: SSEKMS
+	// ("aws:kms") or SSES3 ("AES256"). "" is the bucket's default, or
+	// SSEKMS when KMSKeyID is set.
+	SSE string
+	// KMSKeyID is the KMS key (id, ARN or alias) for SSE-KMS, sent as
+	// x-amz-server-side-encryption-aws-kms-key-id with every PutObject and
+	// CreateMultipartUpload.
+	KMSKeyID string
+	// DisableConditionalWrites makes IfNotExists a HeadObject before the
+	// object is published instead of S3's conditional write (If-None-Match:
+	// *), for stores that ignore the header. The check is then not atomic,
+	// and AtomicIfNotExists reports false.
+	DisableConditionalWrites bool
+}
+
+// Sink writes objects to one S3 bucket. Its methods are safe for concurrent
+// use.
+type Sink struct {
+	client *s3.Client
+	bucket string
+	prefix string // "" or ending in "/"
+	opts   Options
+	region string // the client's
+
+	checksum types.ChecksumAlgorithm // asked for on multipart uploads
+	partPool sync.Pool               // *[]byte of capacity PartSize
+}
+
+// Open returns a sink over bucket, written through client. It checks the
+// options but makes no request; [Sink.Check] verifies the bucket. The
+// caller keeps ownership of client.
+func Open(ctx context.Context, client *s3.Client, bucket string, opts *Options) (*Sink, error) {
+	if client == nil {
+		return nil, errors.New("s3sink: nil client")
+	}
+	if bucket == "" || strings.ContainsAny(bucket, "/?#") {
+		return nil, fmt.Errorf("s3sink: invalid bucket name %q", bucket)
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	prefix := strings.TrimSuffix(o.Prefix, "/")
+	if prefix != "" {
+		if err := sink.ValidateKey(prefix); err != nil {
+			return nil, fmt.Errorf("s3sink: invalid prefix %q: %w", o.Prefix, err)
+		}
+		prefix += "/"
+	}
+	switch {
+	case o.PartSize == 0:
+		o.PartSize = DefaultPartSize
+	case o.PartSize < MinPartSize:
+		return nil, fmt.Errorf("s3sink: part size %d is below S3's minimum of %d bytes (5 MiB)", o.PartSize, MinPartSize)
+	}
+	switch {
+	case o.Concurrency == 0:
+		o.Concurrency = DefaultConcurrency
+	case o.Concurrency < 0:
+		return nil, fmt.Errorf("s3sink: negative concurrency %d", o.Concurrency)
+	}
+	if o.SSE == "" && o.KMSKeyID != "" {
+		o.SSE = SSEKMS
+	}
+	switch o.SSE {
+	case "", SSEKMS:
+	case SSES3:
+		if o.KMSKeyID != "" {
+			return nil, fmt.Errorf("s3sink: a KMS key %q was given with SSE %q; use %q", o.KMSKeyID, o.SSE, SSEKMS)
+		}
+	default:
+		return nil, fmt.Errorf("s3sink: unknown server-side encryption %q (want %q or %q)", o.SSE, SSEKMS, SSES3)
+	}
+	copts := client.Options()
+	s := &Sink{client: client, bucket: bucket, prefix: prefix, opts: o, region: copts.Region}
+	if copts.RequestChecksumCalculation != aws.RequestChecksumCalculationWhenRequired {
+		// As the SDK's upload manager does: parts carry a CRC32 that
+		// CompleteMultipartUpload lists, so the store checks every part.
+		s.checksum = types.ChecksumAlgorithmCrc32
+	}
+	return s, nil
+}
+
+// Bucket is the bucket name.
+func (s *Sink) Bucket() string { return s.bucket }
+
+// Client is the S3 client the sink uses.
+func (s *Sink) Client() *s3.Client { return s.client }
+
+// Location is "s3://bucket" or "s3://bucket/prefix".
+func (s *Sink) Location() string {
+	if s.prefix == "" {
+		return "s3://" + s.bucket
+	}
+	return "s3://" + s.bucket + "/" + strings.TrimSuffix(s.prefix, "/")
+}
+
+// AtomicIfNotExists reports whether IfNotExists is S3's atomic conditional
+// write (If-None-Match: * on PutObject and CompleteMultipartUpload), true
+// unless Options.DisableConditionalWrites.
+func (s *Sink) AtomicIfNotExists() bool { return !s.opts.DisableConditionalWrites }
+
+// Close releases nothing: the client belongs to the caller. It is there for
+// sink.Sink.
+func (s *Sink) Close() error { return nil }
+
+// Check verifies that the bucket exists, that the credentials may use it
+// (HeadBucket, which needs s3:ListBucket) and, when the store names the
+// bucket's region, that it is the client's. Its error is a *BucketError
+// whose methods say which (BucketNotFound, WrongRegion, AccessDenied,
+// RoleNotAssumable).
+func (s *Sink) Check(ctx context.Context) error {
+	out, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket})
+	if err != nil {
+		return s.wrap("HeadBucket", "", err)
+	}
+	if got := aws.ToString(out.BucketRegion); got != "" && s.region != "" && !sameRegion(got, s.region) {
+		return &BucketError{Op: "HeadBucket", Bucket: s.bucket, Code: "WrongRegion", Region: got, ClientRegion: s.region}
+	}
+	return nil
+}
+
+// sameRegion compares regions, where S3's legacy "US" and "" mean
+// us-east-1 and "EU" means eu-west-1.
+func sameRegion(a, b string) bool {
+	norm := func(r string) string {
+		switch r {
+		case "", "US":
+			return "us-east-1"
+		case "EU":
+			return "eu-west-1"
+		}
+		return r
+	}
+	return norm(a) == norm(b)
+}
+
+func (s *Sink) wrap(op, key string, err error) error {
+	return newBucketError(op, s.bucket, key, s.region, err)
+}
+
+// objectKey validates key and prepends the prefix.
+func (s *Sink) objectKey(key string) (string, error) {
+	if err := sink.ValidateKey(key); err != nil {
+		return "", fmt.Errorf("s3sink: %w", err)
+	}
+	return s.prefix + key, nil
+}
+
+// NewReader opens the object at key with GetObject.
+func (s *Sink) NewReader(ctx context.Context, key string) (io.ReadCloser, error) {
+	full, err := s.objectKey(key)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &full})
+	if err != nil {
+		return nil, s.wrap("GetObject", full, err)
+	}
+	return out.Body, nil
+}
+
+// List yields the objects under prefix with ListObjectsV2, which S3 returns
+// in lexical (UTF-8 byte) order.
+func (s *Sink) List(ctx context.Context, prefix string) iter.Seq2[sink.Object, error] {
+	return func(yield func(sink.Object, error) bool) {
+		full := s.prefix + prefix
+		p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &full})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				yield(sink.Object{}, s.wrap("ListObjectsV2", full, err))
+				return
+			}
+			for _, o := range page.Contents {
+				key := aws.ToString(o.Key)
+				if !strings.HasPrefix(key, s.prefix) {
+					continue
+				}
+				obj := sink.Object{Key: key[len(s.prefix):], Size: aws.ToInt64(o.Size), ModTime: aws.ToTime(o.LastModified)}
+				if !yield(obj, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Delete removes the object at key. S3's DeleteObject succeeds on a missing
+// key, so a HeadObject first tells a missing object (sink.ErrNotExist)
+// apart.
+func (s *Sink) Delete(ctx context.Context, key string) error {
+	full, err := s.objectKey(key)
+	if err != nil {
+		return err
+	}
+	if _, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &full}); err != nil {
+		return s.wrap("HeadObject", full, err)
+	}
+	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &full}); err != nil {
+		return s.wrap("DeleteObject", full, err)
+	}
+	return nil
+}
+
+// Upload is a multipart upload that is in progress or was left behind.
+type Upload struct {
+	Key       string // full object key, the sink's prefix included
+	UploadID  string
+	Initiated time.Time
+}
+
+// IncompleteUploads lists the multipart uploads in progress (or left
+// behind) under prefix, with ListMultipartUploads. A writer leaves none
+// once its Close has returned, or once its context is cancelled and the
+// abort is done.
+func (s *Sink) IncompleteUploads(ctx context.Context, prefix string) ([]Upload, error) {
+	full := s.prefix + prefix
+	var out []Upload
+	p := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{Bucket: &s.bucket, Prefix: &full})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return out, s.wrap("ListMultipartUploads", full, err)
+		}
+		for _, u := range page.Uploads {
+			out = append(out, Upload{Key: aws.ToString(u.Key), UploadID: aws.ToString(u.UploadId), Initiated: aws.ToTime(u.Initiated)})
+		}
+	}
+	return out, nil
+}
+
+// getPart returns a part buffer of capacity PartSize.
+func (s *Sink) getPart() []byte {
+	if b, ok := s.partPool.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, s.opts.PartSize)
+}
+
+// putPart keeps a full-size buffer for the next writer.
+func (s *Sink) putPart(b []byte) {
+	if int64(cap(b)) == s.opts.PartSize {
+		b = b[:0]
+		s.partPool.Put(&b)
+	}
+}

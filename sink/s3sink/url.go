@@ -1,0 +1,211 @@
+package s3sink
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/snapexport/snapexport/sink"
+)
+
+// Scheme is the URL scheme the package registers with sink.Register.
+const Scheme = "s3"
+
+func init() {
+	sink.Register(Scheme, func(ctx context.Context, u *url.URL) (sink.Sink, error) {
+		return OpenURL(ctx, u)
+	})
+}
+
+// ParseURL splits an s3:// URL into the bucket, the client options and the
+// sink options; the parameters are listed in the package documentation.
+// Unknown parameters are an error, so a misspelt one is not silently
+// ignored.
+func ParseURL(u *url.URL) (bucket string, copts ClientOptions, opts Options, err error) {
+	if !strings.EqualFold(u.Scheme, Scheme) {
+		return "", copts, opts, fmt.Errorf("s3sink: URL %q: scheme is not %s://", redactURL(u), Scheme)
+	}
+	if u.User != nil {
+		return "", copts, opts, fmt.Errorf("s3sink: URL %q: credentials do not go in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or a profile", redactURL(u))
+	}
+	bucket = u.Host
+	if bucket == "" {
+		return "", copts, opts, fmt.Errorf("s3sink: URL %q has no bucket (want s3://bucket[/prefix])", redactURL(u))
+	}
+	opts.Prefix = strings.Trim(u.Path, "/")
+	q := u.Query()
+	for name, vals := range q {
+		if len(vals) != 1 {
+			return "", copts, opts, fmt.Errorf("s3sink: URL parameter %q given %d times", name, len(vals))
+		}
+	}
+	bad := func(name, why string) error {
+		return fmt.Errorf("s3sink: URL parameter %s=%q: %s", name, q.Get(name), why)
+	}
+	boolParam := func(name string) (bool, error) {
+		v := q.Get(name)
+		if v == "" {
+			return false, nil
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, bad(name, "want true or false")
+		}
+		return b, nil
+	}
+	intParam := func(name string) (int64, error) {
+		v := q.Get(name)
+		if v == "" {
+			return 0, nil
+		}
+		n, err := parseSize(v)
+		if err != nil || n < 0 {
+			return 0, bad(name, "want a non-negative number")
+		}
+		return n, nil
+	}
+	var unknown []string
+	for name := range q {
+		switch name {
+		case "region":
+			copts.Region = q.Get(name)
+		case "endpoint":
+			copts.Endpoint = q.Get(name)
+		case "use_path_style":
+			if copts.UsePathStyle, err = boolParam(name); err != nil {
+				return
+			}
+		case "disable_https":
+			if copts.DisableHTTPS, err = boolParam(name); err != nil {
+				return
+			}
+		case "request_checksum_calculation":
+			switch strings.ToLower(q.Get(name)) {
+			case "when_supported":
+				copts.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
+			case "when_required":
+				copts.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			default:
+				err = bad(name, "want when_supported or when_required")
+				return
+			}
+		case "response_checksum_validation":
+			switch strings.ToLower(q.Get(name)) {
+			case "when_supported":
+				copts.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenSupported
+			case "when_required":
+				copts.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+			default:
+				err = bad(name, "want when_supported or when_required")
+				return
+			}
+		case "max_attempts":
+			var n int64
+			if n, err = intParam(name); err != nil {
+				return
+			}
+			copts.MaxAttempts = int(n)
+		case "role_arn":
+			copts.RoleARN = q.Get(name)
+		case "role_session_name":
+			copts.RoleSessionName = q.Get(name)
+		case "external_id":
+			copts.ExternalID = q.Get(name)
+		case "sts_endpoint":
+			copts.STSEndpoint = q.Get(name)
+		case "sse":
+			opts.SSE = q.Get(name)
+		case "kms_key_id":
+			opts.KMSKeyID = q.Get(name)
+		case "part_size":
+			if opts.PartSize, err = intParam(name); err != nil {
+				return
+			}
+		case "concurrency":
+			var n int64
+			if n, err = intParam(name); err != nil {
+				return
+			}
+			opts.Concurrency = int(n)
+		case "conditional_writes":
+			var on bool
+			if q.Get(name) == "" {
+				err = bad(name, "want true or false")
+				return
+			}
+			if on, err = boolParam(name); err != nil {
+				return
+			}
+			opts.DisableConditionalWrites = !on
+		default:
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		err = fmt.Errorf("s3sink: unknown URL parameter(s) %s in %q (known: region, endpoint, use_path_style, disable_https, request_checksum_calculation, response_checksum_validation, max_attempts, role_arn, role_session_name, external_id, sts_endpoint, sse, kms_key_id, part_size, concurrency, conditional_writes)",
+			strings.Join(unknown, ", "), redactURL(u))
+	}
+	return
+}
+
+// parseSize reads a byte count: digits, optionally followed by KiB, MiB or
+// GiB.
+func parseSize(v string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if s, ok := strings.CutSuffix(v, suffix); ok {
+			v, mult = s, m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	return n * mult, nil
+}
+
+// OpenURL opens the sink an s3:// URL names, with a client built by
+// [NewClient] from the URL's parameters and the SDK's default credential
+// chain. With no region from the URL or the environment and no endpoint
+// (AWS S3 itself), the bucket's region is looked up with an anonymous
+// HeadBucket, as the SDK's manager.GetBucketRegion does.
+func OpenURL(ctx context.Context, u *url.URL) (*Sink, error) {
+	bucket, copts, opts, err := ParseURL(u)
+	if err != nil {
+		return nil, err
+	}
+	client, err := NewClient(ctx, &copts)
+	if err != nil {
+		return nil, err
+	}
+	if client.Options().Region == "" && copts.Endpoint == "" {
+		region, err := manager.GetBucketRegion(ctx, s3.NewFromConfig(aws.Config{Region: "us-east-1", HTTPClient: copts.HTTPClient}), bucket)
+		if err != nil {
+			return nil, fmt.Errorf("s3sink: no region is configured (set AWS_REGION or ?region=) and looking up the region of bucket %q failed: %w", bucket, newBucketError("HeadBucket", bucket, "", "", err))
+		}
+		copts.Region = region
+		if client, err = NewClient(ctx, &copts); err != nil {
+			return nil, err
+		}
+	}
+	return Open(ctx, client, bucket, &opts)
+}
+
+// redactURL shows a URL in messages. s3:// URLs carry no secrets (the
+// parser refuses user information), but a malformed one might.
+func redactURL(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User("xxxxx")
+	}
+	return c.String()
+}
