@@ -194,7 +194,7 @@ func (c *cluster) standby(t *testing.T) int {
 			return
 		}
 		standbyErr = asPostgres([]string{"PGPASSWORD=" + clusterPassword}, filepath.Join(c.bin, "pg_basebackup"),
-			"-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres", "-D", data, "-R", "-X", "stream")
+			"-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres", "-D", data, "-R", "-X", "stream", "-c", "fast")
 		if standbyErr != nil {
 			return
 		}
