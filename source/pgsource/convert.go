@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -54,6 +55,7 @@ type column struct {
 	conv     conv
 	oids     []uint32 // result types accepted for binary conversions
 	fixedLen int      // FIXED_LEN_BYTE_ARRAY decimal width
+	decLimit *big.Int // 10^precision: unscaled decimals must stay below it
 	nulled   int64    // values written as NULL (see Warnings)
 }
 
@@ -128,6 +130,7 @@ func planColumns(req source.ScanRequest) ([]column, []int16, error) {
 			}
 			c.conv = convDecimal
 			c.fixedLen = sc.Target.FixedLen()
+			c.decLimit = new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(sc.Target.Precision)), nil)
 		default:
 			return nil, nil, fmt.Errorf("column %q cannot be read as %s: %w", sc.Name, sc.Target, source.ErrUnsupportedConversion)
 		}
@@ -271,6 +274,9 @@ func (c *column) parse(v []byte, scratch *[]byte) (parquet.Value, error) {
 		u, err := typemap.UnscaledDecimal(v, c.target.Scale)
 		if err != nil {
 			return parquet.Value{}, err
+		}
+		if u.CmpAbs(c.decLimit) >= 0 {
+			return parquet.Value{}, fmt.Errorf("%s does not fit %s", s, c.target)
 		}
 		switch c.target.DecimalPhysical() {
 		case typemap.PhysicalInt32:

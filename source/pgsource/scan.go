@@ -361,10 +361,17 @@ func (r *rows) Warnings() []source.Warning {
 		if c.nulled > 0 {
 			out = append(out, source.Warning{
 				Target: r.req.Table.Target(), Reason: ReasonValuesWrittenAsNull,
-				Detail: fmt.Sprintf("column %s: %d values (NaN, infinity or out of range) cannot be represented as %s and were written as NULL",
-					c.name, c.nulled, c.target),
+				Detail: fmt.Sprintf("column %s: NULL written for %d %s that %s cannot represent (NaN, infinity or out of range)",
+					c.name, c.nulled, plural(c.nulled, "value", "values"), c.target),
 			})
 		}
 	}
 	return out
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
