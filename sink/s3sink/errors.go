@@ -148,7 +148,8 @@ func (e *BucketError) AccessDenied() bool {
 		return true
 	}
 	switch e.Code {
-	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled", "InvalidToken", "ExpiredToken":
+	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled", "InvalidToken", "ExpiredToken",
+		"XAdminUserNotFound": // versitygw's InvalidAccessKeyId
 		return true
 	}
 	return e.StatusCode == http.StatusForbidden

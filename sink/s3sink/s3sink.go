@@ -168,14 +168,28 @@ func (s *Sink) AtomicIfNotExists() bool { return !s.opts.DisableConditionalWrite
 func (s *Sink) Close() error { return nil }
 
 // Check verifies that the bucket exists, that the credentials may use it
-// (HeadBucket, which needs s3:ListBucket) and, when the store names the
+// (HeadBucket, which needs s3:ListBucket; after a refusal, a one-key
+// ListObjectsV2 for the store's error code) and, when the store names the
 // bucket's region, that it is the client's. Its error is a *BucketError
 // whose methods say which (BucketNotFound, WrongRegion, AccessDenied,
 // RoleNotAssumable).
 func (s *Sink) Check(ctx context.Context) error {
 	out, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket})
 	if err != nil {
-		return s.wrap("HeadBucket", "", err)
+		be := newBucketError("HeadBucket", s.bucket, "", s.region, err)
+		if be.StatusCode != 0 && !be.role {
+			// A HEAD answer has no body, so no error code: 404 may be a
+			// missing bucket or (on some stores) an unknown access key,
+			// 400 a wrong signing region. A one-key listing, which needs
+			// the same permission, gets the store's own code.
+			_, lerr := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.bucket, MaxKeys: aws.Int32(1)})
+			if lerr != nil {
+				if le := newBucketError("ListObjectsV2", s.bucket, "", s.region, lerr); le.Code != "" {
+					return le
+				}
+			}
+		}
+		return be
 	}
 	if got := aws.ToString(out.BucketRegion); got != "" && s.region != "" && !sameRegion(got, s.region) {
 		return &BucketError{Op: "HeadBucket", Bucket: s.bucket, Code: "WrongRegion", Region: got, ClientRegion: s.region}

@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/snapexport/snapexport/sink"
 )
@@ -175,9 +173,10 @@ func parseSize(v string) (int64, error) {
 
 // OpenURL opens the sink an s3:// URL names, with a client built by
 // [NewClient] from the URL's parameters and the SDK's default credential
-// chain. With no region from the URL or the environment and no endpoint
-// (AWS S3 itself), the bucket's region is looked up with an anonymous
-// HeadBucket, as the SDK's manager.GetBucketRegion does.
+// chain. It makes no request. A region must come from the URL or the
+// environment (AWS_REGION, AWS_DEFAULT_REGION, the shared config file)
+// unless an endpoint is given: like RDS, the sink writes to a bucket of the
+// region it is told, and Check refuses a bucket elsewhere.
 func OpenURL(ctx context.Context, u *url.URL) (*Sink, error) {
 	bucket, copts, opts, err := ParseURL(u)
 	if err != nil {
@@ -187,15 +186,8 @@ func OpenURL(ctx context.Context, u *url.URL) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	if client.Options().Region == "" && copts.Endpoint == "" {
-		region, err := manager.GetBucketRegion(ctx, s3.NewFromConfig(aws.Config{Region: "us-east-1", HTTPClient: copts.HTTPClient}), bucket)
-		if err != nil {
-			return nil, fmt.Errorf("s3sink: no region is configured (set AWS_REGION or ?region=) and looking up the region of bucket %q failed: %w", bucket, newBucketError("HeadBucket", bucket, "", "", err))
-		}
-		copts.Region = region
-		if client, err = NewClient(ctx, &copts); err != nil {
-			return nil, err
-		}
+	if client.Options().Region == "" {
+		return nil, fmt.Errorf("s3sink: no AWS region for bucket %q: add ?region= to the URL or set AWS_REGION", bucket)
 	}
 	return Open(ctx, client, bucket, &opts)
 }

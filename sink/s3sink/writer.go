@@ -32,6 +32,8 @@ const (
 	// abortTimeout bounds AbortMultipartUpload, sent on a fresh context
 	// because the writer's is usually the cancelled one.
 	abortTimeout = 2 * time.Minute
+	// abortAttempts is the least number of attempts of the abort.
+	abortAttempts = 8
 	// firstBufferSize is where the first part buffer starts when no
 	// pooled buffer is free: most objects of an export (the metadata files)
 	// are far smaller than a part.
@@ -412,7 +414,10 @@ func (w *writer) abort() error {
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), abortTimeout)
 		defer cancel()
-		_, err := w.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &w.s.bucket, Key: &w.key, UploadId: &id})
+		// More attempts than other requests: when the store blinks, the
+		// abort is what keeps an incomplete upload from staying behind.
+		_, err := w.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &w.s.bucket, Key: &w.key, UploadId: &id},
+			func(o *s3.Options) { o.RetryMaxAttempts = max(o.RetryMaxAttempts, abortAttempts) })
 		if err != nil && !isCode(err, "NoSuchUpload") {
 			w.abortErr = fmt.Errorf("s3sink: the incomplete multipart upload %q of %q could not be aborted; it stays until AbortMultipartUpload or a bucket lifecycle rule removes it: %w",
 				id, w.location(), w.s.wrap("AbortMultipartUpload", w.key, err))
