@@ -2,6 +2,7 @@ package s3sink_test
 
 import (
 	"fmt"
+	"html"
 	"io"
 	"log"
 	"net"
@@ -41,10 +42,11 @@ type recorded struct {
 
 // fault is what the proxy does to a request.
 type fault struct {
-	Status int    // answer this status with an S3 error document of Code
-	Code   string // S3 error code for Status
-	Reset  bool   // close the client's connection with a TCP reset
-	After  bool   // forward to the server first, then fault the answer
+	Status  int    // answer this status with an S3 error document of Code
+	Code    string // S3 error code for Status
+	Message string // error message, a default when ""
+	Reset   bool   // close the client's connection with a TCP reset
+	After   bool   // forward to the server first, then fault the answer
 }
 
 func (f *fault) String() string {
@@ -68,7 +70,7 @@ func newProxy(t testing.TB, target string) *proxy {
 	// The request keeps the Host it was signed for (the proxy's): the
 	// server checks the signature against the Host header it receives.
 	p.rp.ErrorLog = log.New(io.Discard, "", 0) // injected faults are expected
-	p.srv = httptest.NewServer(p) // listens on 127.0.0.1
+	p.srv = httptest.NewServer(p)              // listens on 127.0.0.1
 	t.Cleanup(p.srv.Close)
 	return p
 }
@@ -169,8 +171,12 @@ func (p *proxy) inject(w http.ResponseWriter, r *http.Request, f *fault) {
 	_, _ = io.Copy(io.Discard, r.Body)
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(f.Status)
+	msg := f.Message
+	if msg == "" {
+		msg = "injected by the test proxy"
+	}
 	if r.Method != http.MethodHead {
-		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>injected by the test proxy</Message><RequestId>proxy</RequestId></Error>`, f.Code)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message><RequestId>proxy</RequestId></Error>`, f.Code, html.EscapeString(msg))
 	}
 }
 

@@ -1,0 +1,118 @@
+// Package s3sink is the [sink.Sink] driver for Amazon S3 and S3-compatible
+// stores (MinIO, Ceph RGW, Cloudflare R2, versitygw), on
+// github.com/aws/aws-sdk-go-v2.
+//
+// Open a sink on a client you built, or by URL through the sink registry:
+//
+//	client, err := s3sink.NewClient(ctx, &s3sink.ClientOptions{Region: "eu-west-1"})
+//	s, err := s3sink.Open(ctx, client, "my-bucket", &s3sink.Options{Prefix: "exports"})
+//
+//	import _ "github.com/snapexport/snapexport/sink/s3sink"
+//	s, err := sink.OpenURL(ctx, "s3://my-bucket/exports?region=eu-west-1")
+//
+// A bare bucket name given to sink.OpenURL ("my-bucket") is
+// "s3://my-bucket": AWS S3 with the SDK's default credential and region
+// chains, as RDS's S3BucketName.
+//
+// # URL
+//
+//	s3://bucket[/prefix][?param=value&...]
+//
+// The path is the key prefix (Options.Prefix). Parameters (unknown ones are
+// an error):
+//
+//	region                        region to sign for; default: AWS_REGION, AWS_DEFAULT_REGION, the
+//	                              shared config; "us-east-1" when an endpoint is given
+//	endpoint                      base URL of an S3-compatible store: http://127.0.0.1:7070
+//	use_path_style=true           endpoint/bucket/key addressing (most S3-compatible stores)
+//	disable_https=true            plain HTTP (for an endpoint given without a scheme)
+//	request_checksum_calculation  when_supported (default) | when_required, for stores that
+//	                              refuse the SDK's automatic CRC32 checksums
+//	response_checksum_validation  when_supported (default) | when_required
+//	max_attempts=N                attempts per request, retries of transient errors included (default 3)
+//	role_arn=ARN                  assume this IAM role with STS AssumeRole (RDS IamRoleArn)
+//	role_session_name=NAME        its session name; see SessionName (default "snapexport")
+//	external_id=ID                AssumeRole external ID
+//	sts_endpoint=URL              STS endpoint (private or regional)
+//	sse=aws:kms|AES256            server-side encryption of every object
+//	kms_key_id=KEY                SSE-KMS key id, ARN or alias (RDS KmsKeyId); implies sse=aws:kms
+//	part_size=N[KiB|MiB|GiB]      multipart part size, at least 5MiB (default 8MiB)
+//	concurrency=N                 part buffers per object (default 4)
+//	conditional_writes=false      the store ignores If-None-Match: check with HeadObject instead
+//
+// Credentials never go in the URL (a URL with user information is refused):
+// they come from the SDK's default chain, that is AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, AWS_PROFILE with the shared
+// files ~/.aws/config and ~/.aws/credentials, web identity, and the ECS and
+// EC2 instance roles. With role_arn, those are the credentials that call
+// AssumeRole.
+//
+// # Writing
+//
+// [Sink.NewWriter] streams: bytes are held in a part buffer, and each full
+// part is uploaded (UploadPart) while the next one fills. A writer holds at
+// most PartSize × Concurrency bytes (8 MiB × 4 by default), whatever the
+// object's size, and uses no temporary file. An object that fits in one part
+// is a single PutObject at Close. The object becomes visible only when Close
+// completes the upload (CompleteMultipartUpload); an incomplete multipart
+// upload is invisible to GetObject and ListObjectsV2.
+//
+// When the writer's context is cancelled — even if Close is never called —
+// or an upload fails, the multipart upload is aborted (AbortMultipartUpload
+// on a fresh context, with more attempts than other requests), so nothing is
+// left behind; [Sink.IncompleteUploads] lists what ListMultipartUploads
+// shows. Close decides before it publishes: the publishing request
+// (PutObject or CompleteMultipartUpload) is not cut short by a cancellation
+// that comes while it runs, so Close either publishes and returns nil or
+// publishes nothing. Should an abort itself fail (the store is gone for
+// good), Close's error names the upload ID; a bucket lifecycle rule
+// (AbortIncompleteMultipartUpload) is the backstop. One case escapes the
+// sink: a CreateMultipartUpload whose answer is lost and that the SDK then
+// retries leaves the first upload behind, unknown to the sink.
+//
+// IfNotExists is S3's conditional write: If-None-Match: * on PutObject and
+// on CompleteMultipartUpload, which AWS S3 and versitygw v1.8.0 evaluate
+// atomically (two writers racing for a key: exactly one wins), so the sink
+// reports [Sink.AtomicIfNotExists]. A refused write fails Close with an
+// error wrapping sink.ErrExist and aborts its upload.
+//
+// # Retries
+//
+// Transient failures — 5xx answers, throttling (503 SlowDown), connection
+// resets and refusals — are retried by the SDK's standard retryer with
+// exponential backoff, up to ClientOptions.MaxAttempts attempts per request;
+// parts are retried one by one. 4xx answers such as 403 and 404 are not
+// retried. When a publishing request succeeded on the store but its answer
+// was lost, the SDK's retry finds the upload gone (NoSuchUpload) or, for a
+// conditional write, the object there (412): the sink then compares the
+// object's ETag with the one its parts (or bytes) give and reports success
+// when they match.
+//
+// # Encryption and roles
+//
+// Options.KMSKeyID (RDS KmsKeyId) sends x-amz-server-side-encryption:
+// aws:kms and x-amz-server-side-encryption-aws-kms-key-id with every
+// PutObject and CreateMultipartUpload, so data files and metadata files
+// alike are encrypted with the key; Options.SSE = SSES3 asks for AES256.
+// ClientOptions.RoleARN (RDS IamRoleArn) makes the client sign with
+// temporary credentials from STS AssumeRole, cached and renewed before they
+// expire, in a session named after the export task ([SessionName]).
+//
+// # Checks and errors
+//
+// [Sink.Check] (sink.Checker) is the start-of-task check RDS makes: the
+// bucket exists and the credentials may list it (HeadBucket), and it lies
+// in the client's region when the store says where it is. Every error of a
+// request is a [*BucketError] naming the bucket, key and S3 operation; its
+// methods classify it as the RDS failure causes need (BucketNotFound,
+// WrongRegion, AccessDenied with S3Action, KMSKeyNotAccessible,
+// RoleNotAssumable), and the SDK's smithy.APIError stays reachable with
+// errors.As. Missing objects wrap sink.ErrNotExist.
+//
+// # Keys
+//
+// Keys must pass sink.ValidateKey. The sink does not rewrite them: the
+// replacement of \, `, " and space by _ that RDS applies to export paths
+// (§5.4 of the reference) belongs to the exporter's path builder, and
+// S3Prefix's refusal of ":" to its input validation.
+package s3sink
