@@ -1,0 +1,328 @@
+package pgsource_test
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/duckcheck"
+	_ "github.com/snapexport/snapexport/sink/dirsink"
+	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/typemap"
+)
+
+// parquetType is what §10.2 says a kind looks like in the file, as DuckDB's
+// parquet_schema reports it.
+var parquetType = map[typemap.Kind]struct{ physical, converted string }{
+	typemap.Int16:   {"INT32", "INT_16"},
+	typemap.Int32:   {"INT32", ""},
+	typemap.Int64:   {"INT64", ""},
+	typemap.Float:   {"FLOAT", ""},
+	typemap.Double:  {"DOUBLE", ""},
+	typemap.Boolean: {"BOOLEAN", ""},
+	typemap.String:  {"BYTE_ARRAY", "UTF8"},
+	typemap.Binary:  {"BYTE_ARRAY", ""},
+}
+
+// TestExportEndToEnd runs a whole export of a schema through the exporter
+// (StartExportTask with a postgres:// SourceArn, to a local directory) and
+// reads every Parquet file back with DuckDB: per column the physical type
+// and annotation of §10.2, per value the server's text output (or the
+// number, boolean or bytes), the statistics' null counts, and the warnings
+// for what was left out.
+func TestExportEndToEnd(t *testing.T) {
+	pool := adminPool(t)
+	s := scratchSchema(t, pool)
+	cols := createAllTypes(t, pool, s)
+	for _, q := range []string{
+		"CREATE TABLE " + s + ".keyed (id bigint PRIMARY KEY, v text, f double precision)",
+		"INSERT INTO " + s + ".keyed SELECT g, md5(g::text), g / 7.0 FROM generate_series(1, 20000) g",
+		"INSERT INTO " + s + ".keyed VALUES (-9223372036854775808, NULL, 'NaN')",
+		"CREATE TABLE " + s + ".parted (id int NOT NULL, d date) PARTITION BY RANGE (id)",
+		"CREATE TABLE " + s + ".parted_1 PARTITION OF " + s + ".parted FOR VALUES FROM (0) TO (100)",
+		"CREATE TABLE " + s + ".parted_2 PARTITION OF " + s + ".parted FOR VALUES FROM (100) TO (200)",
+		"CREATE TABLE " + s + ".parted_3 PARTITION OF " + s + ".parted FOR VALUES FROM (200) TO (300)",
+		"INSERT INTO " + s + ".parted SELECT g, DATE '2000-01-01' + g FROM generate_series(0, 199) g",
+		"CREATE TABLE " + s + `."Mixed Case" ("Id" int, "Value" text)`,
+		"INSERT INTO " + s + `."Mixed Case" VALUES (1, 'één')`,
+		"CREATE TABLE " + s + `.bad_column ("a b" int)`,
+		"CREATE UNLOGGED TABLE " + s + ".unlogged (id int)",
+		"CREATE VIEW " + s + ".a_view AS SELECT 1 AS one",
+	} {
+		mustExec(t, pool, q)
+	}
+
+	out := t.TempDir()
+	exp, err := snapexport.New(snapexport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	id := "pg-e2e-" + randomSuffix()
+	task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{
+		ExportTaskIdentifier: id,
+		SourceArn:            requireDB(t),
+		S3BucketName:         "file://" + out,
+		ExportOnly:           []string{testDatabase + "." + s},
+		Options:              &snapexport.TaskOptions{Concurrency: 3},
+	})
+	if err != nil {
+		t.Fatalf("StartExportTask: %v", err)
+	}
+	rec, err := task.Wait(ctx)
+	if err != nil {
+		t.Fatalf("export: %v (FailureCause %q)", err, rec.FailureCause)
+	}
+	if strings.Contains(rec.SourceArn, "password") || rec.Engine != typemap.EnginePostgres {
+		t.Errorf("record: SourceArn %q, Engine %q", rec.SourceArn, rec.Engine)
+	}
+	if rec.SnapshotTime == nil || rec.SnapshotIdentity[testDatabase+".lsn"] == "" || rec.SnapshotIdentity[testDatabase+".txid_snapshot"] == "" {
+		t.Errorf("record lacks the snapshot: time %v, identity %v", rec.SnapshotTime, rec.SnapshotIdentity)
+	}
+
+	// Warnings: the skipped tables and the omitted object-identifier columns.
+	w, err := snapexport.ParseWarnings(rec.WarningMessage)
+	if err != nil {
+		t.Fatalf("WarningMessage %q: %v", rec.WarningMessage, err)
+	}
+	skipped := map[string]string{}
+	for _, e := range w.SkippedTables {
+		skipped[e.Target] = e.Reason
+	}
+	prefix := testDatabase + "." + s + "."
+	if skipped[prefix+"bad_column"] != source.ReasonUnsupportedColumnName || skipped[prefix+"unlogged"] != source.ReasonUnloggedTable {
+		t.Errorf("skippedTables = %+v, want bad_column (%s) and unlogged (%s)", w.SkippedTables, source.ReasonUnsupportedColumnName, source.ReasonUnloggedTable)
+	}
+	omitted := ""
+	for _, e := range append(w.General, w.SkippedTables...) {
+		if e.Target == prefix+"all_types" && e.Reason == source.ReasonOmittedColumns {
+			omitted = e.Detail
+		}
+	}
+	for _, c := range cols {
+		if c.kind == typemap.Omit && !strings.Contains(omitted, c.name) {
+			t.Errorf("the warning for omitted columns (%q) does not name %s", omitted, c.name)
+		}
+	}
+
+	db := duckcheck.Open(t)
+	tableDir := func(name string) string { return filepath.Join(out, id, testDatabase, s+"."+name) }
+
+	// all_types: schema per §10.2 and every value.
+	kinds := map[string]typemap.Kind{"id": typemap.Int32}
+	var names []string
+	for _, c := range cols {
+		kinds[c.name] = c.kind
+		if c.kind != typemap.Omit {
+			names = append(names, c.name)
+		}
+	}
+	files := parquetFiles(t, tableDir("all_types"))
+	for _, f := range files {
+		checkFileSchema(t, db, f, append([]string{"id"}, names...), kinds)
+		db.CheckNullCounts(f)
+	}
+	checkValues(t, db, pool, s, "all_types", files, append([]string{"id"}, names...), kinds)
+
+	// keyed: 20001 rows, whatever the number of files.
+	files = parquetFiles(t, tableDir("keyed"))
+	for _, f := range files {
+		checkFileSchema(t, db, f, []string{"id", "v", "f"}, map[string]typemap.Kind{"id": typemap.Int64, "v": typemap.String, "f": typemap.Double})
+		db.CheckNullCounts(f)
+	}
+	checkValues(t, db, pool, s, "keyed", files, []string{"id", "v", "f"}, map[string]typemap.Kind{"id": typemap.Int64, "v": typemap.String, "f": typemap.Double})
+
+	// parted: one batch folder per partition; the empty one writes no rows.
+	files = parquetFiles(t, tableDir("parted"))
+	var batches []string
+	for _, f := range files {
+		rel, _ := filepath.Rel(tableDir("parted"), f)
+		batches = append(batches, strings.Split(rel, string(filepath.Separator))[0])
+	}
+	if slices.Contains(batches, "") || len(slices.Compact(slices.Sorted(slices.Values(batches)))) < 2 {
+		t.Errorf("parted files %v, want one batch folder per non-empty partition", batches)
+	}
+	checkValues(t, db, pool, s, "parted", files, []string{"id", "d"}, map[string]typemap.Kind{"id": typemap.Int32, "d": typemap.String})
+
+	// Mixed-case names survive; the space in the path becomes "_" (§5.4).
+	files = parquetFiles(t, tableDir("Mixed_Case"))
+	checkValues(t, db, pool, s, `"Mixed Case"`, files, []string{"Id", "Value"}, map[string]typemap.Kind{"Id": typemap.Int32, "Value": typemap.String})
+
+	// Nothing else was written: no view, no skipped table.
+	entries, err := os.ReadDir(filepath.Join(out, id, testDatabase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		dirs = append(dirs, e.Name())
+	}
+	want := []string{s + ".Mixed_Case", s + ".all_types", s + ".keyed", s + ".parted"}
+	if !slices.Equal(dirs, want) {
+		t.Errorf("table folders %v, want %v", dirs, want)
+	}
+}
+
+func parquetFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(path, ".parquet") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if len(files) == 0 {
+		t.Fatalf("no Parquet files under %s", dir)
+	}
+	return files
+}
+
+// checkFileSchema compares a file's columns with the §10.2 types.
+func checkFileSchema(t *testing.T, db *duckcheck.DB, file string, names []string, kinds map[string]typemap.Kind) {
+	t.Helper()
+	schema := db.Schema(file)
+	var got []string
+	for _, c := range schema {
+		got = append(got, c.Name)
+		want, ok := parquetType[kinds[c.Name]]
+		if !ok {
+			t.Errorf("%s: unexpected column %s", file, c.Name)
+			continue
+		}
+		if c.Type != want.physical || c.ConvertedType != want.converted || c.Repetition != "OPTIONAL" {
+			t.Errorf("%s: column %s is %s %q %s (logical %q), want OPTIONAL %s %q (§10.2 for %v)",
+				filepath.Base(file), c.Name, c.Type, c.ConvertedType, c.Repetition, c.LogicalType, want.physical, want.converted, kinds[c.Name])
+		}
+	}
+	if !slices.Equal(got, names) {
+		t.Errorf("%s: columns %v, want %v", filepath.Base(file), got, names)
+	}
+}
+
+// checkValues compares every row DuckDB reads from files with the server's
+// text output of the same columns, ordered by the first column.
+func checkValues(t *testing.T, db *duckcheck.DB, pool *pgxpool.Pool, schema, table string, files []string, names []string, kinds map[string]typemap.Kind) {
+	t.Helper()
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = `"` + strings.ReplaceAll(n, `"`, `""`) + `"`
+	}
+	list := make([]string, len(files))
+	for i, f := range files {
+		list[i] = "'" + strings.ReplaceAll(f, "'", "''") + "'"
+	}
+	got := db.Rows("SELECT " + strings.Join(quoted, ", ") + " FROM read_parquet([" + strings.Join(list, ", ") + "]) ORDER BY 1")
+	want := serverRows(t, pool, "SELECT "+strings.Join(quoted, ", ")+" FROM "+schema+"."+table+" ORDER BY 1")
+	if len(got) != len(want) {
+		t.Fatalf("%s: DuckDB reads %d rows, the table has %d", table, len(got), len(want))
+	}
+	bad := 0
+	for i := range want {
+		for j, n := range names {
+			if err := sameValue(got[i][j], want[i][j], kinds[n]); err != nil && bad < 20 {
+				bad++
+				t.Errorf("%s row %d column %s: %v", table, i, n, err)
+			}
+		}
+	}
+}
+
+// serverRows runs q and returns each value as the server's text output
+// under pgsource's session settings (nil for NULL).
+func serverRows(t *testing.T, pool *pgxpool.Pool, q string) [][]*string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	pc := conn.Conn().PgConn()
+	if _, err := pc.Exec(ctx, "BEGIN; SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, MDY'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { pc.Exec(ctx, "ROLLBACK").ReadAll() }()
+	res := pc.ExecParams(ctx, q, nil, nil, nil, nil).Read()
+	if res.Err != nil {
+		t.Fatalf("%s: %v", q, res.Err)
+	}
+	out := make([][]*string, len(res.Rows))
+	for i, r := range res.Rows {
+		out[i] = make([]*string, len(r))
+		for j, v := range r {
+			if v != nil {
+				s := string(v)
+				out[i][j] = &s
+			}
+		}
+	}
+	return out
+}
+
+// sameValue compares a value DuckDB read with the server's text.
+func sameValue(got any, want *string, kind typemap.Kind) error {
+	if want == nil {
+		if got != nil {
+			return fmt.Errorf("got %v, want NULL", got)
+		}
+		return nil
+	}
+	if got == nil {
+		return fmt.Errorf("got NULL, want %q", *want)
+	}
+	var g string
+	switch v := got.(type) {
+	case int16:
+		g = strconv.FormatInt(int64(v), 10)
+	case int32:
+		g = strconv.FormatInt(int64(v), 10)
+	case int64:
+		g = strconv.FormatInt(v, 10)
+	case float32, float64:
+		var f float64
+		bits := 64
+		if f32, ok := v.(float32); ok {
+			f, bits = float64(f32), 32
+		} else {
+			f = v.(float64)
+		}
+		w, err := strconv.ParseFloat(*want, bits)
+		if err != nil {
+			return err
+		}
+		if !(f == w || math.IsNaN(f) && math.IsNaN(w)) {
+			return fmt.Errorf("got %v, want %s", f, *want)
+		}
+		return nil
+	case bool:
+		g = map[bool]string{true: "t", false: "f"}[v]
+	case []byte:
+		if kind == typemap.Binary {
+			g = `\x` + hex.EncodeToString(v)
+		} else {
+			g = string(v)
+		}
+	case string:
+		g = v
+	default:
+		return fmt.Errorf("unexpected %T %v", got, got)
+	}
+	if g != *want {
+		return fmt.Errorf("got %q, want %q", g, *want)
+	}
+	return nil
+}
