@@ -8,6 +8,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/encoding"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/snapexport/snapexport/typemap"
 )
@@ -72,9 +73,9 @@ func leafNode(t typemap.Target) (parquet.Node, error) {
 	case typemap.Int16:
 		n = parquet.Int(16)
 	case typemap.Int32:
-		n = parquet.Leaf(parquet.Int32Type)
+		n = parquet.Leaf(unannotated{parquet.Int32Type})
 	case typemap.Int64:
-		n = parquet.Leaf(parquet.Int64Type)
+		n = parquet.Leaf(unannotated{parquet.Int64Type})
 	case typemap.Float:
 		n = parquet.Leaf(floatType{Type: parquet.FloatType, bits: 32})
 	case typemap.Double:
@@ -111,6 +112,13 @@ func leafNode(t typemap.Target) (parquet.Node, error) {
 	}
 	return parquet.Optional(parquet.Encoded(n, &parquet.Plain)), nil
 }
+
+// unannotated is a physical type without logical type. parquet-go
+// annotates its INT32 and INT64 as INT(32, true) and INT(64, true); RDS
+// writes them bare, and so does this package.
+type unannotated struct{ parquet.Type }
+
+func (unannotated) LogicalType() *format.LogicalType { return nil }
 
 // physicalKind is the parquet.Kind values of a target's column must have.
 func physicalKind(t typemap.Target) parquet.Kind {

@@ -28,7 +28,10 @@ import (
 //     the format asks.
 //   - STRING and BINARY: parquet-go copies the whole smallest and largest
 //     value into every page header and the footer, a copy of each large
-//     document. boundedBytesType cuts the bounds to statsBytesLimit bytes.
+//     document, and cuts the column index's to 16 bytes in a way that can
+//     leave the maximum below the values. boundedBytesType cuts the bounds
+//     to statsBytesLimit bytes, keeping them true bounds, and indexes them as
+//     they are.
 
 // boundsBuffer is a column buffer whose pages report bounds computed by
 // bounds instead of the library's. Every other method is the wrapped
@@ -80,7 +83,9 @@ func (t signedFixedType) NewColumnBuffer(columnIndex, numValues int) parquet.Col
 	return &boundsBuffer{ColumnBuffer: t.Type.NewColumnBuffer(columnIndex, numValues), bounds: signedFixedBounds}
 }
 
-func (t signedFixedType) NewColumnIndexer(int) parquet.ColumnIndexer { return new(signedFixedIndexer) }
+func (t signedFixedType) NewColumnIndexer(int) parquet.ColumnIndexer {
+	return &boundsIndexer{compare: compareSigned}
+}
 
 // compareSigned compares two equally long big-endian two's complement
 // integers.
@@ -116,20 +121,24 @@ func signedFixedBounds(p parquet.Page) (min, max parquet.Value, ok bool) {
 	return parquet.FixedLenByteArrayValue(lo).Level(0, 0, col), parquet.FixedLenByteArrayValue(hi).Level(0, 0, col), true
 }
 
-// signedFixedIndexer builds the column index (per-page bounds) of a
-// signedFixedType column. Null pages get empty bounds, as the format
+// boundsIndexer builds the column index (per-page bounds) of a column from
+// the page bounds as they are, ordered by compare. parquet-go's indexers
+// would compare FIXED_LEN_BYTE_ARRAY unsigned, and cut byte arrays to 16
+// bytes in a way that can make the maximum smaller than the values (a
+// value of 0xFF bytes). Null pages get empty bounds, as the format
 // requires.
-type signedFixedIndexer struct {
+type boundsIndexer struct {
+	compare    func(a, b []byte) int
 	nullPages  []bool
 	nullCounts []int64
 	mins, maxs [][]byte
 }
 
-func (x *signedFixedIndexer) Reset() {
+func (x *boundsIndexer) Reset() {
 	x.nullPages, x.nullCounts, x.mins, x.maxs = x.nullPages[:0], x.nullCounts[:0], x.mins[:0], x.maxs[:0]
 }
 
-func (x *signedFixedIndexer) IndexPage(numValues, numNulls int64, min, max parquet.Value) {
+func (x *boundsIndexer) IndexPage(numValues, numNulls int64, min, max parquet.Value) {
 	null := numValues == numNulls || min.IsNull() || max.IsNull()
 	x.nullPages = append(x.nullPages, null)
 	x.nullCounts = append(x.nullCounts, numNulls)
@@ -141,7 +150,7 @@ func (x *signedFixedIndexer) IndexPage(numValues, numNulls int64, min, max parqu
 	x.maxs = append(x.maxs, bytes.Clone(max.ByteArray()))
 }
 
-func (x *signedFixedIndexer) ColumnIndex() format.ColumnIndex {
+func (x *boundsIndexer) ColumnIndex() format.ColumnIndex {
 	asc, desc := true, true
 	var prevMin, prevMax []byte
 	for i, null := range x.nullPages {
@@ -149,7 +158,7 @@ func (x *signedFixedIndexer) ColumnIndex() format.ColumnIndex {
 			continue
 		}
 		if prevMin != nil {
-			cmin, cmax := compareSigned(x.mins[i], prevMin), compareSigned(x.maxs[i], prevMax)
+			cmin, cmax := x.compare(x.mins[i], prevMin), x.compare(x.maxs[i], prevMax)
 			asc = asc && cmin >= 0 && cmax >= 0
 			desc = desc && cmin <= 0 && cmax <= 0
 		}
@@ -185,6 +194,10 @@ func (t boundedBytesType) NewColumnBuffer(columnIndex, numValues int) parquet.Co
 		bounds = truncatedStringBounds
 	}
 	return &boundsBuffer{ColumnBuffer: t.Type.NewColumnBuffer(columnIndex, numValues), bounds: bounds}
+}
+
+func (t boundedBytesType) NewColumnIndexer(int) parquet.ColumnIndexer {
+	return &boundsIndexer{compare: bytes.Compare}
 }
 
 func truncatedBytesBounds(p parquet.Page) (min, max parquet.Value, ok bool) {
