@@ -163,7 +163,7 @@ func newSource(ctx context.Context, db *sql.DB, path string, opts *Options) (*So
 				s.database = base
 			}
 		}
-		s.identity = identityURL(path)
+		s.identity = URL(path)
 	} else {
 		if s.database == "" {
 			s.database = "memory"
@@ -253,9 +253,15 @@ func pathFromURL(u *url.URL) (string, error) {
 	return filepath.FromSlash(p), nil
 }
 
-// identityURL is the sqlite URL of an absolute path; ParseURL inverts it.
-func identityURL(abs string) string {
-	return (&url.URL{Scheme: Scheme, Path: uriPath(abs)}).String()
+// URL is the sqlite URL of a file path, made absolute against the working
+// directory: what Identity reports, and what ParseURL turns back into path.
+func URL(path string) string {
+	if !filepath.IsAbs(path) {
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+	}
+	return (&url.URL{Scheme: Scheme, Path: uriPath(path)}).String()
 }
 
 // uriPath is an absolute path in URL form: slashes, and a leading slash
