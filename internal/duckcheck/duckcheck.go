@@ -89,8 +89,8 @@ type Column struct {
 // Schema returns the leaf columns of the Parquet file at path, in file order.
 func (d *DB) Schema(path string) []Column {
 	d.t.Helper()
-	rows := d.Rows(`SELECT name, coalesce(type,''), coalesce(type_length,0), coalesce(repetition_type,''),
-		coalesce(converted_type,''), coalesce(CAST(logical_type AS VARCHAR),''), coalesce(precision,0), coalesce(scale,0)
+	rows := d.Rows(`SELECT name, coalesce(type,''), coalesce(TRY_CAST(type_length AS BIGINT),0), coalesce(repetition_type,''),
+		coalesce(converted_type,''), coalesce(CAST(logical_type AS VARCHAR),''), coalesce(TRY_CAST(precision AS BIGINT),0), coalesce(TRY_CAST(scale AS BIGINT),0)
 		FROM parquet_schema(?) WHERE num_children IS NULL OR num_children = 0`, path)
 	out := make([]Column, 0, len(rows))
 	for _, r := range rows {

@@ -1,0 +1,85 @@
+// Command snapexport exports databases to Parquet files in S3, an
+// S3-compatible store or a local directory, with the commands and option
+// names of `aws rds start-export-task`, `describe-export-tasks` and
+// `cancel-export-task`.
+//
+// Usage:
+//
+//	snapexport start-export-task --export-task-identifier ID --source-arn URL --s3-bucket-name NAME-OR-URL
+//	    [--s3-prefix P] [--export-only A B C] [--kms-key-id K] [--iam-role-arn R]
+//	    [--compression gzip|snappy|zstd|none] [--concurrency N] [...]
+//
+// The final ExportTask is printed on standard output as JSON, in the AWS
+// CLI's shape; progress and messages go to standard error.
+//
+// Exit codes: 0 the task is COMPLETE; 1 it FAILED or could not start; 2 the
+// command line is wrong; 130 it was CANCELED (Ctrl-C).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitCanceled = 130
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a command-line mistake: exit code 2, with usage.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+var commands = []struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}{
+	{"start-export-task", "export a database to Parquet and wait for the task to end", startExportTask},
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		topUsage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "snapexport: unknown command %q\n\n", args[0])
+	topUsage(stderr)
+	return exitUsage
+}
+
+func topUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: snapexport <command> [options]\n\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-22s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'snapexport <command> --help' for a command's options.")
+	fmt.Fprintln(w, "Exit codes: 0 complete, 1 failed, 2 usage error, 130 canceled.")
+}
+
+func isUsage(err error) bool {
+	var u usageError
+	return errors.As(err, &u)
+}

@@ -1,0 +1,44 @@
+// Package snapexport exports relational databases to Apache Parquet in an
+// object store, the way Amazon RDS "export DB snapshot data to Amazon S3"
+// does, for databases anyone runs: PostgreSQL, MySQL, MariaDB and SQLite.
+//
+// A task reads every selected table from one consistent snapshot, converts
+// each column with the RDS type mapping (package typemap), writes compressed
+// Parquet files (package writer) and RDS's metadata files to a sink (S3 or
+// any S3-compatible store, a local directory, memory), in RDS's layout:
+//
+//	[prefix/]<id>/<database>/<schema>.<table>/<batch>/part-<partition>-<uuid>.gz.parquet
+//	[prefix/]<id>/export_info_<id>.json
+//	[prefix/]<id>/export_tables_info_<id>_from_<n>_to_<m>.json
+//
+// # Tasks
+//
+// An [Exporter] starts, describes and cancels tasks with RDS's operations
+// and fields ([Exporter.StartExportTask], [Exporter.DescribeExportTasks],
+// [Exporter.CancelExportTask]). A [Task] is watched through
+// [Task.Progress] channels, whose values are cumulative and never block the
+// export, and awaited with [Task.Wait]. Statuses follow RDS: STARTING,
+// IN_PROGRESS, then COMPLETE or FAILED; a cancelled task goes CANCELING
+// then CANCELED and keeps what it finished; nothing half-written is ever
+// visible.
+//
+// # Drivers
+//
+// Sources and sinks are drivers registered by URL scheme; import the ones a
+// program uses for their side effect:
+//
+//	import (
+//		_ "github.com/snapexport/snapexport/source/pgsource"
+//		_ "github.com/snapexport/snapexport/sink/s3sink"
+//	)
+//
+// or pass already-open drivers in [StartExportTaskInput.Source] and
+// [StartExportTaskInput.Sink].
+//
+// # Errors
+//
+// Errors match the sentinels named after the RDS faults with errors.Is
+// ([ErrExportTaskAlreadyExists], [ErrInvalidExportOnly], ...); the driver
+// error underneath stays reachable with errors.As. A FAILED task's
+// FailureCause is a sentence a person can act on.
+package snapexport

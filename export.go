@@ -1,0 +1,469 @@
+package snapexport
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/snapexport/snapexport/sink"
+	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/typemap"
+	"github.com/snapexport/snapexport/writer"
+)
+
+// Sink is where a task writes; see package sink for the contract and drivers.
+type Sink = sink.Sink
+
+// Source is what a task reads; see package source for the contract and drivers.
+type Source = source.Source
+
+// Exporter runs export tasks. [New] returns the in-process implementation;
+// other implementations (a remote client, a distributed runner) satisfy the
+// same interface.
+type Exporter interface {
+	// StartExportTask validates the input, opens the source and the sink,
+	// and starts the task in the background; it returns the task in
+	// STARTING. Cancelling ctx later cancels the task the same way
+	// CancelExportTask does.
+	StartExportTask(ctx context.Context, in StartExportTaskInput) (Task, error)
+	// DescribeExportTasks lists tasks, newest first, filtered and paginated
+	// as RDS does.
+	DescribeExportTasks(ctx context.Context, in DescribeExportTasksInput) (*DescribeExportTasksOutput, error)
+	// CancelExportTask asks a running task to stop and returns its record
+	// in CANCELING; the task ends CANCELED. What was already written stays.
+	CancelExportTask(ctx context.Context, exportTaskIdentifier string) (ExportTask, error)
+	// Close cancels running tasks and waits for them to end.
+	Close() error
+}
+
+// Config configures an Exporter. The zero value is valid.
+type Config struct {
+	// MaxConcurrentTasks bounds the tasks running at once; 0 means 5, the
+	// RDS quota.
+	MaxConcurrentTasks int
+}
+
+// DefaultMaxValueBytes is the size of a single value at which a task fails,
+// as RDS fails an export on a large object of about 500 MB.
+const DefaultMaxValueBytes = 500 << 20
+
+// TaskOptions tune how a task exports. The zero value of every field is a
+// documented default, resolved in one place (resolve).
+type TaskOptions struct {
+	// Concurrency is how many partitions are exported at once, each on its
+	// own source connection; 0 means the number of CPUs.
+	Concurrency int
+	// Compression is the Parquet codec; the zero value is GZIP, as RDS.
+	Compression writer.Codec
+	// RowGroupBytes bounds a row group's uncompressed size, and with it
+	// each worker's memory; 0 means 32 MiB.
+	RowGroupBytes int64
+	// TargetFileBytes is the size at which a partition's file is closed and
+	// the next one started; 0 means 1 GiB.
+	TargetFileBytes int64
+	// MaxValueBytes fails the task on a single value of at least this size;
+	// 0 means DefaultMaxValueBytes.
+	MaxValueBytes int64
+	// TypeMapper chooses each column's Parquet type; nil means
+	// typemap.RDS(), the reference's tables.
+	TypeMapper typemap.Mapper
+}
+
+func (o *TaskOptions) resolve() TaskOptions {
+	var r TaskOptions
+	if o != nil {
+		r = *o
+	}
+	if r.Concurrency <= 0 {
+		r.Concurrency = runtime.NumCPU()
+	}
+	if r.RowGroupBytes <= 0 {
+		r.RowGroupBytes = 32 << 20
+	}
+	if r.TargetFileBytes <= 0 {
+		r.TargetFileBytes = 1 << 30
+	}
+	if r.MaxValueBytes <= 0 {
+		r.MaxValueBytes = DefaultMaxValueBytes
+	}
+	if r.TypeMapper == nil {
+		r.TypeMapper = typemap.RDS()
+	}
+	return r
+}
+
+// StartExportTaskInput is the request of StartExportTask, with RDS's field
+// names.
+type StartExportTaskInput struct {
+	// ExportTaskIdentifier is required: it starts with an ASCII letter,
+	// holds only ASCII letters, digits and hyphens, does not end with a
+	// hyphen or contain two in a row, and is at most
+	// MaxExportTaskIdentifierLength long.
+	ExportTaskIdentifier string
+	// SourceArn is the database URL (postgres://, mysql://, sqlite://...),
+	// opened through the source registry. Ignored when Source is set.
+	SourceArn string
+	// Source is an already-open source; it wins over SourceArn. The task
+	// does not close it.
+	Source source.Source
+	// S3BucketName is a bucket name (AWS S3) or a sink URL (s3://b?…,
+	// file:///dir, mem://x). Ignored when Sink is set.
+	S3BucketName string
+	// Sink is an already-open sink; it wins over S3BucketName. The task
+	// does not close it.
+	Sink sink.Sink
+	// S3Prefix is prepended to every key; it must not contain ":".
+	S3Prefix string
+	// IamRoleArn and KmsKeyId are recorded in the task, and honoured by
+	// sinks that support them (s3sink: AssumeRole and SSE-KMS).
+	IamRoleArn string
+	KmsKeyId   string
+	// ExportOnly narrows the export: "database", "database.table"
+	// (MySQL, MariaDB, SQLite), "database.schema" or
+	// "database.schema.table" (PostgreSQL, and SQLite with schema "main").
+	ExportOnly []string
+	// Options tune the export; nil means defaults.
+	Options *TaskOptions
+}
+
+// DescribeExportTasksInput selects tasks, as RDS's DescribeExportTasks.
+type DescribeExportTasksInput struct {
+	ExportTaskIdentifier string
+	SourceArn            string
+	// Filters by name: export-task-identifier, s3-bucket, source-arn,
+	// status (lowercase values: canceled, canceling, complete, failed,
+	// in_progress, starting). A task matches when it matches every filter,
+	// and a filter when the task's field equals one of its values.
+	Filters []Filter
+	// SourceType is SNAPSHOT or CLUSTER ("" for any).
+	SourceType string
+	// MaxRecords is 20 to 100; 0 means 100.
+	MaxRecords int
+	// Marker continues a previous listing.
+	Marker string
+}
+
+// Filter is one describe filter.
+type Filter struct {
+	Name   string
+	Values []string
+}
+
+// DescribeExportTasksOutput is a page of tasks.
+type DescribeExportTasksOutput struct {
+	ExportTasks []ExportTask `json:"ExportTasks"`
+	// Marker is set when more tasks remain; pass it back to continue.
+	Marker string `json:"Marker,omitempty"`
+}
+
+// New returns an in-process Exporter.
+func New(cfg Config) (Exporter, error) {
+	if cfg.MaxConcurrentTasks < 0 {
+		return nil, newError(ErrInvalidParameterValue, nil, "MaxConcurrentTasks %d is negative (0 means the default of 5)", cfg.MaxConcurrentTasks)
+	}
+	if cfg.MaxConcurrentTasks == 0 {
+		cfg.MaxConcurrentTasks = 5
+	}
+	return &exporter{cfg: cfg, tasks: map[string]*task{}}, nil
+}
+
+type exporter struct {
+	cfg Config
+
+	mu     sync.Mutex
+	tasks  map[string]*task
+	order  []*task // in start order
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput) (Task, error) {
+	if err := validateIdentifier(in.ExportTaskIdentifier); err != nil {
+		return nil, err
+	}
+	if err := validatePrefix(in.S3Prefix); err != nil {
+		return nil, err
+	}
+	entries, err := parseExportOnly(in.ExportOnly)
+	if err != nil {
+		return nil, err
+	}
+	opts := in.Options.resolve()
+	if in.Options != nil && in.Options.Concurrency < 0 {
+		return nil, newError(ErrInvalidParameterValue, nil, "concurrency %d is negative (0 means one worker per CPU)", in.Options.Concurrency)
+	}
+
+	// Cheap refusals first, before any connection is opened.
+	e.mu.Lock()
+	err = e.admitLocked(in.ExportTaskIdentifier, "")
+	e.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+
+	src, ownSource, err := openSource(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	snk, ownSink, err := openSink(ctx, in)
+	if err != nil {
+		if ownSource {
+			src.Close()
+		}
+		return nil, err
+	}
+	closeAll := func() {
+		if ownSink {
+			snk.Close()
+		}
+		if ownSource {
+			src.Close()
+		}
+	}
+	filter, err := newExportOnlyFilter(src.Engine(), entries)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	l := layout{prefix: in.S3Prefix, id: in.ExportTaskIdentifier, codec: opts.Compression}
+	if err := checkNoRecord(ctx, snk, l); err != nil {
+		closeAll()
+		return nil, err
+	}
+
+	now := time.Now().UTC()
+	rec := ExportTask{
+		ExportTaskIdentifier: in.ExportTaskIdentifier,
+		SourceArn:            src.Identity(),
+		ExportOnly:           slices.Clone(in.ExportOnly),
+		TaskStartTime:        &now,
+		S3Bucket:             snk.Location(),
+		S3Prefix:             in.S3Prefix,
+		IamRoleArn:           in.IamRoleArn,
+		KmsKeyId:             in.KmsKeyId,
+		Status:               StatusStarting,
+		SourceType:           SourceTypeSnapshot,
+		Engine:               src.Engine(),
+	}
+
+	e.mu.Lock()
+	if err := e.admitLocked(in.ExportTaskIdentifier, rec.SourceArn); err != nil {
+		e.mu.Unlock()
+		closeAll()
+		return nil, err
+	}
+	// The task's context follows the caller's: cancelling ctx cancels the
+	// task, as the contract says.
+	taskCtx, cancel := context.WithCancelCause(ctx)
+	t := newTask(rec, cancel)
+	e.tasks[t.ID()] = t
+	e.order = append(e.order, t)
+	e.wg.Add(1)
+	e.mu.Unlock()
+
+	r := &run{
+		task: t, src: src, sink: snk, filter: filter, opts: opts, layout: l,
+		closeDrivers: closeAll,
+	}
+	go func() {
+		defer e.wg.Done()
+		r.run(taskCtx)
+	}()
+	return t, nil
+}
+
+// admitLocked applies the refusals that depend on other tasks. identity is ""
+// before the source is open.
+func (e *exporter) admitLocked(id, identity string) error {
+	if e.closed {
+		return newError(ErrClosed, nil, "the exporter is closed")
+	}
+	if _, dup := e.tasks[id]; dup {
+		return newError(ErrExportTaskAlreadyExists, nil, "the export task with the ID %s already exists", id)
+	}
+	running := 0
+	for _, t := range e.order {
+		info := t.Info()
+		if info.Status.Final() {
+			continue
+		}
+		running++
+		if identity != "" && info.SourceArn == identity {
+			return newError(ErrInvalidExportSourceState, nil,
+				"source %q is already being exported by task %s; one task per source runs at a time", identity, info.ExportTaskIdentifier)
+		}
+	}
+	if running >= e.cfg.MaxConcurrentTasks {
+		return newError(ErrTooManyExportTasks, nil,
+			"%d export tasks are already running, the limit (Config.MaxConcurrentTasks); wait for one to finish or cancel one", running)
+	}
+	return nil
+}
+
+func openSource(ctx context.Context, in StartExportTaskInput) (source.Source, bool, error) {
+	if in.Source != nil {
+		return in.Source, false, nil
+	}
+	if in.SourceArn == "" {
+		return nil, false, newError(ErrInvalidParameterValue, nil, "SourceArn is empty: give a database URL such as sqlite:///path/db.sqlite or postgres://user@host/db, or an open Source")
+	}
+	src, err := source.OpenURL(ctx, in.SourceArn)
+	if err != nil {
+		return nil, false, newError(ErrSourceNotFound, err, "cannot open source %q", source.Redact(in.SourceArn))
+	}
+	return src, true, nil
+}
+
+func openSink(ctx context.Context, in StartExportTaskInput) (sink.Sink, bool, error) {
+	if in.Sink != nil {
+		return in.Sink, false, nil
+	}
+	if in.S3BucketName == "" {
+		return nil, false, newError(ErrInvalidParameterValue, nil, "S3BucketName is empty: give a bucket name, or a URL such as s3://bucket, file:///abs/dir or mem://name, or an open Sink")
+	}
+	s, err := sink.OpenURL(ctx, in.S3BucketName)
+	if err != nil {
+		return nil, false, newError(ErrInvalidS3Bucket, err, "cannot open destination %q", source.Redact(in.S3BucketName))
+	}
+	return s, true, nil
+}
+
+func (e *exporter) lookup(id string) (*task, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, ok := e.tasks[id]
+	if !ok {
+		return nil, newError(ErrExportTaskNotFound, nil, "no export task with the ID %q", id)
+	}
+	return t, nil
+}
+
+func (e *exporter) CancelExportTask(ctx context.Context, id string) (ExportTask, error) {
+	t, err := e.lookup(id)
+	if err != nil {
+		return ExportTask{}, err
+	}
+	return t.requestCancel()
+}
+
+func (e *exporter) Close() error {
+	e.mu.Lock()
+	e.closed = true
+	tasks := slices.Clone(e.order)
+	e.mu.Unlock()
+	for _, t := range tasks {
+		t.Cancel()
+	}
+	e.wg.Wait()
+	return nil
+}
+
+var filterNames = []string{"export-task-identifier", "s3-bucket", "source-arn", "status"}
+
+func (e *exporter) DescribeExportTasks(ctx context.Context, in DescribeExportTasksInput) (*DescribeExportTasksOutput, error) {
+	max := in.MaxRecords
+	if max == 0 {
+		max = 100
+	}
+	if max < 20 || max > 100 {
+		return nil, newError(ErrInvalidParameterValue, nil, "MaxRecords %d is out of range: give a value from 20 to 100", in.MaxRecords)
+	}
+	for _, f := range in.Filters {
+		if !slices.Contains(filterNames, f.Name) {
+			return nil, newError(ErrInvalidParameterValue, nil, "unknown filter name %q: supported names are %s", f.Name, strings.Join(filterNames, ", "))
+		}
+		if f.Name == "status" {
+			for _, v := range f.Values {
+				if v != strings.ToLower(v) {
+					return nil, newError(ErrInvalidParameterValue, nil, "status filter value %q must be lowercase (canceled, canceling, complete, failed, in_progress, starting)", v)
+				}
+			}
+		}
+	}
+	if in.SourceType != "" && in.SourceType != SourceTypeSnapshot && in.SourceType != SourceTypeCluster {
+		return nil, newError(ErrInvalidParameterValue, nil, "SourceType %q is not SNAPSHOT or CLUSTER", in.SourceType)
+	}
+	e.mu.Lock()
+	all := make([]ExportTask, 0, len(e.order))
+	for _, t := range e.order {
+		all = append(all, t.Info())
+	}
+	e.mu.Unlock()
+	// Newest first, like RDS; the identifier breaks ties so pages are stable.
+	slices.SortStableFunc(all, func(a, b ExportTask) int {
+		if c := b.TaskStartTime.Compare(*a.TaskStartTime); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ExportTaskIdentifier, b.ExportTaskIdentifier)
+	})
+	var matched []ExportTask
+	for _, t := range all {
+		if matchTask(t, in) {
+			matched = append(matched, t)
+		}
+	}
+	start := 0
+	if in.Marker != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(in.Marker)
+		if err != nil {
+			return nil, newError(ErrInvalidParameterValue, nil, "marker %q was not returned by DescribeExportTasks", in.Marker)
+		}
+		start = slices.IndexFunc(matched, func(t ExportTask) bool { return t.ExportTaskIdentifier == string(raw) })
+		if start < 0 {
+			return nil, newError(ErrInvalidParameterValue, nil, "marker %q no longer matches a task; describe again without it", in.Marker)
+		}
+	}
+	end := min(start+max, len(matched))
+	out := &DescribeExportTasksOutput{ExportTasks: matched[start:end]}
+	if out.ExportTasks == nil {
+		out.ExportTasks = []ExportTask{}
+	}
+	if end < len(matched) {
+		out.Marker = base64.RawURLEncoding.EncodeToString([]byte(matched[end].ExportTaskIdentifier))
+	}
+	return out, nil
+}
+
+func matchTask(t ExportTask, in DescribeExportTasksInput) bool {
+	if in.ExportTaskIdentifier != "" && t.ExportTaskIdentifier != in.ExportTaskIdentifier {
+		return false
+	}
+	if in.SourceArn != "" && t.SourceArn != in.SourceArn {
+		return false
+	}
+	if in.SourceType != "" && t.SourceType != in.SourceType {
+		return false
+	}
+	for _, f := range in.Filters {
+		var field string
+		switch f.Name {
+		case "export-task-identifier":
+			field = t.ExportTaskIdentifier
+		case "s3-bucket":
+			field = t.S3Bucket
+		case "source-arn":
+			field = t.SourceArn
+		case "status":
+			field = strings.ToLower(string(t.Status))
+		}
+		if !slices.Contains(f.Values, field) {
+			return false
+		}
+	}
+	return true
+}
+
+func sprintf(format string, args ...any) string {
+	if len(args) == 0 {
+		return format
+	}
+	return fmt.Sprintf(format, args...)
+}
+
+var _ = errors.New

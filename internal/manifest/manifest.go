@@ -1,0 +1,139 @@
+// Package manifest defines the metadata files an export writes beside its
+// data, in the shape RDS writes them (reference §6.3), so readers written
+// for RDS exports read ours:
+//
+//   - export_info_<id>.json: the task record, rewritten at every status change;
+//   - export_tables_info_<id>_from_<n>_to_<m>.json: per-table status, sizes
+//     and type mappings, in slices of at most TablesPerFile tables.
+package manifest
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// TablesPerFile is how many tables one export_tables_info file holds. RDS
+// does not document its slicing; consumers concatenate the files'
+// perTableStatus arrays, so any size works.
+const TablesPerFile = 100
+
+// ExportInfo is export_info_<id>.json.
+type ExportInfo struct {
+	ExportTaskIdentifier  string            `json:"exportTaskIdentifier"`
+	SourceArn             string            `json:"sourceArn"`
+	ExportOnly            []string          `json:"exportOnly"`
+	SnapshotTime          *time.Time        `json:"snapshotTime,omitempty"`
+	TaskStartTime         *time.Time        `json:"taskStartTime,omitempty"`
+	TaskEndTime           *time.Time        `json:"taskEndTime,omitempty"`
+	S3Bucket              string            `json:"s3Bucket"`
+	S3Prefix              string            `json:"s3Prefix"`
+	ExportedFilesPath     string            `json:"exportedFilesPath"`
+	IamRoleArn            string            `json:"iamRoleArn,omitempty"`
+	KmsKeyId              string            `json:"kmsKeyId,omitempty"`
+	Status                string            `json:"status"`
+	PercentProgress       int               `json:"percentProgress"`
+	TotalExportedDataInGB float64           `json:"totalExportedDataInGB"`
+	FailureCause          string            `json:"failureCause,omitempty"`
+	WarningMessage        string            `json:"warningMessage,omitempty"`
+	SourceType            string            `json:"sourceType,omitempty"`
+	Engine                string            `json:"engine,omitempty"`
+	SnapshotIdentity      map[string]string `json:"snapshotIdentity,omitempty"`
+	ExportedBytes         int64             `json:"exportedBytes"`
+	ExportedRows          int64             `json:"exportedRows"`
+	// UpdatedTime is when the record was last written.
+	UpdatedTime time.Time `json:"updatedTime"`
+}
+
+// TablesInfo is one export_tables_info file.
+type TablesInfo struct {
+	PerTableStatus []TableStatus `json:"perTableStatus"`
+}
+
+// TableStatus is one table's entry.
+type TableStatus struct {
+	Target          string           `json:"target"`
+	Status          string           `json:"status"`
+	SizeGB          float64          `json:"sizeGB"`
+	TableStatistics *TableStatistics `json:"tableStatistics,omitempty"`
+	SchemaMetadata  *SchemaMetadata  `json:"schemaMetadata,omitempty"`
+	WarningMessage  string           `json:"warningMessage,omitempty"`
+}
+
+// TableStatistics holds counts RDS reports, plus exact ones it lacks.
+type TableStatistics struct {
+	PartitioningInfo PartitioningInfo `json:"partitioningInfo"`
+	ExportedRows     int64            `json:"exportedRows"`
+	ExportedBytes    int64            `json:"exportedBytes"`
+	Files            []string         `json:"files,omitempty"`
+}
+
+// PartitioningInfo counts a table's partitions.
+type PartitioningInfo struct {
+	NumberOfPartitions          int `json:"numberOfPartitions"`
+	NumberOfCompletedPartitions int `json:"numberOfCompletedPartitions"`
+}
+
+// SchemaMetadata lists how each column was mapped.
+type SchemaMetadata struct {
+	OriginalTypeMappings []TypeMapping `json:"originalTypeMappings"`
+}
+
+// TypeMapping is one column's mapping.
+type TypeMapping struct {
+	ColumnName                string `json:"columnName"`
+	OriginalType              string `json:"originalType"`
+	ExpectedExportedType      string `json:"expectedExportedType"`
+	OriginalCharMaxLength     int    `json:"originalCharMaxLength"`
+	OriginalNumPrecision      int    `json:"originalNumPrecision"`
+	OriginalDateTimePrecision int    `json:"originalDateTimePrecision"`
+}
+
+// Warnings is the document RDS serializes into WarningMessage (§8.2).
+type Warnings struct {
+	SkippedTables     []Entry `json:"skippedTables"`
+	SkippedObjectives []Entry `json:"skippedObjectives"`
+	General           []Entry `json:"general"`
+}
+
+// Entry is one warning.
+type Entry struct {
+	Target string `json:"target,omitempty"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Empty reports whether there is nothing to warn about.
+func (w Warnings) Empty() bool {
+	return len(w.SkippedTables) == 0 && len(w.SkippedObjectives) == 0 && len(w.General) == 0
+}
+
+// String serializes the warnings for WarningMessage; "" when empty.
+func (w Warnings) String() string {
+	if w.Empty() {
+		return ""
+	}
+	if w.SkippedTables == nil {
+		w.SkippedTables = []Entry{}
+	}
+	if w.SkippedObjectives == nil {
+		w.SkippedObjectives = []Entry{}
+	}
+	if w.General == nil {
+		w.General = []Entry{}
+	}
+	b, _ := json.Marshal(w)
+	return string(b)
+}
+
+// Slices splits n tables into the [from, to] ranges (1-based, inclusive) of
+// the export_tables_info files.
+func Slices(n int) [][2]int {
+	var out [][2]int
+	for from := 1; from <= n; from += TablesPerFile {
+		out = append(out, [2]int{from, min(from+TablesPerFile-1, n)})
+	}
+	if n == 0 {
+		out = append(out, [2]int{1, 0})
+	}
+	return out
+}

@@ -1,0 +1,570 @@
+package snapexport
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/snapexport/snapexport/internal/manifest"
+	"github.com/snapexport/snapexport/partition"
+	"github.com/snapexport/snapexport/sink"
+	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/typemap"
+	"github.com/snapexport/snapexport/writer"
+)
+
+// progressEvery is how many rows a worker exports between progress reports:
+// often enough for a live bar, rare enough that the lock never shows up in a
+// profile.
+const progressEvery = 16384
+
+// metadataTimeout bounds the final metadata writes, which run on a fresh
+// context because the task's own may already be cancelled.
+const metadataTimeout = 30 * time.Second
+
+const parquetContentType = "application/vnd.apache.parquet"
+
+// run is one task's export, from STARTING to its final status.
+type run struct {
+	task         *task
+	src          source.Source
+	sink         sink.Sink
+	filter       *exportOnlyFilter
+	opts         TaskOptions
+	layout       layout
+	closeDrivers func()
+
+	snap     source.Snapshot
+	tables   []*tableRun
+	estimate int64 // estimated rows of all tables, for percent progress
+
+	rows  atomic.Int64
+	bytes atomic.Int64
+
+	mu       sync.Mutex // guards warnings and the tables' counters
+	warnings manifest.Warnings
+}
+
+// tableRun is the state of one table within a run.
+type tableRun struct {
+	table    source.Table
+	cols     []source.ScanColumn
+	wcols    []writer.Column
+	mappings []manifest.TypeMapping
+	parts    []partition.Part
+
+	bytes atomic.Int64 // Parquet bytes written for the table
+	// guarded by run.mu
+	rows      int64
+	partsDone int
+	files     []string
+	status    Status
+}
+
+func (r *run) run(ctx context.Context) {
+	defer r.closeDrivers()
+	err := r.export(ctx)
+	r.end(ctx, err)
+}
+
+func (r *run) export(ctx context.Context) error {
+	if c, ok := r.sink.(sink.Checker); ok {
+		if err := c.Check(ctx); err != nil {
+			return &taskFailure{fault: ErrInvalidS3Bucket, cause: destinationCause(r.task.Info(), err), err: err}
+		}
+	}
+	if err := r.writeExportInfo(ctx, r.task.Info()); err != nil {
+		return &taskFailure{fault: ErrInvalidS3Bucket, err: err, cause: fmt.Sprintf(
+			"An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", r.task.Info().S3Bucket, err)}
+	}
+
+	snap, err := r.src.Snapshot(ctx, source.SnapshotOptions{Databases: r.filter.databases(), Workers: r.opts.Concurrency})
+	if err != nil {
+		return &taskFailure{fault: ErrInvalidExportSourceState, err: err, cause: "Failed to take a consistent snapshot of the source: " + err.Error()}
+	}
+	r.snap = snap
+	defer snap.Close()
+	info := snap.Info()
+	for _, w := range info.Warnings {
+		r.warnings.General = append(r.warnings.General, manifest.Entry(w))
+	}
+
+	tables, skipped, err := snap.Tables(ctx, r.filter)
+	if err != nil {
+		return &taskFailure{fault: ErrInvalidExportSourceState, err: err, cause: "Failed to list the tables to export: " + err.Error()}
+	}
+	for _, s := range skipped {
+		r.warnings.SkippedTables = append(r.warnings.SkippedTables, manifest.Entry(s))
+	}
+	r.warnings.SkippedObjectives = append(r.warnings.SkippedObjectives, r.filter.unmatched(tables, skipped)...)
+	if err := r.planTables(tables); err != nil {
+		return err
+	}
+
+	snapTime := info.Time.UTC()
+	if !r.task.transition(StatusInProgress, func(rec *ExportTask) {
+		rec.SnapshotTime = &snapTime
+		rec.SnapshotIdentity = info.ID
+		rec.TablesTotal = len(r.tables)
+		rec.WarningMessage = r.warnings.String()
+		rec.Tables = r.tableStatuses()
+	}) {
+		return context.Cause(ctx) // cancelled while starting
+	}
+	if err := r.writeExportInfo(ctx, r.task.Info()); err != nil {
+		return &taskFailure{fault: ErrInvalidS3Bucket, err: err, cause: fmt.Sprintf(
+			"An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", r.task.Info().S3Bucket, err)}
+	}
+
+	if err := r.exportTables(ctx); err != nil {
+		return err
+	}
+	return r.writeTablesInfo(ctx)
+}
+
+// planTables applies the skip rules, maps every column and plans the parts.
+func (r *run) planTables(tables []source.Table) error {
+	for _, t := range tables {
+		if reason, detail := skipReason(t); reason != "" {
+			r.warnings.SkippedTables = append(r.warnings.SkippedTables, manifest.Entry{Target: t.Target(), Reason: reason, Detail: detail})
+			continue
+		}
+		tr := &tableRun{table: t, status: StatusInProgress}
+		var omitted []string
+		for _, c := range t.Columns {
+			target, err := r.opts.TypeMapper.Map(r.src.Engine(), t.Database+"."+t.Schema+"."+t.Name, c)
+			if err != nil {
+				return &taskFailure{fault: ErrInvalidParameterValue, err: err,
+					cause: fmt.Sprintf("Column %s of table %s has type %s, which cannot be mapped to Parquet: %v", c.Name, t.Target(), c.DataType, err)}
+			}
+			tr.mappings = append(tr.mappings, manifest.TypeMapping{
+				ColumnName: c.Name, OriginalType: c.DataType, ExpectedExportedType: target.ExpectedExportedType(),
+				OriginalCharMaxLength: c.Length, OriginalNumPrecision: c.Precision, OriginalDateTimePrecision: c.DateTimePrecision,
+			})
+			if target.Kind == typemap.Omit {
+				omitted = append(omitted, fmt.Sprintf("%s (%s)", c.Name, c.DataType))
+				continue
+			}
+			tr.cols = append(tr.cols, source.ScanColumn{Column: c, Target: target})
+			tr.wcols = append(tr.wcols, writer.Column{Name: c.Name, Target: target, SourceType: sourceTypeName(c)})
+		}
+		if len(omitted) > 0 {
+			r.warnings.General = append(r.warnings.General, manifest.Entry{Target: t.Target(), Reason: source.ReasonOmittedColumns,
+				Detail: "columns left out of the files (object identifiers have no Parquet mapping): " + strings.Join(omitted, ", ")})
+		}
+		if len(tr.cols) == 0 {
+			r.warnings.SkippedTables = append(r.warnings.SkippedTables, manifest.Entry{Target: t.Target(), Reason: source.ReasonOmittedColumns,
+				Detail: "no column of the table can be exported"})
+			continue
+		}
+		tr.parts = partition.Plan(t, partition.Options{})
+		r.estimate += max(t.EstimatedRows, 0)
+		r.tables = append(r.tables, tr)
+	}
+	return nil
+}
+
+// unsupportedColumnChars are the characters that make RDS skip a table when a
+// column name holds one (reference §5.6).
+const unsupportedColumnChars = ",;{}()\n\t= "
+
+func skipReason(t source.Table) (reason, detail string) {
+	if strings.Contains(t.Name, "/") {
+		return source.ReasonUnsupportedTableName, fmt.Sprintf("table name %q contains '/'", t.Name)
+	}
+	for _, c := range t.Columns {
+		if i := strings.IndexAny(c.Name, unsupportedColumnChars); i >= 0 {
+			return source.ReasonUnsupportedColumnName, fmt.Sprintf("column name %q contains %q; names with any of , ; { } ( ) = space tab or newline are not exported (rename the column)", c.Name, c.Name[i:i+1])
+		}
+	}
+	return "", ""
+}
+
+func sourceTypeName(c source.Column) string {
+	if c.ColumnType != "" {
+		return c.ColumnType
+	}
+	return c.DataType
+}
+
+// exportTables runs every part of every table on one pool of workers, the
+// largest parts first so the pool does not end waiting on one big table.
+func (r *run) exportTables(ctx context.Context) error {
+	type job struct {
+		t *tableRun
+		p partition.Part
+	}
+	var jobs []job
+	for _, t := range r.tables {
+		for _, p := range t.parts {
+			jobs = append(jobs, job{t, p})
+		}
+	}
+	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(b.p.EstimatedRows, a.p.EstimatedRows) })
+	for _, t := range r.tables {
+		if len(t.parts) == 0 {
+			r.partDone(t, nil)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Concurrency)
+	for _, j := range jobs {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { return r.exportPart(gctx, j.t, j.p) })
+	}
+	err := g.Wait()
+	if err != nil && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// exportPart scans one part into its files. On any error nothing of the
+// part stays visible: files in flight are aborted by cancelling their
+// context, files already rolled and published are deleted.
+func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (err error) {
+	rows, err := r.snap.Scan(ctx, source.ScanRequest{
+		Table: t.table, Columns: t.cols, Partition: p.Partition, Range: p.Range, MaxValueBytes: r.opts.MaxValueBytes,
+	})
+	if err != nil {
+		return r.partError(t, p, err)
+	}
+	defer rows.Close()
+
+	fileCtx, abort := context.WithCancel(ctx)
+	defer abort()
+	var keys []string
+	roller := writer.NewRoller(func(seq int) (io.WriteCloser, error) {
+		key := r.layout.partKey(t.table, p.Batch, p.Index)
+		w, err := r.sink.NewWriter(fileCtx, key, &sink.WriterOptions{ContentType: parquetContentType})
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, key)
+		return &countingWriter{w: w, total: &r.bytes, table: &t.bytes}, nil
+	}, t.wcols, writer.RollerOptions{
+		Options: writer.Options{
+			Codec:         r.opts.Compression,
+			RowGroupBytes: r.opts.RowGroupBytes,
+			Metadata:      map[string]string{"snapexport.table": t.table.Target(), "snapexport.export_task": r.layout.id},
+		},
+		TargetFileBytes: r.opts.TargetFileBytes,
+	})
+	defer func() {
+		if err != nil {
+			abort()
+			_ = roller.Abort()
+			r.deleteObjects(keys)
+			err = r.partError(t, p, err)
+		}
+	}()
+
+	row := make([]parquet.Value, 0, len(t.cols))
+	var pending int64
+	for rows.Next() {
+		if row, err = rows.Row(row[:0]); err != nil {
+			return err
+		}
+		if err = roller.WriteRow(row); err != nil {
+			return err
+		}
+		if pending++; pending == progressEvery {
+			r.addRows(t, pending)
+			pending = 0
+		}
+	}
+	if err = rows.Err(); err != nil {
+		return err
+	}
+	if _, err = roller.Close(); err != nil {
+		return err
+	}
+	r.addRows(t, pending)
+	if rw, ok := rows.(source.RowsWarnings); ok {
+		r.mu.Lock()
+		for _, w := range rw.Warnings() {
+			r.warnings.General = append(r.warnings.General, manifest.Entry(w))
+		}
+		r.mu.Unlock()
+	}
+	r.partDone(t, keys)
+	return nil
+}
+
+func (r *run) partError(t *tableRun, p partition.Part, err error) error {
+	var f *taskFailure
+	if errors.As(err, &f) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	where := "table " + t.table.Target()
+	if p.Partition != "" {
+		where += " partition " + p.Partition
+	}
+	if p.Range != nil {
+		where += " key range " + describeRange(p.Range)
+	}
+	var big *source.ValueTooLargeError
+	if errors.As(err, &big) {
+		return &taskFailure{fault: ErrExportFailed, err: err, cause: fmt.Sprintf(
+			"The export failed because a value in column %s of %s is %d bytes, at or above the limit of %d bytes for a single value (TaskOptions.MaxValueBytes; RDS fails on large objects of about 500 MB).",
+			big.Column, t.table.Target(), big.Size, big.Limit)}
+	}
+	return &taskFailure{fault: ErrExportFailed, err: err, cause: fmt.Sprintf("Failed to export %s (batch %d, partition %d): %v", where, p.Batch, p.Index, err)}
+}
+
+func describeRange(k *source.KeyRange) string {
+	s := k.Column + " in ["
+	if k.Lower != nil {
+		s += fmt.Sprint(*k.Lower)
+	} else {
+		s += "-inf"
+	}
+	s += ", "
+	if k.Upper != nil {
+		s += fmt.Sprint(*k.Upper)
+	} else {
+		s += "+inf"
+	}
+	s += ")"
+	if k.IncludeNull {
+		s += " or NULL"
+	}
+	return s
+}
+
+func (r *run) deleteObjects(keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), metadataTimeout)
+	defer cancel()
+	for _, k := range keys {
+		if err := r.sink.Delete(ctx, k); err != nil && !errors.Is(err, sink.ErrNotExist) {
+			r.mu.Lock()
+			r.warnings.General = append(r.warnings.General, manifest.Entry{Target: k, Reason: "CLEANUP_FAILED",
+				Detail: "a file of a failed partition could not be deleted: " + err.Error()})
+			r.mu.Unlock()
+		}
+	}
+}
+
+func (r *run) addRows(t *tableRun, n int64) {
+	total := r.rows.Add(n)
+	bytes := r.bytes.Load()
+	r.mu.Lock()
+	t.rows += n
+	r.mu.Unlock()
+	r.task.update(t.table.Target(), func(rec *ExportTask) {
+		rec.ExportedRows = total
+		rec.TotalExtractedDataInBytes = bytes
+		rec.TotalExtractedDataInGB = int(bytes >> 30)
+		if r.estimate > 0 {
+			// 99 at most until COMPLETE, and never backwards.
+			rec.PercentProgress = max(rec.PercentProgress, int(min(99, total*100/r.estimate)))
+		}
+	})
+}
+
+func (r *run) partDone(t *tableRun, keys []string) {
+	r.mu.Lock()
+	t.partsDone++
+	t.files = append(t.files, keys...)
+	tableDone := t.partsDone >= len(t.parts)
+	if tableDone {
+		t.status = StatusComplete
+	}
+	statuses := r.tableStatusesLocked()
+	r.mu.Unlock()
+	bytes := r.bytes.Load()
+	r.task.update(t.table.Target(), func(rec *ExportTask) {
+		if tableDone {
+			rec.TablesCompleted++
+		}
+		rec.TotalExtractedDataInBytes = bytes
+		rec.TotalExtractedDataInGB = int(bytes >> 30)
+		rec.Tables = statuses
+	})
+}
+
+func (r *run) tableStatuses() []TableStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tableStatusesLocked()
+}
+
+func (r *run) tableStatusesLocked() []TableStatus {
+	out := make([]TableStatus, len(r.tables))
+	for i, t := range r.tables {
+		out[i] = TableStatus{Target: t.table.Target(), Status: t.status, Rows: t.rows, Bytes: t.bytes.Load(), Files: len(t.files),
+			Partitions: len(t.parts), CompletedPartitions: t.partsDone}
+	}
+	return out
+}
+
+// end moves the task to its final status and writes the final metadata.
+func (r *run) end(ctx context.Context, err error) {
+	// Final writes must happen even when ctx is cancelled.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), metadataTimeout)
+	defer cancel()
+
+	canceled := err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled))
+	var status Status
+	var final error
+	switch {
+	case err == nil:
+		status = StatusComplete
+	case canceled:
+		status = StatusCanceled
+		final = newError(context.Canceled, context.Cause(ctx), "export task %s was canceled", r.task.ID())
+		r.task.transition(StatusCanceling, nil)
+		_ = r.writeTablesInfo(mctx)
+	default:
+		status = StatusFailed
+		_ = r.writeTablesInfo(mctx)
+	}
+	cause := ""
+	if status == StatusFailed {
+		var f *taskFailure
+		if !errors.As(err, &f) {
+			f = &taskFailure{fault: ErrExportFailed, err: err, cause: "An unknown internal error occurred. (" + err.Error() + ")"}
+		}
+		cause = f.cause
+		final = r.failedError(f.fault, cause, f.err)
+	}
+
+	r.mu.Lock()
+	for _, t := range r.tables {
+		if t.status != StatusComplete {
+			t.status = status
+		}
+	}
+	statuses := r.tableStatusesLocked()
+	warn := r.warnings.String()
+	r.mu.Unlock()
+	bytes := r.bytes.Load()
+	apply := func(rec *ExportTask) {
+		now := time.Now().UTC()
+		rec.TaskEndTime = &now
+		rec.Status = status
+		rec.FailureCause = cause
+		rec.WarningMessage = warn
+		rec.Tables = statuses
+		rec.ExportedRows = r.rows.Load()
+		rec.TotalExtractedDataInBytes = bytes
+		rec.TotalExtractedDataInGB = int(bytes >> 30)
+		if status == StatusComplete {
+			rec.PercentProgress = 100
+		}
+	}
+	rec := r.task.Info()
+	apply(&rec)
+	if werr := r.writeExportInfo(mctx, rec); werr != nil && status == StatusComplete {
+		// A COMPLETE record that is not in the destination would lie.
+		status = StatusFailed
+		cause = fmt.Sprintf("An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", rec.S3Bucket, werr)
+		final = r.failedError(ErrExportFailed, cause, werr)
+	}
+	r.task.finish(status, final, apply)
+}
+
+// failedError is the error Wait returns for a FAILED task: it matches
+// ErrExportFailed, the specific fault, and the driver error underneath.
+func (r *run) failedError(fault error, cause string, err error) error {
+	if fault != ErrExportFailed {
+		err = errors.Join(ErrExportFailed, err)
+	}
+	return &Error{Fault: fault, Message: "export task " + r.task.ID() + " failed: " + cause, Err: err}
+}
+
+// taskFailure carries the FailureCause sentence and the fault of a failed
+// task alongside the error that caused it.
+type taskFailure struct {
+	fault error
+	cause string
+	err   error
+}
+
+func (f *taskFailure) Error() string { return f.cause }
+func (f *taskFailure) Unwrap() error { return f.err }
+
+// destinationCause turns a failed start-of-task destination check into the
+// RDS FailureCause text (reference §8.1).
+func destinationCause(rec ExportTask, err error) string {
+	return fmt.Sprintf("The S3 bucket %s isn't valid. Either it isn't located in the current AWS Region or it doesn't exist. Review your S3 bucket name and retry the export. (%v)", rec.S3Bucket, err)
+}
+
+func (r *run) writeExportInfo(ctx context.Context, rec ExportTask) error {
+	info := manifest.ExportInfo{
+		ExportTaskIdentifier: rec.ExportTaskIdentifier, SourceArn: rec.SourceArn, ExportOnly: rec.ExportOnly,
+		SnapshotTime: rec.SnapshotTime, TaskStartTime: rec.TaskStartTime, TaskEndTime: rec.TaskEndTime,
+		S3Bucket: rec.S3Bucket, S3Prefix: rec.S3Prefix, ExportedFilesPath: r.layout.root(),
+		IamRoleArn: rec.IamRoleArn, KmsKeyId: rec.KmsKeyId, Status: string(rec.Status), PercentProgress: rec.PercentProgress,
+		TotalExportedDataInGB: float64(rec.TotalExtractedDataInBytes) / (1 << 30), FailureCause: rec.FailureCause,
+		WarningMessage: rec.WarningMessage, SourceType: rec.SourceType, Engine: rec.Engine, SnapshotIdentity: rec.SnapshotIdentity,
+		ExportedBytes: rec.TotalExtractedDataInBytes, ExportedRows: rec.ExportedRows, UpdatedTime: time.Now().UTC(),
+	}
+	if info.ExportOnly == nil {
+		info.ExportOnly = []string{}
+	}
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	return sink.WriteObject(ctx, r.sink, r.layout.exportInfoKey(), b, &sink.WriterOptions{ContentType: "application/json"})
+}
+
+func (r *run) writeTablesInfo(ctx context.Context) error {
+	r.mu.Lock()
+	entries := make([]manifest.TableStatus, 0, len(r.tables))
+	for _, t := range r.tables {
+		entries = append(entries, manifest.TableStatus{
+			Target: t.table.Target(), Status: string(t.status), SizeGB: float64(t.bytes.Load()) / (1 << 30),
+			TableStatistics: &manifest.TableStatistics{
+				PartitioningInfo: manifest.PartitioningInfo{NumberOfPartitions: len(t.parts), NumberOfCompletedPartitions: t.partsDone},
+				ExportedRows:     t.rows, ExportedBytes: t.bytes.Load(), Files: slices.Clone(t.files),
+			},
+			SchemaMetadata: &manifest.SchemaMetadata{OriginalTypeMappings: t.mappings},
+		})
+	}
+	r.mu.Unlock()
+	for _, s := range manifest.Slices(len(entries)) {
+		from, to := s[0], s[1]
+		b, err := json.MarshalIndent(manifest.TablesInfo{PerTableStatus: entries[from-1 : max(to, from-1)]}, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := sink.WriteObject(ctx, r.sink, r.layout.tablesInfoKey(from, to), b, &sink.WriterOptions{ContentType: "application/json"}); err != nil {
+			return fmt.Errorf("writing %s: %w", r.layout.tablesInfoKey(from, to), err)
+		}
+	}
+	return nil
+}
+
+// countingWriter counts the bytes written to a sink object into the task's
+// total.
+type countingWriter struct {
+	w            sink.Writer
+	total, table *atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.total.Add(int64(n))
+	c.table.Add(int64(n))
+	return n, err
+}
+
+func (c *countingWriter) Close() error { return c.w.Close() }

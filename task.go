@@ -1,0 +1,145 @@
+package snapexport
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/snapexport/snapexport/internal/manifest"
+)
+
+// Status is an export task's status, with RDS's values.
+type Status string
+
+// Statuses and their transitions, as RDS has them:
+//
+//	STARTING → IN_PROGRESS → COMPLETE
+//	STARTING | IN_PROGRESS → FAILED
+//	STARTING | IN_PROGRESS → CANCELING → CANCELED
+const (
+	StatusStarting   Status = "STARTING"
+	StatusInProgress Status = "IN_PROGRESS"
+	StatusComplete   Status = "COMPLETE"
+	StatusFailed     Status = "FAILED"
+	StatusCanceling  Status = "CANCELING"
+	StatusCanceled   Status = "CANCELED"
+)
+
+// Final reports whether no transition leaves s.
+func (s Status) Final() bool {
+	return s == StatusComplete || s == StatusFailed || s == StatusCanceled
+}
+
+// canMoveTo is the transition table of the status lifecycle.
+func (s Status) canMoveTo(next Status) bool {
+	switch s {
+	case StatusStarting:
+		return next == StatusInProgress || next == StatusFailed || next == StatusCanceling
+	case StatusInProgress:
+		return next == StatusComplete || next == StatusFailed || next == StatusCanceling
+	case StatusCanceling:
+		return next == StatusCanceled
+	}
+	return false
+}
+
+// SourceType values of ExportTask.SourceType.
+const (
+	SourceTypeSnapshot = "SNAPSHOT"
+	SourceTypeCluster  = "CLUSTER"
+)
+
+// ExportTask is the record of an export task: every field of the RDS
+// ExportTask object with the same names and JSON names, then what RDS lacks.
+type ExportTask struct {
+	ExportTaskIdentifier string     `json:"ExportTaskIdentifier"`
+	SourceArn            string     `json:"SourceArn"`
+	ExportOnly           []string   `json:"ExportOnly,omitempty"`
+	SnapshotTime         *time.Time `json:"SnapshotTime,omitempty"`
+	TaskStartTime        *time.Time `json:"TaskStartTime,omitempty"`
+	TaskEndTime          *time.Time `json:"TaskEndTime,omitempty"`
+	S3Bucket             string     `json:"S3Bucket"`
+	S3Prefix             string     `json:"S3Prefix"`
+	IamRoleArn           string     `json:"IamRoleArn,omitempty"`
+	KmsKeyId             string     `json:"KmsKeyId,omitempty"`
+	Status               Status     `json:"Status"`
+	PercentProgress      int        `json:"PercentProgress"`
+	// TotalExtractedDataInGB is whole GiB, as RDS reports it (small exports
+	// show 0); TotalExtractedDataInBytes has the exact figure.
+	TotalExtractedDataInGB int    `json:"TotalExtractedDataInGB"`
+	FailureCause           string `json:"FailureCause,omitempty"`
+	// WarningMessage is a JSON document in a string, as RDS has it: see
+	// [Warnings].
+	WarningMessage string `json:"WarningMessage,omitempty"`
+	SourceType     string `json:"SourceType,omitempty"`
+
+	// TotalExtractedDataInBytes is the exact size of the Parquet files
+	// written.
+	TotalExtractedDataInBytes int64 `json:"TotalExtractedDataInBytes"`
+	// ExportedRows counts the rows written so far.
+	ExportedRows int64 `json:"ExportedRows"`
+	// Engine is the source's engine ("postgres", "mysql", "mariadb", "sqlite").
+	Engine string `json:"Engine,omitempty"`
+	// SnapshotIdentity identifies the point in time the data comes from
+	// (PostgreSQL snapshot id and WAL LSN, MySQL binlog position or GTID set).
+	SnapshotIdentity map[string]string `json:"SnapshotIdentity,omitempty"`
+	// TablesTotal and TablesCompleted count the tables being exported.
+	TablesTotal     int `json:"TablesTotal"`
+	TablesCompleted int `json:"TablesCompleted"`
+	// Tables is the per-table status, in the order tables were listed.
+	Tables []TableStatus `json:"Tables,omitempty"`
+}
+
+// TableStatus is the progress of one table.
+type TableStatus struct {
+	Target              string `json:"Target"`
+	Status              Status `json:"Status"`
+	Rows                int64  `json:"Rows"`
+	Bytes               int64  `json:"Bytes"`
+	Files               int    `json:"Files"`
+	Partitions          int    `json:"Partitions"`
+	CompletedPartitions int    `json:"CompletedPartitions"`
+}
+
+// Task is a running or finished export task.
+type Task interface {
+	// ID is the task's ExportTaskIdentifier.
+	ID() string
+	// Info returns a copy of the current record; safe to call any time.
+	Info() ExportTask
+	// Progress returns a new subscription to the task's progress. Values are
+	// cumulative, so a slow reader loses nothing by missing some; the
+	// export never waits for a reader. The last value carries the final
+	// status, then the channel is closed. A subscription taken after the
+	// task finished gets the final value alone.
+	Progress() <-chan Progress
+	// Cancel asks the task to stop, as CancelExportTask does; it is a no-op
+	// on a finished task.
+	Cancel()
+	// Done is closed when the task reached a final status.
+	Done() <-chan struct{}
+	// Wait blocks until the task is final or ctx is done, and returns the
+	// final record. The error is nil only for COMPLETE: a FAILED task
+	// gives an *Error matching ErrExportFailed (and the fault, such as
+	// ErrInvalidS3Bucket), a CANCELED one an error matching
+	// context.Canceled.
+	Wait(ctx context.Context) (ExportTask, error)
+}
+
+// Warnings is the document serialized into ExportTask.WarningMessage:
+// skippedTables, skippedObjectives and general, each entry with a target, a
+// reason code and a detail that says what to do.
+type Warnings = manifest.Warnings
+
+// WarningEntry is one entry of [Warnings].
+type WarningEntry = manifest.Entry
+
+// ParseWarnings decodes ExportTask.WarningMessage; "" gives empty warnings.
+func ParseWarnings(s string) (Warnings, error) {
+	var w Warnings
+	if s == "" {
+		return w, nil
+	}
+	err := json.Unmarshal([]byte(s), &w)
+	return w, err
+}
