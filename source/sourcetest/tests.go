@@ -599,7 +599,7 @@ func testSnapshotIsolation(f *fixture) {
 	// plan of ranges.
 	p := func(v int64) *int64 { return &v }
 	reqs := []source.ScanRequest{req, req, req}
-	for _, r := range []source.KeyRange{{Upper: p(8), IncludeNull: true}, {Lower: p(8), Upper: p(15)}, {Lower: p(15)}} {
+	for _, r := range []source.KeyRange{{Column: "id", Upper: p(8), IncludeNull: true}, {Column: "id", Lower: p(8), Upper: p(15)}, {Column: "id", Lower: p(15)}} {
 		rr := req
 		rr.Range = &r
 		reqs = append(reqs, rr)

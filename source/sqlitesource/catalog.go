@@ -275,7 +275,11 @@ func columnOf(name, declared string) source.Column {
 	return col
 }
 
-// quoteIdent quotes an identifier for SQLite: double quotes, doubled inside.
+// quoteIdent quotes an identifier for SQLite with backquotes (doubled
+// inside), which SQLite accepts for compatibility with MySQL. Not with double
+// quotes: SQLite reads a double-quoted name that matches no column as a
+// string literal (the "DQS" misfeature, on in this build), so a wrong column
+// name would scan as a column of its own name instead of failing.
 func quoteIdent(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 }

@@ -321,3 +321,33 @@ func TestRangesOverDynamicKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestScanNames: names with quotes and backquotes scan; a column the table
+// lacks fails instead of reading as a string literal (SQLite's double-quote
+// fallback).
+func TestScanNames(t *testing.T) {
+	snap, tables, _ := fixtureDB(t,
+		"CREATE TABLE \"odd \"\"name\"\"`\" (\"we\"\"ird\" INT, \"back`tick\" TEXT, \"sq] x\" INTEGER PRIMARY KEY)",
+		"INSERT INTO \"odd \"\"name\"\"`\" VALUES (1, 'a', 10), (2, 'b', 20)",
+	)
+	tb, ok := tables["odd \"name\"`"]
+	if !ok {
+		t.Fatalf("tables: %v", tables)
+	}
+	if tb.Key == nil || tb.Key.Column != "sq] x" {
+		t.Errorf("Key = %+v", tb.Key)
+	}
+	p := func(v int64) *int64 { return &v }
+	rows, err := scanValues(t, snap, tb, &source.KeyRange{Column: "sq] x", Lower: p(15)},
+		map[string]typemap.Kind{`we"ird`: typemap.Int64, "back`tick": typemap.String, "sq] x": typemap.Int64}, `we"ird`, "back`tick", "sq] x")
+	if err != nil || len(rows) != 1 || rows[0][0].Int64() != 2 || string(rows[0][1].ByteArray()) != "b" || rows[0][2].Int64() != 20 {
+		t.Errorf("scan = %v, %v", rows, err)
+	}
+
+	missing := tb
+	missing.Columns = append(append([]source.Column{}, tb.Columns...), source.Column{Name: "missing"})
+	_, err = scanValues(t, snap, missing, nil, map[string]typemap.Kind{"missing": typemap.String}, "missing")
+	if err == nil || !strings.Contains(err.Error(), "no such column") {
+		t.Errorf("scan of a missing column = %v, want no such column", err)
+	}
+}
