@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,11 +38,6 @@ func main() {
 	stop()
 	os.Exit(code)
 }
-
-// usageError is a command-line mistake: exit code 2, with usage.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
 
 var commands = []struct {
 	name, summary string
@@ -77,9 +71,4 @@ func topUsage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun 'snapexport <command> --help' for a command's options.")
 	fmt.Fprintln(w, "Exit codes: 0 complete, 1 failed, 2 usage error, 130 canceled.")
-}
-
-func isUsage(err error) bool {
-	var u usageError
-	return errors.As(err, &u)
 }

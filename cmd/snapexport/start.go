@@ -47,7 +47,7 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintln(stderr, "usage: snapexport start-export-task --export-task-identifier ID --source-arn URL --s3-bucket-name NAME-OR-URL [options]")
 		fmt.Fprintln(stderr, "\nRuns the export in the foreground, shows progress on stderr and prints the final ExportTask as JSON on stdout.")
 		fmt.Fprintln(stderr, "Ctrl-C cancels the task (it ends CANCELED; finished files stay, unfinished ones are never visible).\n\noptions:")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	if err := fs.Parse(spreadMultiValues(args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -192,4 +192,20 @@ func parseTarget(s string) (typemap.Target, error) {
 		return typemap.Target{}, fmt.Errorf("give decimal as decimal(precision,scale)")
 	}
 	return typemap.Target{Kind: k}, nil
+}
+
+// printFlags lists a command's options with the AWS CLI's double dash.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		line += "\n    \t" + usage
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "[]" {
+			line += fmt.Sprintf(" (default %q)", f.DefValue)
+		}
+		fmt.Fprintln(w, line)
+	})
 }
