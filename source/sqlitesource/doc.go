@@ -124,7 +124,8 @@
 //
 // Scans never wait for a connection: SQLite runs several statements on one
 // connection, so each scan goes to the snapshot connection with the fewest
-// open scans, and any number of scans may be open at once.
+// open scans, and any number of scans may be open at once. A snapshot has at
+// most [MaxConnections] connections.
 //
 // In WAL mode writers carry on during an export. In rollback-journal mode
 // (DELETE, TRUNCATE, PERSIST) every reader holds a shared lock for as long as

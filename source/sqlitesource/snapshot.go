@@ -36,11 +36,17 @@ type snapConn struct {
 
 var _ source.Snapshot = (*snapshot)(nil)
 
-// Snapshot begins a read transaction on max(opts.Workers, 1) connections and
-// makes sure they all see one point in time; see the package documentation
-// ("Consistency") for how, and for the single-connection fallback.
+// MaxConnections caps a snapshot's connections, whatever
+// SnapshotOptions.Workers asks: each carries its own page cache, and SQLite
+// gains nothing from more connections than cores. More scans share them.
+const MaxConnections = 16
+
+// Snapshot begins a read transaction on opts.Workers connections (at least
+// one, at most MaxConnections) and makes sure they all see one point in time;
+// see the package documentation ("Consistency") for how, and for the
+// single-connection fallback.
 func (s *Source) Snapshot(ctx context.Context, opts source.SnapshotOptions) (source.Snapshot, error) {
-	want := max(opts.Workers, 1)
+	want := min(max(opts.Workers, 1), MaxConnections)
 	var warnings []source.Warning
 	if want > 1 && opts.Databases != nil && !contains(opts.Databases, s.database) {
 		want = 1 // nothing of this database is exported; one connection answers Tables
@@ -274,26 +280,30 @@ func (sn *snapshot) acquire() (*snapConn, error) {
 
 func (sn *snapshot) releaseConn(c *snapConn) {
 	sn.mu.Lock()
-	defer sn.mu.Unlock()
 	c.active--
 	sn.open--
+	last := sn.closed && sn.open == 0
+	sn.mu.Unlock()
+	if last {
+		sn.release() // Close was called early; it reported the error
+	}
 }
 
-// Close ends the read transactions. Scans must be closed first: Close fails,
-// and keeps the snapshot, while any is open.
+// Close ends the read transactions. Scans must be closed first; if some are
+// still open, Close says so, and the transactions end when the last of them
+// closes (so a forgotten scan delays, but does not leak, the connections).
 func (sn *snapshot) Close() error {
 	sn.mu.Lock()
 	if sn.closed {
 		sn.mu.Unlock()
 		return nil
 	}
-	if sn.open > 0 {
-		n := sn.open
-		sn.mu.Unlock()
-		return fmt.Errorf("sqlitesource: snapshot of %q still has %d open scans; close them first", sn.src.database, n)
-	}
 	sn.closed = true
+	open := sn.open
 	sn.mu.Unlock()
+	if open > 0 {
+		return fmt.Errorf("sqlitesource: snapshot of %q closed with %d open scans; its connections are released when they close", sn.src.database, open)
+	}
 	return sn.release()
 }
 

@@ -178,13 +178,13 @@ func TestSnapshotUnderWrites(t *testing.T) {
 	t.Logf("%d of 10 snapshots fell back to one connection", fallbacks)
 }
 
-// TestSnapshotCloseWithOpenScan: Close refuses while a scan is open, and
-// works once it is closed.
+// TestSnapshotCloseWithOpenScan: Close with a scan open says so; the scan
+// reads on, and the connections are released when it closes.
 func TestSnapshotCloseWithOpenScan(t *testing.T) {
 	path, _ := testDB(t, "WAL", 10)
 	s := openSource(t, path)
 	ctx := context.Background()
-	snap, err := s.Snapshot(ctx, source.SnapshotOptions{})
+	snap, err := s.Snapshot(ctx, source.SnapshotOptions{Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,18 +199,25 @@ func TestSnapshotCloseWithOpenScan(t *testing.T) {
 	if err := snap.Close(); err == nil || !strings.Contains(err.Error(), "open scans") {
 		t.Errorf("Close with an open scan = %v, want an error about open scans", err)
 	}
-	if !rows.Next() {
-		t.Fatalf("scan ended after a refused Close: %v", rows.Err())
+	if _, err := snap.Scan(ctx, scanAll(tables[0])); err == nil {
+		t.Errorf("Scan on a closed snapshot succeeded")
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if rows.Err() != nil || n != 10 {
+		t.Errorf("the open scan read %d rows after Close, err %v", n, rows.Err())
 	}
 	rows.Close()
-	if err := snap.Close(); err != nil {
-		t.Errorf("Close: %v", err)
+	err = sqlitesource.EachSnapshotConn(snap, func(c *sql.Conn) error {
+		return c.PingContext(ctx)
+	})
+	if !errors.Is(err, sql.ErrConnDone) {
+		t.Errorf("a snapshot connection after the last scan closed: %v, want sql.ErrConnDone", err)
 	}
 	if err := snap.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
-	}
-	if _, err := snap.Scan(ctx, scanAll(tables[0])); err == nil {
-		t.Errorf("Scan on a closed snapshot succeeded")
 	}
 }
 
@@ -276,4 +283,41 @@ func countRows(snap source.Snapshot, tb source.Table) (int, error) {
 		n++
 	}
 	return n, errors.Join(rows.Err(), rows.Close())
+}
+
+// TestSnapshotConnectionCap: Workers beyond MaxConnections share them.
+func TestSnapshotConnectionCap(t *testing.T) {
+	path, _ := testDB(t, "WAL", 3)
+	s := openSource(t, path)
+	snap, err := s.Snapshot(context.Background(), source.SnapshotOptions{Workers: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	if got := snap.Info().ID["connections"]; got != strconv.Itoa(sqlitesource.MaxConnections) {
+		t.Errorf("connections = %s, want %d", got, sqlitesource.MaxConnections)
+	}
+	tables, _, err := snap.Tables(context.Background(), allFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// More open scans than connections, all read.
+	var open []source.Rows
+	for i := 0; i < sqlitesource.MaxConnections+4; i++ {
+		rows, err := snap.Scan(context.Background(), scanAll(tables[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, rows)
+	}
+	for _, rows := range open {
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if err := rows.Err(); err != nil || n != 3 {
+			t.Errorf("scan read %d rows, err %v", n, err)
+		}
+		rows.Close()
+	}
 }
