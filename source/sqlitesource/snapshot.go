@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -48,7 +49,7 @@ const MaxConnections = 16
 func (s *Source) Snapshot(ctx context.Context, opts source.SnapshotOptions) (source.Snapshot, error) {
 	want := min(max(opts.Workers, 1), MaxConnections)
 	var warnings []source.Warning
-	if want > 1 && opts.Databases != nil && !contains(opts.Databases, s.database) {
+	if want > 1 && opts.Databases != nil && !slices.Contains(opts.Databases, s.database) {
 		want = 1 // nothing of this database is exported; one connection answers Tables
 	}
 	if want > 1 && s.path == "" {
@@ -94,15 +95,6 @@ func (s *Source) Snapshot(ctx context.Context, opts source.SnapshotOptions) (sou
 	}
 	snap.info = source.SnapshotInfo{Time: time.Now().UTC(), ID: id, Warnings: warnings}
 	return snap, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // join returns n connections in read transactions at one point in time, or
