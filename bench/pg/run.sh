@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Benchmark of the PostgreSQL export against its baselines, run by hand (not
+# by CI). It loads pgbench_accounts (pgbench -i -s 20: 2M rows) and a wide
+# table of its own (1M rows, a column of each type family) into the database
+# snapexport_bench, then times, 5 runs each, interleaved:
+#
+#   a      psql -c "COPY t TO STDOUT (FORMAT binary)" > /dev/null
+#   b-gz   snapexport start-export-task to a local directory, GZIP
+#   b-sn   the same with Snappy
+#   c-gz   psql COPY ... (FORMAT csv) | DuckDB (duckdb-go) writing Parquet, GZIP
+#   c-sn   the same with Snappy
+#
+# and prints the medians of wall time and peak RSS (the largest process of
+# the command, from /usr/bin/time -v), with the ratios b/a and b/c.
+#
+# Usage: bash bench/pg/run.sh [--setup-only] [--runs N] [--tables "pgbench_accounts wide"]
+# Environment: SNAPEXPORT_PG_URL (default postgres://postgres@127.0.0.1:5432/test?sslmode=disable)
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+RUNS=5
+TABLES="pgbench_accounts wide"
+SETUP_ONLY=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--setup-only) SETUP_ONLY=1 ;;
+	--runs) RUNS=$2; shift ;;
+	--tables) TABLES=$2; shift ;;
+	*) echo "usage: $0 [--setup-only] [--runs N] [--tables LIST]" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+BASE_URL=${SNAPEXPORT_PG_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+DB=snapexport_bench
+URL=$(echo "$BASE_URL" | sed -E "s#(//[^/]*/)[^?]*#\1$DB#")
+WIDE_ROWS=${WIDE_ROWS:-1000000}
+SCALE=${PGBENCH_SCALE:-20}
+
+need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing ($2)" >&2; exit 1; }; }
+need psql "apt-get install postgresql-client"
+need pgbench "apt-get install postgresql-contrib"
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
+
+# --- data -------------------------------------------------------------------
+if ! psql "$BASE_URL" -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
+	psql "$BASE_URL" -qc "CREATE DATABASE $DB"
+fi
+rows() { psql "$URL" -Atc "SELECT count(*) FROM $1" 2>/dev/null || echo 0; }
+if [ "$(rows pgbench_accounts)" != "$((SCALE * 100000))" ]; then
+	echo "bench: loading pgbench_accounts (pgbench -i -s $SCALE)" >&2
+	pgbench -i -q -s "$SCALE" "$URL" >&2
+fi
+if [ "$(rows wide)" != "$WIDE_ROWS" ]; then
+	echo "bench: loading wide ($WIDE_ROWS rows)" >&2
+	psql "$URL" -q -v ON_ERROR_STOP=1 <<SQL
+DROP TABLE IF EXISTS wide;
+DROP TYPE IF EXISTS bench_mood;
+CREATE TYPE bench_mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE wide (
+	id bigint PRIMARY KEY, i2 smallint, i4 integer, r real, d double precision, b boolean, ba bytea,
+	num numeric(14,2), m money, t text, vc varchar(40), ch char(8), dt date, ts timestamp, tstz timestamptz,
+	iv interval, tm time, js json, jsb jsonb, u uuid, ip inet, arr integer[], en bench_mood, pt point,
+	tsv tsvector, rng int4range);
+INSERT INTO wide SELECT g, (g % 30000)::smallint, g::int, g / 3.0, g / 7.0, g % 2 = 0, decode(md5(g::text), 'hex'),
+	(g * 1.25)::numeric(14,2), (g % 100000)::money, md5(g::text) || ' é', 'v' || g, 'c' || (g % 1000),
+	DATE '2000-01-01' + (g % 9000), TIMESTAMP '2000-01-01' + g * INTERVAL '1 second',
+	TIMESTAMPTZ '2000-01-01 00:00+00' + g * INTERVAL '1 minute', g * INTERVAL '1 second', TIME '00:00' + g * INTERVAL '1 ms',
+	json_build_object('id', g, 'tag', 'x' || (g % 10)), jsonb_build_object('id', g, 'ok', g % 3 = 0),
+	md5(g::text)::uuid, ('10.' || (g % 256) || '.' || (g / 256 % 256) || '.1')::inet, ARRAY[g::int, NULL, 3],
+	(ARRAY['sad', 'ok', 'happy'])[g % 3 + 1]::bench_mood, point(g, g / 2.0), to_tsvector('simple', 'row ' || g || ' text'),
+	int4range(g::int, g::int + 10)
+FROM generate_series(1, $WIDE_ROWS) g;
+VACUUM ANALYZE wide;
+SQL
+fi
+psql "$URL" -qc "VACUUM ANALYZE pgbench_accounts"
+[ "$SETUP_ONLY" = 1 ] && { echo "bench: data loaded in $DB" >&2; exit 0; }
+
+# --- binaries ---------------------------------------------------------------
+WORK=$(mktemp -d /tmp/snapexport-bench-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+# The CLI, built once (so compile time is not timed) with the PostgreSQL
+# driver added through an overlay in case cmd/snapexport does not import it.
+printf '{"Replace":{"%s":"%s"}}' "$ROOT/cmd/snapexport/zz_bench_pgsource.go" "$ROOT/bench/pg/overlay/pgsource_driver.go.txt" > "$WORK/overlay.json"
+echo "bench: building cmd/snapexport and bench/pg/csv2parquet" >&2
+go build -overlay "$WORK/overlay.json" -o "$WORK/snapexport" ./cmd/snapexport
+go build -o "$WORK/csv2parquet" ./bench/pg/csv2parquet
+
+# --- runs -------------------------------------------------------------------
+RESULTS=$WORK/results.tsv
+: > "$RESULTS"
+# measure TABLE METHOD CMD... : one timed run, "table method seconds rss_kib" appended.
+measure() {
+	local table=$1 method=$2
+	shift 2
+	local out=$WORK/out
+	rm -rf "$out"
+	mkdir -p "$out"
+	if ! /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" > "$WORK/stdout" 2> "$WORK/stderr"; then
+		echo "bench: $method on $table failed:" >&2
+		cat "$WORK/stderr" >&2
+		exit 1
+	fi
+	read -r secs rss < "$WORK/time"
+	case $method in
+	b-*) # the export must have written every row
+		exported=$(grep -oE '"ExportedRows": ?[0-9]+' "$WORK/stdout" | grep -oE '[0-9]+$' || true)
+		if [ "$exported" != "${COUNT[$table]}" ]; then
+			echo "bench: $method on $table exported ${exported:-?} rows, the table has ${COUNT[$table]}" >&2
+			exit 1
+		fi ;;
+	esac
+	printf '%s\t%s\t%s\t%s\n' "$table" "$method" "$secs" "$rss" >> "$RESULTS"
+	printf 'bench: %-17s %-5s %6.2fs %7.1f MiB\n' "$table" "$method" "$secs" "$(echo "$rss / 1024" | bc -l)" >&2
+	rm -rf "$out"
+}
+
+declare -A COUNT
+for table in $TABLES; do COUNT[$table]=$(rows "$table"); done
+n=0
+for run in $(seq 1 "$RUNS"); do
+	for table in $TABLES; do
+		for method in a b-gz b-sn c-gz c-sn; do
+			n=$((n + 1))
+			case $method in
+			a) measure "$table" a sh -c "psql '$URL' -c 'COPY $table TO STDOUT (FORMAT binary)' > /dev/null" ;;
+			b-*)
+				codec=gzip; [ "$method" = b-sn ] && codec=snappy
+				measure "$table" "$method" "$WORK/snapexport" start-export-task --export-task-identifier "bench-$n" \
+					--source-arn "$URL" --s3-bucket-name "file://$WORK/out" --export-only "$DB.public.$table" \
+					--compression "$codec" --progress none ;;
+			c-*)
+				codec=gzip; [ "$method" = c-sn ] && codec=snappy
+				measure "$table" "$method" sh -c "psql '$URL' -c 'COPY $table TO STDOUT (FORMAT csv, HEADER)' | '$WORK/csv2parquet' -codec $codec -o '$WORK/out/$table.parquet'" ;;
+			esac
+		done
+	done
+done
+
+# --- summary ----------------------------------------------------------------
+median() { sort -n | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+get() { awk -F'\t' -v t="$1" -v m="$2" -v c="$3" '$1 == t && $2 == m {print $c}' "$RESULTS" | median; }
+echo
+echo "PostgreSQL $(psql "$URL" -Atc 'SHOW server_version'), $RUNS runs each, interleaved; medians."
+echo
+printf '| %-16s | %-6s | %9s | %13s | %7s | %7s |\n' table method "time (s)" "peak RSS MiB" "b/a" "b/c"
+printf '|%s|%s|%s|%s|%s|%s|\n' ------------------ -------- ----------- --------------- --------- ---------
+for table in $TABLES; do
+	a=$(get "$table" a 3)
+	for method in a b-gz b-sn c-gz c-sn; do
+		secs=$(get "$table" "$method" 3)
+		rss=$(echo "$(get "$table" "$method" 4) / 1024" | bc -l)
+		ba="" bc_=""
+		case $method in
+		b-gz) ba=$(echo "$secs / $a" | bc -l); bc_=$(echo "$secs / $(get "$table" c-gz 3)" | bc -l) ;;
+		b-sn) ba=$(echo "$secs / $a" | bc -l); bc_=$(echo "$secs / $(get "$table" c-sn 3)" | bc -l) ;;
+		esac
+		printf '| %-16s | %-6s | %9.2f | %13.1f | %7s | %7s |\n' "$table" "$method" "$secs" "$rss" \
+			"$( [ -n "$ba" ] && printf '%.2f' "$ba")" "$( [ -n "$bc_" ] && printf '%.2f' "$bc_")"
+	done
+done
