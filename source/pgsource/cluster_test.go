@@ -25,6 +25,10 @@ import (
 
 const clusterPassword = "s3cret-Pa55word"
 
+// rejectedDatabase is a database of the private cluster that pg_hba.conf
+// refuses connections to.
+const rejectedDatabase = "pgs_hba_rejected"
+
 type cluster struct {
 	dir  string // parent of the data directories
 	bin  string
@@ -131,12 +135,19 @@ func startCluster() (*cluster, error) {
 		"--auth=scram-sha-256", "-N", "-E", "UTF8", "--locale=C.UTF-8"); err != nil {
 		return fail(err)
 	}
-	hba, err := os.OpenFile(filepath.Join(data, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	// pg_hba: one database refuses every connection (a database the role
+	// may CONNECT to but cannot reach), and replication is allowed for the
+	// standby's base backup.
+	hbaPath := filepath.Join(data, "pg_hba.conf")
+	hba, err := os.ReadFile(hbaPath)
 	if err != nil {
 		return fail(err)
 	}
-	fmt.Fprintln(hba, "host replication all 127.0.0.1/32 scram-sha-256")
-	hba.Close()
+	hba = append([]byte("host "+rejectedDatabase+" all 127.0.0.1/32 reject\n"), hba...)
+	hba = append(hba, "host replication all 127.0.0.1/32 scram-sha-256\n"...)
+	if err := os.WriteFile(hbaPath, hba, 0o600); err != nil {
+		return fail(err)
+	}
 	if c.port, err = freePort(); err != nil {
 		return fail(err)
 	}

@@ -288,14 +288,13 @@ func TestSnapshotDatabases(t *testing.T) {
 		"CREATE DATABASE "+dbA+" OWNER "+role, "CREATE DATABASE "+dbB+" OWNER "+role,
 		"CREATE DATABASE "+dbLocked, "REVOKE CONNECT ON DATABASE "+dbLocked+" FROM PUBLIC",
 		"CREATE DATABASE "+dbTemplate+" IS_TEMPLATE true")
+	c.exec(t, "postgres", "CREATE DATABASE "+rejectedDatabase)
 	t.Cleanup(func() {
 		c.exec(t, "postgres", "DROP DATABASE "+dbA+" WITH (FORCE)", "DROP DATABASE "+dbB+" WITH (FORCE)",
 			"DROP DATABASE "+dbLocked+" WITH (FORCE)", "ALTER DATABASE "+dbTemplate+" IS_TEMPLATE false",
-			"DROP DATABASE "+dbTemplate+" WITH (FORCE)", "DROP ROLE "+role)
+			"DROP DATABASE "+dbTemplate+" WITH (FORCE)", "DROP DATABASE "+rejectedDatabase+" WITH (FORCE)", "DROP ROLE "+role)
 	})
 	for _, db := range []string{dbA, dbB} {
-		conn := c.url(role, clusterPassword, db)
-		_ = conn
 		c.exec(t, db, "CREATE TABLE t_"+db+" (id int)", "INSERT INTO t_"+db+" VALUES (1), (2)", "ALTER TABLE t_"+db+" OWNER TO "+role)
 	}
 	src, err := source.OpenURL(context.Background(), c.url(role, clusterPassword, dbA))
@@ -313,7 +312,7 @@ func TestSnapshotDatabases(t *testing.T) {
 		}
 	}
 	slices.Sort(dbs)
-	if want := []string{dbA, dbB, "postgres"}; !slices.Equal(dbs, want) {
+	if want := []string{dbA, dbB, "postgres"}; !slices.Equal(dbs, want) { // not the locked, template or rejected ones
 		t.Errorf("snapshotted databases %v, want %v", dbs, want)
 	}
 	tables, _, err := snap.Tables(context.Background(), nil)
@@ -330,8 +329,11 @@ func TestSnapshotDatabases(t *testing.T) {
 	if want := []string{dbA + ".public.t_" + dbA, dbB + ".public.t_" + dbB}; !slices.Equal(targets, want) {
 		t.Errorf("tables %v, want %v", targets, want)
 	}
-	if w := snap.Info().Warnings; len(w) != 0 {
-		t.Errorf("warnings %v, want none", w)
+	// The database pg_hba.conf refuses is left out with a warning, not an
+	// error: the others still export.
+	if w := snap.Info().Warnings; len(w) != 1 || w[0].Target != rejectedDatabase ||
+		w[0].Reason != source.ReasonFailedToExtractTablesList || !strings.Contains(w[0].Detail, "pg_hba.conf") {
+		t.Errorf("warnings %+v, want one %s for %s naming pg_hba.conf", w, source.ReasonFailedToExtractTablesList, rejectedDatabase)
 	}
 
 	// Asked for by name: the locked database is reported with its GRANT.

@@ -197,3 +197,42 @@ func TestWrongPassword(t *testing.T) {
 		t.Errorf("Identity() shows the password: %s", src.Identity())
 	}
 }
+
+// TestCloseWithOpenSnapshot: Source.Close ends a snapshot the caller left
+// open instead of waiting for its connection forever, and the snapshot's
+// transaction is gone from the server.
+func TestCloseWithOpenSnapshot(t *testing.T) {
+	pool := adminPool(t)
+	src, err := pgsource.OpenURL(context.Background(), requireDB(t), &pgsource.Options{Databases: []string{testDatabase}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := src.Snapshot(context.Background(), source.SnapshotOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := snap.Info().ID[testDatabase+".exported_snapshot"]
+	done := make(chan error, 1)
+	go func() { done <- src.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Source.Close with an open snapshot did not return")
+	}
+	if err := snap.Close(); err != nil {
+		t.Errorf("Snapshot.Close after Source.Close: %v", err)
+	}
+	// The exported snapshot no longer exists.
+	tx, err := pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	mustExec(t, tx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+	if _, err := tx.Exec(context.Background(), "SET TRANSACTION SNAPSHOT '"+id+"'"); err == nil {
+		t.Errorf("snapshot %s can still be imported after Source.Close", id)
+	}
+}
