@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/snapexport/snapexport/internal/manifest"
 	"github.com/snapexport/snapexport/sink"
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/typemap"
@@ -47,6 +48,18 @@ type Config struct {
 	// MaxConcurrentTasks bounds the tasks running at once; 0 means 5, the
 	// RDS quota.
 	MaxConcurrentTasks int
+	// Destination is where task records of other processes are found: a
+	// sink URL as in StartExportTaskInput.S3BucketName. When set (or
+	// DestinationSink is), DescribeExportTasks lists the tasks recorded
+	// there merged with this exporter's, and CancelExportTask cancels a
+	// task that another process runs by writing a cancel request beside its
+	// record.
+	Destination string
+	// DestinationSink is an already-open destination; it wins over
+	// Destination. The exporter does not close it.
+	DestinationSink sink.Sink
+	// DestinationPrefix is the S3Prefix the tasks were started with.
+	DestinationPrefix string
 }
 
 // DefaultMaxValueBytes is the size of a single value at which a task fails,
@@ -73,6 +86,21 @@ type TaskOptions struct {
 	// TypeMapper chooses each column's Parquet type; nil means
 	// typemap.RDS(), the reference's tables.
 	TypeMapper typemap.Mapper
+	// HeartbeatInterval is how often the running task rewrites its record
+	// in the destination and looks for a cancel request from another
+	// process; 0 means DefaultHeartbeatInterval. A record not rewritten
+	// for three intervals is reported FAILED by readers.
+	HeartbeatInterval time.Duration
+	// OnEvent, if set, is called with every event of the task (started,
+	// status changes, each table done, and the final completed, failed or
+	// canceled event with its RDS event identifier), in order, from the
+	// task's goroutines; the task waits for it to return, so it should be
+	// quick.
+	OnEvent func(Event)
+	// Events, if set, receives the same events. Sends wait for the reader:
+	// give a buffered channel and read it until the final event, which is
+	// sent before the task's Done channel closes.
+	Events chan<- Event
 }
 
 func (o *TaskOptions) resolve() TaskOptions {
@@ -94,6 +122,9 @@ func (o *TaskOptions) resolve() TaskOptions {
 	}
 	if r.TypeMapper == nil {
 		r.TypeMapper = typemap.RDS()
+	}
+	if r.HeartbeatInterval <= 0 {
+		r.HeartbeatInterval = DefaultHeartbeatInterval
 	}
 	return r
 }
@@ -130,6 +161,12 @@ type StartExportTaskInput struct {
 	ExportOnly []string
 	// Options tune the export; nil means defaults.
 	Options *TaskOptions
+	// Resume continues the task with this identifier whose last record in
+	// the destination is FAILED or CANCELED (or stale: its process died):
+	// parts recorded complete are kept, the rest are exported again, and
+	// the result is what one clean run produces. The source and ExportOnly
+	// must be the ones the task started with.
+	Resume bool
 }
 
 // DescribeExportTasksInput selects tasks, as RDS's DescribeExportTasks.
@@ -160,6 +197,9 @@ type DescribeExportTasksOutput struct {
 	ExportTasks []ExportTask `json:"ExportTasks"`
 	// Marker is set when more tasks remain; pass it back to continue.
 	Marker string `json:"Marker,omitempty"`
+	// Warnings name records in the destination that were skipped because
+	// they could not be read or are not export task records.
+	Warnings []string `json:"Warnings,omitempty"`
 }
 
 // New returns an in-process Exporter.
@@ -170,11 +210,28 @@ func New(cfg Config) (Exporter, error) {
 	if cfg.MaxConcurrentTasks == 0 {
 		cfg.MaxConcurrentTasks = 5
 	}
-	return &exporter{cfg: cfg, tasks: map[string]*task{}}, nil
+	if err := validatePrefix(cfg.DestinationPrefix); err != nil {
+		return nil, err
+	}
+	e := &exporter{cfg: cfg, tasks: map[string]*task{}}
+	switch {
+	case cfg.DestinationSink != nil:
+		e.dest = &destination{sink: cfg.DestinationSink, prefix: cfg.DestinationPrefix}
+	case cfg.Destination != "":
+		s, err := sink.OpenURL(context.Background(), cfg.Destination)
+		if err != nil {
+			return nil, newError(ErrInvalidS3Bucket, err, "cannot open destination %q", source.Redact(cfg.Destination))
+		}
+		e.dest = &destination{sink: s, prefix: cfg.DestinationPrefix}
+		e.ownDest = true
+	}
+	return e, nil
 }
 
 type exporter struct {
-	cfg Config
+	cfg     Config
+	dest    *destination // nil: no records of other processes
+	ownDest bool
 
 	mu     sync.Mutex
 	tasks  map[string]*task
@@ -232,7 +289,14 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 		return nil, err
 	}
 	l := layout{prefix: in.S3Prefix, id: in.ExportTaskIdentifier, codec: opts.Compression}
-	if err := checkNoRecord(ctx, snk, l); err != nil {
+	var prev ExportTask
+	var resumeParts map[string][]manifest.Part
+	if in.Resume {
+		prev, resumeParts, err = prepareResume(ctx, snk, l, in, src.Identity())
+	} else {
+		err = checkNoRecord(ctx, snk, l)
+	}
+	if err != nil {
 		closeAll()
 		return nil, err
 	}
@@ -251,8 +315,20 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 		SourceType:           SourceTypeSnapshot,
 		Engine:               src.Engine(),
 	}
+	if in.Resume {
+		rec.ResumedFrom = &ResumedFrom{TaskStartTime: prev.TaskStartTime, Status: string(prev.Status), FailureCause: prev.FailureCause,
+			SnapshotTime: prev.SnapshotTime, SnapshotIdentity: prev.SnapshotIdentity}
+	}
 
 	e.mu.Lock()
+	if in.Resume {
+		// The finished run of this identifier, if this exporter ran it,
+		// gives way to the one that continues it.
+		if old, ok := e.tasks[in.ExportTaskIdentifier]; ok && old.Info().Status.Final() {
+			delete(e.tasks, in.ExportTaskIdentifier)
+			e.order = slices.DeleteFunc(e.order, func(t *task) bool { return t == old })
+		}
+	}
 	if err := e.admitLocked(in.ExportTaskIdentifier, rec.SourceArn); err != nil {
 		e.mu.Unlock()
 		closeAll()
@@ -262,6 +338,9 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 	// task, as the contract says.
 	taskCtx, cancel := context.WithCancelCause(ctx)
 	t := newTask(rec, cancel)
+	if opts.OnEvent != nil || opts.Events != nil {
+		t.events = &emitter{fn: opts.OnEvent, ch: opts.Events}
+	}
 	e.tasks[t.ID()] = t
 	e.order = append(e.order, t)
 	e.wg.Add(1)
@@ -269,8 +348,23 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 
 	r := &run{
 		task: t, src: src, sink: snk, filter: filter, opts: opts, layout: l,
-		closeDrivers: closeAll,
+		closeDrivers: closeAll, resume: resumeParts,
 	}
+	// Claim the identifier in the destination before anything else: with
+	// a conditional create, of two processes starting the same identifier
+	// at once exactly one wins. A destination that cannot be written here
+	// is reported by the run's checks as the task's FailureCause.
+	if err := r.claim(ctx, !in.Resume); errors.Is(err, sink.ErrExist) {
+		e.mu.Lock()
+		delete(e.tasks, t.ID())
+		e.order = slices.DeleteFunc(e.order, func(x *task) bool { return x == t })
+		e.mu.Unlock()
+		e.wg.Done()
+		cancel(nil)
+		closeAll()
+		return nil, newError(ErrExportTaskAlreadyExists, err, "the export task with the ID %s already exists: another process created %s first", l.id, l.exportInfoKey())
+	}
+	t.events.emit(Event{Type: EventStarted, Task: t.Info()})
 	go func() {
 		defer e.wg.Done()
 		r.run(taskCtx)
@@ -346,10 +440,26 @@ func (e *exporter) lookup(id string) (*task, error) {
 
 func (e *exporter) CancelExportTask(ctx context.Context, id string) (ExportTask, error) {
 	t, err := e.lookup(id)
+	if err == nil {
+		return t.requestCancel()
+	}
+	if e.dest == nil {
+		return ExportTask{}, err
+	}
+	// Another process runs it: ask through the destination.
+	rec, err := e.dest.readRecord(ctx, id)
 	if err != nil {
 		return ExportTask{}, err
 	}
-	return t.requestCancel()
+	if rec.Status.Final() {
+		return ExportTask{}, newError(ErrInvalidExportTaskState, nil,
+			"can't cancel export task %s: it is %s already; only STARTING and IN_PROGRESS tasks can be cancelled", id, rec.Status)
+	}
+	if err := e.dest.requestCancel(ctx, id); err != nil {
+		return ExportTask{}, newError(ErrInvalidS3Bucket, err, "cannot write the cancel request of export task %s to %s", id, e.dest.sink.Location())
+	}
+	rec.Status = StatusCanceling
+	return rec, nil
 }
 
 func (e *exporter) Close() error {
@@ -361,6 +471,9 @@ func (e *exporter) Close() error {
 		t.Cancel()
 	}
 	e.wg.Wait()
+	if e.ownDest {
+		return e.dest.sink.Close()
+	}
 	return nil
 }
 
@@ -391,10 +504,25 @@ func (e *exporter) DescribeExportTasks(ctx context.Context, in DescribeExportTas
 	}
 	e.mu.Lock()
 	all := make([]ExportTask, 0, len(e.order))
+	local := map[string]bool{}
 	for _, t := range e.order {
 		all = append(all, t.Info())
+		local[t.ID()] = true
 	}
 	e.mu.Unlock()
+	var warnings []string
+	if e.dest != nil {
+		recs, w, err := e.dest.listRecords(ctx)
+		if err != nil {
+			return nil, err
+		}
+		warnings = w
+		for _, r := range recs {
+			if !local[r.ExportTaskIdentifier] { // this process knows its own tasks best
+				all = append(all, r)
+			}
+		}
+	}
 	// Newest first, like RDS; the identifier breaks ties so pages are stable.
 	slices.SortStableFunc(all, func(a, b ExportTask) int {
 		if c := b.TaskStartTime.Compare(*a.TaskStartTime); c != 0 {
@@ -420,7 +548,7 @@ func (e *exporter) DescribeExportTasks(ctx context.Context, in DescribeExportTas
 		}
 	}
 	end := min(start+max, len(matched))
-	out := &DescribeExportTasksOutput{ExportTasks: matched[start:end]}
+	out := &DescribeExportTasksOutput{ExportTasks: matched[start:end], Warnings: warnings}
 	if out.ExportTasks == nil {
 		out.ExportTasks = []ExportTask{}
 	}
@@ -447,6 +575,9 @@ func matchTask(t ExportTask, in DescribeExportTasksInput) bool {
 			field = t.ExportTaskIdentifier
 		case "s3-bucket":
 			field = t.S3Bucket
+			if slices.Contains(f.Values, strings.TrimPrefix(field, "s3://")) {
+				continue // a bare bucket name matches its s3:// location
+			}
 		case "source-arn":
 			field = t.SourceArn
 		case "status":
@@ -465,5 +596,3 @@ func sprintf(format string, args ...any) string {
 	}
 	return fmt.Sprintf(format, args...)
 }
-
-var _ = errors.New

@@ -18,6 +18,8 @@ type task struct {
 	rec  ExportTask
 	err  error // the final error, set with the final status
 	subs []*subscription
+
+	events *emitter // nil when nobody listens
 }
 
 func newTask(rec ExportTask, cancel context.CancelCauseFunc) *task {
@@ -81,6 +83,7 @@ func (t *task) requestCancel() (ExportTask, error) {
 	rec := cloneRecord(t.rec)
 	t.mu.Unlock()
 	t.cancel(errCanceledByRequest)
+	t.events.emit(Event{Type: EventStatusChanged, Task: rec})
 	return rec, nil
 }
 
@@ -121,7 +124,9 @@ func (t *task) transition(next Status, f func(*ExportTask)) bool {
 		f(&t.rec)
 	}
 	t.setStatusLocked(next)
+	rec := cloneRecord(t.rec)
 	t.mu.Unlock()
+	t.events.emit(Event{Type: EventStatusChanged, Task: rec})
 	return true
 }
 
@@ -152,7 +157,11 @@ func (t *task) finish(status Status, err error, f func(*ExportTask)) {
 		s.finish(p)
 	}
 	t.subs = nil
+	rec := cloneRecord(t.rec)
 	t.mu.Unlock()
+	// The final event goes out before Done closes, so a program that exits
+	// after Wait has delivered it.
+	t.events.emit(finalEvent(rec))
 	close(t.done)
 }
 

@@ -45,9 +45,18 @@ type run struct {
 	layout       layout
 	closeDrivers func()
 
+	// resume holds the finished parts of the run this task continues,
+	// by table target; nil for a fresh task.
+	resume map[string][]manifest.Part
+
 	snap     source.Snapshot
 	tables   []*tableRun
 	estimate int64 // estimated rows of all tables, for percent progress
+
+	infoMu      sync.Mutex  // serializes writes of export_info
+	tablesMu    sync.Mutex  // serializes writes of export_tables_info
+	tablesDirty atomic.Bool // a part finished since the tables info was written
+	kept        int         // parts kept from the run a resumed task continues
 
 	rows  atomic.Int64
 	bytes atomic.Int64
@@ -70,12 +79,54 @@ type tableRun struct {
 	partsDone int
 	files     []string
 	status    Status
+	partState []partState // per part, parallel to parts
+}
+
+type partState struct {
+	complete    bool
+	rows, bytes int64
+	files       []string
 }
 
 func (r *run) run(ctx context.Context) {
 	defer r.closeDrivers()
+	stop := make(chan struct{})
+	beating := make(chan struct{})
+	go func() {
+		defer close(beating)
+		r.heartbeat(ctx, stop)
+	}()
 	err := r.export(ctx)
+	close(stop)
+	<-beating // no heartbeat may overwrite the final record
 	r.end(ctx, err)
+}
+
+// heartbeat rewrites the record every interval, so readers elsewhere see
+// progress and can tell a live task from one whose process died, writes the
+// tables info when parts finished (what a resume keeps), and polls for a
+// cancel request written by another process.
+func (r *run) heartbeat(ctx context.Context, stop <-chan struct{}) {
+	tick := time.NewTicker(r.opts.HeartbeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		_ = r.writeExportInfo(ctx, r.task.Info())
+		if r.tablesDirty.Swap(false) {
+			if err := r.writeTablesInfo(ctx); err != nil {
+				r.tablesDirty.Store(true)
+			}
+		}
+		if cancelRequested(ctx, r.sink, r.layout) {
+			r.task.Cancel()
+		}
+	}
 }
 
 func (r *run) export(ctx context.Context) error {
@@ -119,9 +170,18 @@ func (r *run) export(ctx context.Context) error {
 		rec.TablesTotal = len(r.tables)
 		rec.WarningMessage = r.warnings.String()
 		rec.Tables = r.tableStatuses()
+		rec.ExportedRows = r.rows.Load()
+		rec.TotalExtractedDataInBytes = r.bytes.Load()
+		if rec.ResumedFrom != nil {
+			rf := *rec.ResumedFrom
+			rf.PartitionsKept = r.kept
+			rf.SourceUnchanged = sameSnapshot(rf.SnapshotIdentity, info.ID)
+			rec.ResumedFrom = &rf
+		}
 	}) {
 		return context.Cause(ctx) // cancelled while starting
 	}
+
 	if err := r.writeExportInfo(ctx, r.task.Info()); err != nil {
 		return &taskFailure{fault: ErrInvalidS3Bucket, err: err, cause: fmt.Sprintf(
 			"An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", r.task.Info().S3Bucket, err)}
@@ -169,6 +229,13 @@ func (r *run) planTables(tables []source.Table) error {
 			continue
 		}
 		tr.parts = partition.Plan(t, partition.Options{})
+		if prev, ok := r.resume[t.Target()]; ok && len(prev) > 0 {
+			tr.parts = resumedParts(prev)
+		}
+		tr.partState = make([]partState, len(tr.parts))
+		if prev, ok := r.resume[t.Target()]; ok {
+			r.keepFinished(tr, prev)
+		}
 		r.estimate += max(t.EstimatedRows, 0)
 		r.tables = append(r.tables, tr)
 	}
@@ -207,14 +274,16 @@ func (r *run) exportTables(ctx context.Context) error {
 	}
 	var jobs []job
 	for _, t := range r.tables {
-		for _, p := range t.parts {
-			jobs = append(jobs, job{t, p})
+		for i, p := range t.parts {
+			if !t.partState[i].complete {
+				jobs = append(jobs, job{t, p})
+			}
 		}
 	}
 	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(b.p.EstimatedRows, a.p.EstimatedRows) })
 	for _, t := range r.tables {
-		if len(t.parts) == 0 {
-			r.partDone(t, nil)
+		if t.partsDone >= len(t.parts) {
+			r.tableDone(t)
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -236,6 +305,12 @@ func (r *run) exportTables(ctx context.Context) error {
 // part stays visible: files in flight are aborted by cancelling their
 // context, files already rolled and published are deleted.
 func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (err error) {
+	if r.resume != nil {
+		// A run that died may have published some of this part's files.
+		if err := r.deleteLeftovers(ctx, t, p); err != nil {
+			return r.partError(t, p, err)
+		}
+	}
 	rows, err := r.snap.Scan(ctx, source.ScanRequest{
 		Table: t.table, Columns: t.cols, Partition: p.Partition, Range: p.Range, MaxValueBytes: r.opts.MaxValueBytes,
 	})
@@ -247,6 +322,8 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 	fileCtx, abort := context.WithCancel(ctx)
 	defer abort()
 	var keys []string
+	var partBytes atomic.Int64
+	var partRows int64
 	roller := writer.NewRoller(func(seq int) (io.WriteCloser, error) {
 		key := r.layout.partKey(t.table, p.Batch, p.Index)
 		w, err := r.sink.NewWriter(fileCtx, key, &sink.WriterOptions{ContentType: parquetContentType})
@@ -254,7 +331,7 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 			return nil, err
 		}
 		keys = append(keys, key)
-		return &countingWriter{w: w, total: &r.bytes, table: &t.bytes}, nil
+		return &countingWriter{w: w, total: &r.bytes, table: &t.bytes, part: &partBytes}, nil
 	}, t.wcols, writer.RollerOptions{
 		Options: writer.Options{
 			Codec:         r.opts.Compression,
@@ -281,6 +358,7 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 		if err = roller.WriteRow(row); err != nil {
 			return err
 		}
+		partRows++
 		if pending++; pending == progressEvery {
 			r.addRows(t, pending)
 			pending = 0
@@ -300,7 +378,7 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 		}
 		r.mu.Unlock()
 	}
-	r.partDone(t, keys)
+	r.partDone(t, p, keys, partRows, partBytes.Load())
 	return nil
 }
 
@@ -378,16 +456,36 @@ func (r *run) addRows(t *tableRun, n int64) {
 	})
 }
 
-func (r *run) partDone(t *tableRun, keys []string) {
+func (r *run) partDone(t *tableRun, p partition.Part, keys []string, rows, bytes int64) {
 	r.mu.Lock()
+	for i, q := range t.parts {
+		if q.Batch == p.Batch && q.Index == p.Index {
+			t.partState[i] = partState{complete: true, rows: rows, bytes: bytes, files: keys}
+		}
+	}
 	t.partsDone++
 	t.files = append(t.files, keys...)
 	tableDone := t.partsDone >= len(t.parts)
-	if tableDone {
-		t.status = StatusComplete
-	}
-	statuses := r.tableStatusesLocked()
 	r.mu.Unlock()
+	r.tablesDirty.Store(true)
+	if tableDone {
+		r.tableDone(t)
+		return
+	}
+	r.publishTables(t, false)
+}
+
+// tableDone marks a table COMPLETE, reports it and emits its event.
+func (r *run) tableDone(t *tableRun) {
+	r.mu.Lock()
+	t.status = StatusComplete
+	r.mu.Unlock()
+	r.publishTables(t, true)
+	r.task.events.emit(Event{Type: EventTableCompleted, Table: t.table.Target(), Task: r.task.Info()})
+}
+
+func (r *run) publishTables(t *tableRun, tableDone bool) {
+	statuses := r.tableStatuses()
 	bytes := r.bytes.Load()
 	r.task.update(t.table.Target(), func(rec *ExportTask) {
 		if tableDone {
@@ -506,20 +604,22 @@ func destinationCause(rec ExportTask, err error) string {
 	return fmt.Sprintf("The S3 bucket %s isn't valid. Either it isn't located in the current AWS Region or it doesn't exist. Review your S3 bucket name and retry the export. (%v)", rec.S3Bucket, err)
 }
 
+// claim writes the STARTING record; conditional makes it fail with
+// sink.ErrExist when a record is already there.
+func (r *run) claim(ctx context.Context, conditional bool) error {
+	r.infoMu.Lock()
+	defer r.infoMu.Unlock()
+	b, err := json.MarshalIndent(infoFromRecord(r.task.Info(), r.layout, r.opts.HeartbeatInterval), "", "  ")
+	if err != nil {
+		return err
+	}
+	return sink.WriteObject(ctx, r.sink, r.layout.exportInfoKey(), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: conditional})
+}
+
 func (r *run) writeExportInfo(ctx context.Context, rec ExportTask) error {
-	info := manifest.ExportInfo{
-		ExportTaskIdentifier: rec.ExportTaskIdentifier, SourceArn: rec.SourceArn, ExportOnly: rec.ExportOnly,
-		SnapshotTime: rec.SnapshotTime, TaskStartTime: rec.TaskStartTime, TaskEndTime: rec.TaskEndTime,
-		S3Bucket: rec.S3Bucket, S3Prefix: rec.S3Prefix, ExportedFilesPath: r.layout.root(),
-		IamRoleArn: rec.IamRoleArn, KmsKeyId: rec.KmsKeyId, Status: string(rec.Status), PercentProgress: rec.PercentProgress,
-		TotalExportedDataInGB: float64(rec.TotalExtractedDataInBytes) / (1 << 30), FailureCause: rec.FailureCause,
-		WarningMessage: rec.WarningMessage, SourceType: rec.SourceType, Engine: rec.Engine, SnapshotIdentity: rec.SnapshotIdentity,
-		ExportedBytes: rec.TotalExtractedDataInBytes, ExportedRows: rec.ExportedRows, UpdatedTime: time.Now().UTC(),
-	}
-	if info.ExportOnly == nil {
-		info.ExportOnly = []string{}
-	}
-	b, err := json.MarshalIndent(info, "", "  ")
+	r.infoMu.Lock()
+	defer r.infoMu.Unlock()
+	b, err := json.MarshalIndent(infoFromRecord(rec, r.layout, r.opts.HeartbeatInterval), "", "  ")
 	if err != nil {
 		return err
 	}
@@ -527,6 +627,8 @@ func (r *run) writeExportInfo(ctx context.Context, rec ExportTask) error {
 }
 
 func (r *run) writeTablesInfo(ctx context.Context) error {
+	r.tablesMu.Lock()
+	defer r.tablesMu.Unlock()
 	r.mu.Lock()
 	entries := make([]manifest.TableStatus, 0, len(r.tables))
 	for _, t := range r.tables {
@@ -535,6 +637,7 @@ func (r *run) writeTablesInfo(ctx context.Context) error {
 			TableStatistics: &manifest.TableStatistics{
 				PartitioningInfo: manifest.PartitioningInfo{NumberOfPartitions: len(t.parts), NumberOfCompletedPartitions: t.partsDone},
 				ExportedRows:     t.rows, ExportedBytes: t.bytes.Load(), Files: slices.Clone(t.files),
+				Parts:            partRecords(t),
 			},
 			SchemaMetadata: &manifest.SchemaMetadata{OriginalTypeMappings: t.mappings},
 		})
@@ -556,14 +659,15 @@ func (r *run) writeTablesInfo(ctx context.Context) error {
 // countingWriter counts the bytes written to a sink object into the task's
 // total.
 type countingWriter struct {
-	w            sink.Writer
-	total, table *atomic.Int64
+	w                  sink.Writer
+	total, table, part *atomic.Int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.total.Add(int64(n))
 	c.table.Add(int64(n))
+	c.part.Add(int64(n))
 	return n, err
 }
 

@@ -88,7 +88,16 @@ type ExportTask struct {
 	TablesCompleted int `json:"TablesCompleted"`
 	// Tables is the per-table status, in the order tables were listed.
 	Tables []TableStatus `json:"Tables,omitempty"`
+	// ResumedFrom is set when this task continued an earlier, unfinished
+	// run of the identifier. Its data then comes from two snapshots unless
+	// ResumedFrom.SourceUnchanged.
+	ResumedFrom *ResumedFrom `json:"ResumedFrom,omitempty"`
 }
+
+// ResumedFrom describes the run a resumed task continued: its status,
+// start, snapshot identity, how many parts were kept, and whether the
+// source was unchanged between the two snapshots.
+type ResumedFrom = manifest.ResumedFrom
 
 // TableStatus is the progress of one table.
 type TableStatus struct {

@@ -40,8 +40,42 @@ type ExportInfo struct {
 	SnapshotIdentity      map[string]string `json:"snapshotIdentity,omitempty"`
 	ExportedBytes         int64             `json:"exportedBytes"`
 	ExportedRows          int64             `json:"exportedRows"`
-	// UpdatedTime is when the record was last written.
-	UpdatedTime time.Time `json:"updatedTime"`
+	TablesTotal           int               `json:"tablesTotal"`
+	TablesCompleted       int               `json:"tablesCompleted"`
+	// HeartbeatTime is when the running task last wrote the record; with
+	// HeartbeatIntervalSeconds it tells a reader whether the process that
+	// runs the task is still alive.
+	HeartbeatTime            time.Time `json:"heartbeatTime"`
+	HeartbeatIntervalSeconds float64   `json:"heartbeatIntervalSeconds"`
+	// ResumedFrom is set on a task that continued an earlier, unfinished
+	// run of the same identifier.
+	ResumedFrom *ResumedFrom `json:"resumedFrom,omitempty"`
+	// Generator names the program that wrote the record, so readers can
+	// tell our records from foreign files of the same name.
+	Generator string `json:"generator"`
+}
+
+// GeneratorName is ExportInfo.Generator for records snapexport writes.
+const GeneratorName = "snapexport"
+
+// ResumedFrom describes the run a resumed task continued. The data of a
+// resumed task comes from two points in time unless the source did not
+// change; both identities are kept so nobody mistakes it for one snapshot.
+type ResumedFrom struct {
+	TaskStartTime    *time.Time        `json:"taskStartTime,omitempty"`
+	Status           string            `json:"status"`
+	FailureCause     string            `json:"failureCause,omitempty"`
+	SnapshotTime     *time.Time        `json:"snapshotTime,omitempty"`
+	SnapshotIdentity map[string]string `json:"snapshotIdentity,omitempty"`
+	PartitionsKept   int               `json:"partitionsKept"`
+	SourceUnchanged  bool              `json:"sourceUnchanged"`
+}
+
+// CancelRequest is the object another process writes next to a task's
+// record to ask the running task to stop.
+type CancelRequest struct {
+	ExportTaskIdentifier string    `json:"exportTaskIdentifier"`
+	RequestTime          time.Time `json:"requestTime"`
 }
 
 // TablesInfo is one export_tables_info file.
@@ -65,6 +99,24 @@ type TableStatistics struct {
 	ExportedRows     int64            `json:"exportedRows"`
 	ExportedBytes    int64            `json:"exportedBytes"`
 	Files            []string         `json:"files,omitempty"`
+	// Parts records how the table was split and which parts finished, so a
+	// resumed task keeps finished parts and re-reads the same ranges.
+	Parts []Part `json:"parts,omitempty"`
+}
+
+// Part is one planned part of a table.
+type Part struct {
+	Batch       int      `json:"batch"`
+	Index       int      `json:"index"`
+	Partition   string   `json:"partition,omitempty"`
+	KeyColumn   string   `json:"keyColumn,omitempty"`
+	Lower       *int64   `json:"lower,omitempty"`
+	Upper       *int64   `json:"upper,omitempty"`
+	IncludeNull bool     `json:"includeNull,omitempty"`
+	Complete    bool     `json:"complete"`
+	Rows        int64    `json:"rows"`
+	Bytes       int64    `json:"bytes"`
+	Files       []string `json:"files,omitempty"`
 }
 
 // PartitioningInfo counts a table's partitions.

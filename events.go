@@ -1,0 +1,98 @@
+package snapexport
+
+import (
+	"sync"
+	"time"
+)
+
+// EventType says what happened to a task.
+type EventType string
+
+// Event types. RDS documents events only for the end of a task; snapexport
+// also reports the start, every status change and every finished table.
+const (
+	EventStarted        EventType = "started"
+	EventStatusChanged  EventType = "status-changed"
+	EventTableCompleted EventType = "table-completed"
+	EventCompleted      EventType = "completed"
+	EventFailed         EventType = "failed"
+	EventCanceled       EventType = "canceled"
+)
+
+// RDS event identifiers of snapshot export tasks (reference §9).
+const (
+	RDSEventExportFailed    = "RDS-EVENT-0159"
+	RDSEventExportCanceled  = "RDS-EVENT-0160"
+	RDSEventExportCompleted = "RDS-EVENT-0161"
+)
+
+// Event is one notification about a task.
+type Event struct {
+	Type EventType `json:"Type"`
+	// EventID is the RDS event identifier where RDS has one (completed,
+	// failed, canceled), else "".
+	EventID string `json:"EventId,omitempty"`
+	// Message is RDS's message for the event, or a sentence of ours.
+	Message string    `json:"Message"`
+	Time    time.Time `json:"Time"`
+	// Table is the target of a table-completed event.
+	Table string `json:"Table,omitempty"`
+	// Task is the record when the event happened.
+	Task ExportTask `json:"ExportTask"`
+}
+
+// emitter delivers a task's events in order to the callback and channel of
+// its options. Unlike progress, events are not dropped: the task waits for
+// the callback to return and for the channel to take each event, so give
+// it a buffered channel and read it until the final event.
+type emitter struct {
+	mu sync.Mutex
+	fn func(Event)
+	ch chan<- Event
+}
+
+func (e *emitter) emit(ev Event) {
+	if e == nil || (e.fn == nil && e.ch == nil) {
+		return
+	}
+	ev.Time = time.Now().UTC()
+	if ev.Message == "" {
+		ev.Message = eventMessage(ev)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fn != nil {
+		e.fn(ev)
+	}
+	if e.ch != nil {
+		e.ch <- ev
+	}
+}
+
+func eventMessage(ev Event) string {
+	switch ev.Type {
+	case EventCompleted:
+		return "The snapshot export task completed."
+	case EventFailed:
+		return "The snapshot export task failed."
+	case EventCanceled:
+		return "The snapshot export task was canceled."
+	case EventStarted:
+		return "The snapshot export task started."
+	case EventTableCompleted:
+		return "Table " + ev.Table + " was exported."
+	}
+	return "The snapshot export task is " + string(ev.Task.Status) + "."
+}
+
+// finalEvent is the event of a final status.
+func finalEvent(rec ExportTask) Event {
+	switch rec.Status {
+	case StatusComplete:
+		return Event{Type: EventCompleted, EventID: RDSEventExportCompleted, Task: rec}
+	case StatusCanceled:
+		return Event{Type: EventCanceled, EventID: RDSEventExportCanceled, Task: rec}
+	default:
+		return Event{Type: EventFailed, EventID: RDSEventExportFailed, Task: rec}
+	}
+}
