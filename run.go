@@ -637,7 +637,7 @@ func (r *run) writeTablesInfo(ctx context.Context) error {
 			TableStatistics: &manifest.TableStatistics{
 				PartitioningInfo: manifest.PartitioningInfo{NumberOfPartitions: len(t.parts), NumberOfCompletedPartitions: t.partsDone},
 				ExportedRows:     t.rows, ExportedBytes: t.bytes.Load(), Files: slices.Clone(t.files),
-				Parts:            partRecords(t),
+				Parts: partRecords(t),
 			},
 			SchemaMetadata: &manifest.SchemaMetadata{OriginalTypeMappings: t.mappings},
 		})
