@@ -95,6 +95,11 @@ type FileWriter struct {
 	batchBytes  int64 // uncompressed bytes of the current batch
 	sizeAtBatch int64 // parquet-go's estimate of the file size after the last batch
 
+	// Row groups written so far: their uncompressed bytes (as rgBytes
+	// counts them) and what they took in the file, the compression ratio
+	// EstimatedSize applies to the current row group.
+	flushedRaw, flushedOut, flushedSize int64
+
 	err    error // sticky: the file is unusable after a failed write
 	closed bool
 }
@@ -406,8 +411,12 @@ func (f *FileWriter) flushRowGroup() error {
 	if err := f.pw.Flush(); err != nil {
 		return f.fail(fmt.Errorf("writer: write row group: %w", err))
 	}
+	size := f.pw.Size()
+	f.flushedRaw += f.rgBytes
+	f.flushedOut += size - f.flushedSize
+	f.flushedSize = size
 	f.rgBytes = 0
-	f.sizeAtBatch = f.pw.Size()
+	f.sizeAtBatch = size
 	return nil
 }
 
@@ -428,11 +437,16 @@ func (f *FileWriter) BufferedBytes() int64 { return f.rgBytes }
 func (f *FileWriter) WrittenBytes() int64 { return f.out.n }
 
 // EstimatedSize is about the size the file would have if it were closed
-// now, without the footer: what is written, the current row group's
-// compressed pages, and the values not yet compressed at their uncompressed
-// size (so it errs high by up to a page per column). [Roller] rolls files
-// on it.
-func (f *FileWriter) EstimatedSize() int64 { return f.sizeAtBatch + f.batchBytes }
+// now, without the footer: what is written, plus the current row group at
+// the compression ratio of the row groups before it. In the first row
+// group it counts the compressed pages and the values not yet compressed
+// at their uncompressed size, so it errs high. [Roller] rolls files on it.
+func (f *FileWriter) EstimatedSize() int64 {
+	if f.flushedRaw == 0 {
+		return f.sizeAtBatch + f.batchBytes
+	}
+	return f.flushedSize + f.rgBytes*f.flushedOut/f.flushedRaw
+}
 
 // Close writes the last row group and the footer. It does not close the
 // output. A file closed without rows is a valid Parquet file with no row

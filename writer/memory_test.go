@@ -1,0 +1,134 @@
+package writer_test
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/snapexport/snapexport/internal/duckcheck"
+	"github.com/snapexport/snapexport/writer"
+)
+
+// pgbenchRow fills row with pgbench_accounts row i; the filler lives in
+// buf, as a driver's buffer would. The filler is random letters, so that
+// compression does not hide memory that is held.
+func pgbenchRow(row []parquet.Value, buf []byte, i int) {
+	x := uint64(i)*0x9E3779B97F4A7C15 | 1
+	for j := range buf[:84] {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		buf[j] = byte('a' + x%26)
+	}
+	row[0] = parquet.Int32Value(int32(i + 1))
+	row[1] = parquet.Int32Value(int32(i/100000 + 1))
+	row[2] = parquet.Int32Value(int32(i%20000) - 10000)
+	row[3] = parquet.ByteArrayValue(buf[:84])
+	if i%1000 == 7 {
+		row[2] = parquet.NullValue()
+	}
+}
+
+// TestRowGroupsBounded writes 200k rows with 256 KiB row groups: the
+// buffered size must stay under the bound after every row, the file must
+// have the row groups that implies, each about that size, and DuckDB must
+// read every row.
+func TestRowGroupsBounded(t *testing.T) {
+	const rows, limit = 200_000, 256 << 10
+	db := duckcheck.Open(t)
+	path := filepath.Join(t.TempDir(), "f.snappy.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fw, err := writer.NewFileWriter(f, pgbenchColumns, writer.Options{Codec: writer.Snappy, RowGroupBytes: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, buf := make([]parquet.Value, 4), make([]byte, 84)
+	var written int64
+	for i := range rows {
+		pgbenchRow(row, buf, i)
+		if err := fw.WriteRow(row); err != nil {
+			t.Fatal(err)
+		}
+		if b := fw.BufferedBytes(); b >= limit || b < 0 {
+			t.Fatalf("row %d: BufferedBytes() = %d, want under %d", i, b, limit)
+		}
+		if w := fw.WrittenBytes(); w < written {
+			t.Fatalf("row %d: WrittenBytes() went from %d down to %d", i, written, w)
+		} else {
+			written = w
+		}
+		if fw.EstimatedSize() < fw.WrittenBytes() {
+			t.Fatalf("row %d: EstimatedSize() %d below WrittenBytes() %d", i, fw.EstimatedSize(), fw.WrittenBytes())
+		}
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	groups := db.Rows(`SELECT row_group_id, any_value(row_group_num_rows), sum(total_uncompressed_size)
+		FROM parquet_metadata(?) GROUP BY row_group_id ORDER BY row_group_id`, path)
+	// 200k rows of about 100 bytes is about 20 MB: some 75 groups of 256 KiB.
+	if len(groups) < 50 {
+		t.Errorf("%d row groups, want about 75", len(groups))
+	}
+	var total int64
+	for _, g := range groups {
+		total += toInt64(g[1])
+		if size := toInt64(g[2]); size > limit*5/4 {
+			t.Errorf("row group %v: %d bytes uncompressed, want about %d", g[0], size, limit)
+		}
+	}
+	if total != rows {
+		t.Errorf("row groups hold %d rows, want %d", total, rows)
+	}
+	if got := db.Int(`SELECT count(*) FROM read_parquet(?)`, path); got != rows {
+		t.Errorf("DuckDB reads %d rows, want %d", got, rows)
+	}
+	if got := db.Int(`SELECT count(abalance) FROM read_parquet(?)`, path); got != rows-rows/1000 {
+		t.Errorf("count(abalance) = %d, want %d", got, rows-rows/1000)
+	}
+	if bad := db.Int(`SELECT count(*) FROM read_parquet(?, file_row_number=true) WHERE aid <> file_row_number + 1`, path); bad != 0 {
+		t.Errorf("%d rows out of place", bad)
+	}
+}
+
+// TestMemoryFlat measures the live heap while writing: it must not grow
+// with the number of rows written.
+func TestMemoryFlat(t *testing.T) {
+	const limit = 512 << 10
+	fw, err := writer.NewFileWriter(&countingDiscard{}, pgbenchColumns, writer.Options{Codec: writer.Snappy, RowGroupBytes: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	row, buf := make([]parquet.Value, 4), make([]byte, 84)
+	var first uint64
+	const rows = 200_000 // about 20 MB of values
+	for i := range rows {
+		pgbenchRow(row, buf, i)
+		if err := fw.WriteRow(row); err != nil {
+			t.Fatal(err)
+		}
+		if i == rows/10 {
+			first = heap()
+		}
+	}
+	last := heap()
+	if last > first && last-first > 4<<20 {
+		t.Errorf("live heap grew by %d bytes from row %d to row %d; want it flat", last-first, rows/10, rows)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
