@@ -1,0 +1,76 @@
+// Package writer writes the Parquet files of an export, on
+// github.com/parquet-go/parquet-go: one [FileWriter] per file, and a
+// [Roller] that cuts a stream of rows into files of a target size.
+//
+// Rows arrive as source.Rows.Row produces them, one parquet.Value per
+// column, already converted to the column's physical type; the writer
+// checks them, copies what it keeps and never boxes a value.
+//
+// # Files
+//
+// A file looks like the one RDS writes for the same table:
+//
+//   - columns in the table's order (parquet.Group would sort them by name),
+//     every one OPTIONAL, whatever the source's NOT NULL says;
+//   - the types of typemap.Kind: BOOLEAN; INT32 with INT(16) for Int16;
+//     bare INT32 and INT64; FLOAT; DOUBLE; BYTE_ARRAY with STRING, or bare
+//     for Binary; INT64 TIMESTAMP(isAdjustedToUTC=true, MICROS or MILLIS);
+//     DECIMAL(p,s) on INT32 (p ≤ 9), INT64 (p ≤ 18) or
+//     FIXED_LEN_BYTE_ARRAY(typemap.DecimalFixedLen(p)) (p ≤ 38);
+//   - PLAIN encoding and version 1 data pages, which every reader reads;
+//   - GZIP by default ([Codec]), the file extension following the codec
+//     ([Codec.Extension]: ".gz.parquet", ".snappy.parquet", ".zstd.parquet",
+//     ".parquet");
+//   - created_by "snapexport version <v>" (the form parquet-mr parses; it
+//     ignores byte-array statistics of files whose created_by it cannot),
+//     and in the key-value metadata, under [MetadataKeyColumns], every
+//     column's source type and exported type.
+//
+// # Statistics
+//
+// Readers skip row groups and pages on their min/max statistics, so a
+// wrong bound is a wrong answer, not a slow one. parquet-go's are kept
+// where they are right and replaced where they are not:
+//
+//   - DECIMAL on FIXED_LEN_BYTE_ARRAY is ordered as signed numbers
+//     (parquet-go orders the bytes unsigned, making -1 the maximum);
+//   - a FLOAT or DOUBLE row group or page holding NaN has NaN as its
+//     maximum: DuckDB orders NaN above every number and would otherwise
+//     skip it for `x > 100` or `x = 'NaN'` (DuckDB's own writer omits the
+//     bounds of such row groups instead);
+//   - STRING and BINARY bounds are cut to 64 bytes (a prefix for the
+//     minimum, a prefix rounded up for the maximum, valid UTF-8 for STRING),
+//     so large values are not copied into every page header and the footer,
+//     and the column index gets the same bounds.
+//
+// Null counts are exact for every column, row group and page.
+//
+// # Memory
+//
+// Memory is bounded by bytes, not rows. A row group is written out when
+// the uncompressed size of its values reaches Options.RowGroupBytes
+// (32 MiB by default); until then its pages wait compressed in memory,
+// each column holding at most one uncompressed page of about
+// Options.PageBytes (256 KiB). A FileWriter holds about RowGroupBytes +
+// columns × PageBytes, however many rows go through it;
+// [FileWriter.BufferedBytes] stays below RowGroupBytes between calls.
+//
+// # Rolling
+//
+// A [Roller] opens file 0, 1, 2, … through the caller's open function when
+// the first row of each arrives, and finishes a file when
+// [FileWriter.EstimatedSize] reaches RollerOptions.TargetFileBytes (1 GiB
+// by default), so files end a row or so past the target. Finishing a file
+// is FileWriter.Close then the output's Close, which publishes it (see
+// sink.Writer). A file that is given up ([Roller.Abort], a failure) is never
+// closed: its output's Abort is called if it has one ([Aborter]), and
+// otherwise the caller cancels the context its outputs were opened with.
+//
+// # Errors
+//
+// A value of the wrong physical type, a STRING that is not UTF-8, an
+// INT(16) or INT32/INT64 DECIMAL out of its range, a FIXED_LEN_BYTE_ARRAY
+// of the wrong length: all are converter bugs, which WriteRow refuses with
+// an error naming the column, writing nothing of the row. An error from
+// the output ends the file; every later call returns it.
+package writer
