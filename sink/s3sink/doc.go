@@ -61,7 +61,10 @@
 // or an upload fails, the multipart upload is aborted (AbortMultipartUpload
 // on a fresh context, with more attempts than other requests), so nothing is
 // left behind; [Sink.IncompleteUploads] lists what ListMultipartUploads
-// shows. Close decides before it publishes: the publishing request
+// shows. Parts already in flight are let finish first (for up to 30 s): a
+// part the store is still storing when the upload is aborted can bring the
+// upload back, on AWS as on versitygw. ListParts then confirms the upload is
+// gone, and the abort is repeated if a late part revived it. Close decides before it publishes: the publishing request
 // (PutObject or CompleteMultipartUpload) is not cut short by a cancellation
 // that comes while it runs, so Close either publishes and returns nil or
 // publishes nothing. Should an abort itself fail (the store is gone for

@@ -38,7 +38,21 @@ type recorded struct {
 	Seq     int    // 0-based index among all requests
 	OpSeq   int    // 0-based index among requests of the same Op
 	Faulted *fault // what the proxy did instead of forwarding, if anything
+	Status  int    // the status the server answered, 0 when not forwarded
 }
+
+// statusWriter notes the status the server answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // fault is what the proxy does to a request.
 type fault struct {
@@ -130,7 +144,11 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case f == nil:
-		p.rp.ServeHTTP(w, r)
+		sw := &statusWriter{ResponseWriter: w}
+		p.rp.ServeHTTP(sw, r)
+		p.mu.Lock()
+		p.reqs[rec.Seq].Status = sw.status
+		p.mu.Unlock()
 	case f.After:
 		p.rp.ServeHTTP(httptest.NewRecorder(), r) // the server's answer is lost
 		p.inject(w, r, f)

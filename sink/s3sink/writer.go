@@ -34,6 +34,14 @@ const (
 	abortTimeout = 2 * time.Minute
 	// abortAttempts is the least number of attempts of the abort.
 	abortAttempts = 8
+	// abortRounds bounds the aborts of one upload: a part the store was
+	// still storing when the upload was aborted can bring it back (S3:
+	// "it might be necessary to abort a given multipart upload multiple
+	// times"), which ListParts tells.
+	abortRounds = 4
+	// drainTimeout is how long part uploads in flight may go on after the
+	// writer failed or was cancelled, before they are cut.
+	drainTimeout = 30 * time.Second
 	// firstBufferSize is where the first part buffer starts when no
 	// pooled buffer is free: most objects of an export (the metadata files)
 	// are far smaller than a part.
@@ -67,7 +75,8 @@ func (s *Sink) NewWriter(ctx context.Context, key string, opts *sink.WriterOptio
 	if err := ctx.Err(); err != nil {
 		return nil, w.cancelledErr()
 	}
-	w.partCtx, w.cancelParts = context.WithCancel(ctx)
+	// Part uploads do not follow ctx: see drainTimeout.
+	w.partCtx, w.cancelParts = context.WithCancel(context.WithoutCancel(ctx))
 	w.stopWatch = context.AfterFunc(ctx, w.onCancel)
 	return w, nil
 }
@@ -87,8 +96,9 @@ type writer struct {
 	closed   bool
 	closeErr error
 
-	partCtx     context.Context // ctx, also cancelled by the first failure
+	partCtx     context.Context // ctx's values; cancelled drainTimeout after the first failure
 	cancelParts context.CancelFunc
+	drainTimer  *time.Timer
 	stopWatch   func() bool // stops onCancel
 
 	mu       sync.Mutex
@@ -205,7 +215,10 @@ func (w *writer) failLocked(err error) {
 	}
 	w.err = err
 	close(w.failed)
-	w.cancelParts()
+	// The parts in flight are left to finish, so that none is still
+	// being stored when the abort comes (a store may then keep it, and
+	// the upload with it); only a part that takes too long is cut.
+	w.drainTimer = time.AfterFunc(drainTimeout, w.cancelParts)
 }
 
 // onCancel runs when the writer's context is cancelled before Close: it
@@ -378,6 +391,11 @@ func (w *writer) finish() error {
 // release returns the part buffers to the sink's pool.
 func (w *writer) release() {
 	w.cancelParts()
+	w.mu.Lock()
+	if w.drainTimer != nil {
+		w.drainTimer.Stop()
+	}
+	w.mu.Unlock()
 	if w.buf != nil {
 		w.s.putPart(w.buf)
 		w.buf = nil
@@ -414,16 +432,42 @@ func (w *writer) abort() error {
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), abortTimeout)
 		defer cancel()
+		if err := w.abortUpload(ctx, id); err != nil {
+			w.abortErr = fmt.Errorf("s3sink: the incomplete multipart upload %q of %q could not be aborted; it stays until AbortMultipartUpload or a bucket lifecycle rule removes it: %w",
+				id, w.location(), err)
+		}
+	})
+	return w.abortErr
+}
+
+// abortUpload aborts the upload, then checks with ListParts that it is gone
+// and aborts again if a late part brought it back.
+func (w *writer) abortUpload(ctx context.Context, id string) error {
+	pause := 50 * time.Millisecond
+	for round := 1; ; round++ {
 		// More attempts than other requests: when the store blinks, the
 		// abort is what keeps an incomplete upload from staying behind.
 		_, err := w.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &w.s.bucket, Key: &w.key, UploadId: &id},
 			func(o *s3.Options) { o.RetryMaxAttempts = max(o.RetryMaxAttempts, abortAttempts) })
 		if err != nil && !isCode(err, "NoSuchUpload") {
-			w.abortErr = fmt.Errorf("s3sink: the incomplete multipart upload %q of %q could not be aborted; it stays until AbortMultipartUpload or a bucket lifecycle rule removes it: %w",
-				id, w.location(), w.s.wrap("AbortMultipartUpload", w.key, err))
+			return w.s.wrap("AbortMultipartUpload", w.key, err)
 		}
-	})
-	return w.abortErr
+		_, err = w.s.client.ListParts(ctx, &s3.ListPartsInput{Bucket: &w.s.bucket, Key: &w.key, UploadId: &id, MaxParts: aws.Int32(1)})
+		switch {
+		case isCode(err, "NoSuchUpload"):
+			return nil
+		case err != nil:
+			return nil // cannot tell (no s3:ListMultipartUploadParts); the abort itself succeeded
+		case round == abortRounds:
+			return fmt.Errorf("still listed after %d aborts", round)
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		pause *= 4
+	}
 }
 
 func isCode(err error, code string) bool {

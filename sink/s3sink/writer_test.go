@@ -273,8 +273,11 @@ func TestAbort(t *testing.T) {
 			ups, err := e.direct.IncompleteUploads(e.ctx, "")
 			return err == nil && len(ups) == 0
 		})
-		if n := e.proxy.count("AbortMultipartUpload"); n != 1 {
-			t.Errorf("%d AbortMultipartUpload, want 1", n)
+		// The abort may be retried (the store can still be busy with a
+		// part whose request the cancellation cut); the upload is gone,
+		// as checked above.
+		if n := e.proxy.count("AbortMultipartUpload"); n == 0 {
+			t.Error("no AbortMultipartUpload")
 		}
 		if _, err := w.Write([]byte("more")); !errors.Is(err, context.Canceled) {
 			t.Errorf("Write after cancel = %v, want context.Canceled", err)
@@ -293,7 +296,6 @@ func TestAbort(t *testing.T) {
 			}
 			return nil
 		})
-		defer close(release)
 		s := e.sink(&s3sink.Options{PartSize: part, Concurrency: 3}, nil)
 		ctx, cancel := context.WithCancel(e.ctx)
 		w, err := s.NewWriter(ctx, "obj", nil)
@@ -303,6 +305,9 @@ func TestAbort(t *testing.T) {
 		writeChunks(t, w, data(4, 2*part+10), 1<<20)
 		waitFor(t, "held part uploads", func() bool { return e.proxy.count("UploadPart") == 2 })
 		cancel()
+		// The parts in flight reach the store after the cancellation;
+		// the abort must still leave nothing.
+		close(release)
 		if err := w.Close(); !errors.Is(err, context.Canceled) {
 			t.Errorf("Close after cancel = %v, want context.Canceled", err)
 		}
