@@ -112,8 +112,8 @@ func (s S3Server) NewBucket(t testing.TB) string {
 	bucket := "snapexport-test-" + hex.EncodeToString(b[:])
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := s.do(ctx, http.MethodPut, bucket, "", nil); err != nil {
-		t.Fatalf("testenv: create bucket %q: %v", bucket, err)
+	if err := s.CreateBucket(ctx, bucket); err != nil {
+		t.Fatalf("testenv: %v", err)
 	}
 	if os.Getenv("SNAPEXPORT_S3_ENDPOINT") != "" {
 		t.Cleanup(func() {
@@ -125,6 +125,14 @@ func (s S3Server) NewBucket(t testing.TB) string {
 		})
 	}
 	return bucket
+}
+
+// CreateBucket creates a bucket.
+func (s S3Server) CreateBucket(ctx context.Context, bucket string) error {
+	if _, err := s.do(ctx, http.MethodPut, bucket, "", nil); err != nil {
+		return fmt.Errorf("create bucket %q: %w", bucket, err)
+	}
+	return nil
 }
 
 // URL is the s3sink URL of bucket on this server.
@@ -163,15 +171,38 @@ func findVersityGW() (string, error) {
 
 // startLocal runs once per process (local.once).
 func startLocal() {
-	bin, err := findVersityGW()
+	srv, p, dir, err := startServer()
 	if err != nil {
 		local.err = err
 		return
 	}
+	local.mu.Lock()
+	local.proc, local.dir, local.srv = p, dir, srv
+	local.mu.Unlock()
+}
+
+// StartVersityGW starts a versitygw of its own on a free 127.0.0.1 port over
+// a new temporary directory, for programs that are not tests (the
+// benchmarks). stop kills it and removes the directory.
+func StartVersityGW() (srv S3Server, stop func(), err error) {
+	srv, p, dir, err := startServer()
+	if err != nil {
+		return S3Server{}, nil, err
+	}
+	return srv, func() {
+		p.stop()
+		_ = os.RemoveAll(dir)
+	}, nil
+}
+
+func startServer() (S3Server, *gwProcess, string, error) {
+	bin, err := findVersityGW()
+	if err != nil {
+		return S3Server{}, nil, "", err
+	}
 	dir, err := os.MkdirTemp("", "snapexport-versitygw-")
 	if err != nil {
-		local.err = err
-		return
+		return S3Server{}, nil, "", err
 	}
 	var key [12]byte
 	_, _ = rand.Read(key[:])
@@ -190,15 +221,12 @@ func startLocal() {
 			break
 		}
 		if err = p.waitListening(addr); err == nil {
-			local.mu.Lock()
-			local.proc, local.dir, local.srv = p, dir, srv
-			local.mu.Unlock()
-			return
+			return srv, p, dir, nil
 		}
 		p.stop()
 	}
 	_ = os.RemoveAll(dir)
-	local.err = fmt.Errorf("starting %s: %w", bin, err)
+	return S3Server{}, nil, "", fmt.Errorf("starting %s: %w", bin, err)
 }
 
 // gwProcess is a running versitygw.
