@@ -258,7 +258,7 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 
 	// Cheap refusals first, before any connection is opened.
 	e.mu.Lock()
-	err = e.admitLocked(in.ExportTaskIdentifier, "")
+	err = e.admitLocked(in.ExportTaskIdentifier, "", in.Resume)
 	e.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -329,7 +329,7 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 			e.order = slices.DeleteFunc(e.order, func(t *task) bool { return t == old })
 		}
 	}
-	if err := e.admitLocked(in.ExportTaskIdentifier, rec.SourceArn); err != nil {
+	if err := e.admitLocked(in.ExportTaskIdentifier, rec.SourceArn, false); err != nil {
 		e.mu.Unlock()
 		closeAll()
 		return nil, err
@@ -373,12 +373,13 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 }
 
 // admitLocked applies the refusals that depend on other tasks. identity is ""
-// before the source is open.
-func (e *exporter) admitLocked(id, identity string) error {
+// before the source is open. resume lets a finished task of the identifier
+// be, since a resume replaces it.
+func (e *exporter) admitLocked(id, identity string, resume bool) error {
 	if e.closed {
 		return newError(ErrClosed, nil, "the exporter is closed")
 	}
-	if _, dup := e.tasks[id]; dup {
+	if t, dup := e.tasks[id]; dup && !(resume && t.Info().Status.Final()) {
 		return newError(ErrExportTaskAlreadyExists, nil, "the export task with the ID %s already exists", id)
 	}
 	running := 0
