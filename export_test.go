@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,12 +30,37 @@ import (
 	"github.com/snapexport/snapexport/writer"
 )
 
-// demoDB creates the demo database in a test directory.
+// demoDB returns the path of the demo database at the given scale, built
+// once per test binary and shared: tests only read it.
 func demoDB(t *testing.T, scale int) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "shop.db")
+	demoMu.Lock()
+	defer demoMu.Unlock()
+	if p, ok := demoPaths[scale]; ok {
+		return p
+	}
+	path := filepath.Join(demoDir, fmt.Sprintf("scale%d", scale), "shop.db")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, demodb.Create(context.Background(), path, scale))
+	demoPaths[scale] = path
 	return path
+}
+
+var (
+	demoMu    sync.Mutex
+	demoPaths = map[int]string{}
+	demoDir   string
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	demoDir, err = os.MkdirTemp("", "snapexport-test-")
+	if err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(demoDir)
+	os.Exit(code)
 }
 
 func newExporter(t *testing.T) snapexport.Exporter {
