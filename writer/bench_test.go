@@ -63,7 +63,7 @@ func BenchmarkWriteRow(b *testing.B) {
 			if err := fw.Close(); err != nil {
 				b.Fatal(err)
 			}
-			b.ReportMetric(float64((cpuTime() - cpu).Nanoseconds())/float64(b.N), "cpu-ns/row")
+			b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/row")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/row")
 			b.ReportMetric(float64(out.n)/float64(b.N), "file-B/row")
 		})
