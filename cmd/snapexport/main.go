@@ -7,13 +7,19 @@
 //
 //	snapexport start-export-task --export-task-identifier ID --source-arn URL --s3-bucket-name NAME-OR-URL
 //	    [--s3-prefix P] [--export-only A B C] [--kms-key-id K] [--iam-role-arn R]
-//	    [--compression gzip|snappy|zstd|none] [--concurrency N] [...]
+//	    [--compression gzip|snappy|zstd|none] [--concurrency N] [--resume] [--no-wait] [...]
+//	snapexport describe-export-tasks --s3-bucket-name NAME-OR-URL [--s3-prefix P]
+//	    [--export-task-identifier ID] [--filters Name=status,Values=complete] [--max-records N] [--marker M]
+//	snapexport cancel-export-task --export-task-identifier ID --s3-bucket-name NAME-OR-URL [--s3-prefix P]
 //
-// The final ExportTask is printed on standard output as JSON, in the AWS
-// CLI's shape; progress and messages go to standard error.
+// Results are printed on standard output as JSON in the AWS CLI's shape
+// (--output table for a table); progress and messages go to standard error.
+// describe and cancel work from any process: the destination holds the
+// task records.
 //
-// Exit codes: 0 the task is COMPLETE; 1 it FAILED or could not start; 2 the
-// command line is wrong; 130 it was CANCELED (Ctrl-C).
+// Exit codes: 0 success (start: the task is COMPLETE, or started with
+// --no-wait); 1 the task FAILED or the request was refused; 2 the command
+// line is wrong; 130 the task was CANCELED.
 package main
 
 import (
@@ -43,7 +49,9 @@ var commands = []struct {
 	name, summary string
 	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }{
-	{"start-export-task", "export a database to Parquet and wait for the task to end", startExportTask},
+	{"start-export-task", "export a database to Parquet (in the foreground, or in the background with --no-wait)", startExportTask},
+	{"describe-export-tasks", "list the export tasks recorded in a destination, from any process", describeExportTasks},
+	{"cancel-export-task", "cancel an export task, whichever process runs it", cancelExportTask},
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,7 +14,7 @@ import (
 
 // multiFlags are the options that take several space-separated values, as
 // the AWS CLI's list options do (--export-only a b c).
-var multiFlags = map[string]bool{"export-only": true, "type-override": true}
+var multiFlags = map[string]bool{"export-only": true, "type-override": true, "filters": true}
 
 func startExportTask(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("start-export-task", flag.ContinueOnError)
@@ -28,6 +26,8 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		exportOnly  listFlag
 		overrides   listFlag
 		progress    = "auto"
+		output      = "json"
+		noWait      bool
 	)
 	fs.StringVar(&in.ExportTaskIdentifier, "export-task-identifier", "", "task identifier (required): letters, digits, hyphens; starts with a letter")
 	fs.StringVar(&in.SourceArn, "source-arn", "", "database URL (required): sqlite:///abs/file.db, postgres://user@host/db, mysql://user@host:3306/")
@@ -43,22 +43,18 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.Int64Var(&opts.MaxValueBytes, "max-value-bytes", 0, "fail on a single value of this many bytes or more (0: 500 MiB, as RDS)")
 	fs.Var(&overrides, "type-override", "type overrides, space-separated TYPE=KIND or db.schema.table.column=KIND (kinds: string, binary, int64, timestamp_millis, decimal(p,s), ...)")
 	fs.StringVar(&progress, "progress", progress, "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or none")
+	fs.DurationVar(&opts.HeartbeatInterval, "heartbeat-interval", 0, "how often the task rewrites its record and looks for a cancel request (0: 5s)")
+	fs.BoolVar(&in.Resume, "resume", false, "continue the FAILED, CANCELED or stale task with this identifier: finished parts are kept")
+	fs.BoolVar(&noWait, "no-wait", false, "start the export in a background process and print the STARTING record at once; follow it with describe-export-tasks")
+	fs.StringVar(&output, "output", output, "output format: json or table")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: snapexport start-export-task --export-task-identifier ID --source-arn URL --s3-bucket-name NAME-OR-URL [options]")
 		fmt.Fprintln(stderr, "\nRuns the export in the foreground, shows progress on stderr and prints the final ExportTask as JSON on stdout.")
 		fmt.Fprintln(stderr, "Ctrl-C cancels the task (it ends CANCELED; finished files stay, unfinished ones are never visible).\n\noptions:")
 		printFlags(stderr, fs)
 	}
-	if err := fs.Parse(spreadMultiValues(args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "snapexport: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	for _, req := range []struct{ name, val string }{
 		{"export-task-identifier", in.ExportTaskIdentifier}, {"source-arn", in.SourceArn}, {"s3-bucket-name", in.S3BucketName},
@@ -85,6 +81,9 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	in.ExportOnly = exportOnly
 	in.Options = &opts
+	if noWait {
+		return startInBackground(ctx, args, in, output, stdout, stderr)
+	}
 
 	exp, err := snapexport.New(snapexport.Config{})
 	if err != nil {
@@ -104,9 +103,11 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	}()
 	rec, err := task.Wait(context.Background())
 	<-done
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "    ")
-	_ = enc.Encode(rec)
+	if output == "table" {
+		printTable(stdout, []snapexport.ExportTask{rec})
+	} else {
+		printJSON(stdout, rec)
+	}
 	switch rec.Status {
 	case snapexport.StatusComplete:
 		if rec.WarningMessage != "" {
