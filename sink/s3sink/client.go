@@ -56,7 +56,8 @@ type ClientOptions struct {
 	// chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,
 	// AWS_PROFILE and the shared files, web identity, ECS and EC2 roles).
 	Credentials aws.CredentialsProvider
-	// HTTPClient sends the requests; nil is the SDK's.
+	// HTTPClient sends the requests; nil is the SDK's. With AWS_CA_BUNDLE
+	// set, the SDK accepts only its own *awshttp.BuildableClient here.
 	HTTPClient aws.HTTPClient
 }
 
