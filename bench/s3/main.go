@@ -286,4 +286,3 @@ func check(err error) {
 		os.Exit(1)
 	}
 }
-
