@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -567,5 +568,48 @@ func TestConcurrentWritersShareNothing(t *testing.T) {
 			t.Fatal(errs[i])
 		}
 		e.wantObject("o"+string(rune('a'+i)), payloads[i])
+	}
+}
+
+// TestListPaginates lists more objects than one ListObjectsV2 page (1,000).
+func TestListPaginates(t *testing.T) {
+	e := newEnv(t)
+	const n = 1003
+	keys := make(chan string, n)
+	for i := range n {
+		keys <- fmt.Sprintf("p/%04d", i)
+	}
+	close(keys)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range 8 {
+		wg.Go(func() {
+			for k := range keys {
+				if err := sink.WriteObject(e.ctx, e.direct, k, nil, nil); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	i := 0
+	for o, err := range e.sink(nil, nil).List(e.ctx, "p/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("p/%04d", i); o.Key != want || o.Size != 0 {
+			t.Fatalf("object %d: %q (%d bytes), want %q", i, o.Key, o.Size, want)
+		}
+		i++
+	}
+	if i != n {
+		t.Errorf("List gave %d objects, want %d", i, n)
+	}
+	if pages := e.proxy.count("ListObjectsV2"); pages < 2 {
+		t.Errorf("%d ListObjectsV2 pages for %d objects, want 2 or more", pages, n)
 	}
 }
