@@ -159,18 +159,21 @@ func open(ctx context.Context, db *sql.DB, opts Options) (*Source, error) {
 	if err != nil {
 		return nil, connectError(err)
 	}
-	// parseTime=true would hand time.Time values to the scans, which read
-	// the server's text.
+	// parseTime=true would hand the scans time.Time values (database/sql
+	// formats them RFC 3339 into RawBytes) instead of the server's text.
 	rows, err := conn.QueryContext(ctx, "SELECT CAST('2000-01-01' AS DATETIME)")
 	if err != nil {
 		return nil, connectError(err)
 	}
 	for rows.Next() {
 		err = rows.Scan(&probe)
+		if err == nil && string(probe) != "2000-01-01 00:00:00" {
+			err = errors.New("not text")
+		}
 	}
 	rows.Close()
 	if err != nil {
-		return nil, errors.New("mysqlsource: the connection pool must return text values: open it without parseTime=true")
+		return nil, errors.New("mysqlsource: the connection pool must return the server's text: open it without parseTime=true")
 	}
 	if strings.Contains(strings.ToLower(s.version), "mariadb") {
 		s.engine = typemap.EngineMariaDB

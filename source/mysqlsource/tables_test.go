@@ -1,0 +1,279 @@
+package mysqlsource
+
+import (
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/typemap"
+)
+
+type allTables struct{}
+
+func (allTables) Database(string) bool              { return true }
+func (allTables) Table(string, string, string) bool { return true }
+
+type noTables struct{}
+
+func (noTables) Database(string) bool              { return false }
+func (noTables) Table(string, string, string) bool { return false }
+
+// TestTablesListsWhatRDSExports: base tables of user databases only (no
+// system database, no view, no sequence), schema = database, estimated
+// sizes, a stable order.
+func TestTablesListsWhatRDSExports(t *testing.T) {
+	admin := adminDB(t)
+	base := uniqueName(t, "list")
+	createTable(t, admin, base+"_b", "(id INT PRIMARY KEY)")
+	createTable(t, admin, base+"_a", "(id INT PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB")
+	mustExec(t, admin, "INSERT INTO "+quoteIdent(base+"_a")+" SELECT seq, 'x' FROM seq_1_to_100", "ANALYZE TABLE "+quoteIdent(base+"_a"))
+	t.Cleanup(func() { admin.Exec("DROP VIEW IF EXISTS " + quoteIdent(base+"_v")) })
+	mustExec(t, admin, "CREATE VIEW "+quoteIdent(base+"_v")+" AS SELECT id FROM "+quoteIdent(base+"_a"))
+	t.Cleanup(func() { admin.Exec("DROP SEQUENCE IF EXISTS " + quoteIdent(base+"_s")) })
+	mustExec(t, admin, "CREATE SEQUENCE "+quoteIdent(base+"_s"))
+
+	src := openTestSource(t, Options{})
+	snap := snapshotOf(t, src, 1)
+	tables, _, err := snap.Tables(context.Background(), allTables{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []string
+	for i, tb := range tables {
+		switch strings.ToLower(tb.Database) {
+		case "mysql", "information_schema", "performance_schema", "sys":
+			t.Errorf("system table listed: %s", tb.Target())
+		}
+		if tb.Schema != tb.Database {
+			t.Errorf("%s: schema %q, want the database", tb.Target(), tb.Schema)
+		}
+		if i > 0 && (tables[i-1].Database > tb.Database || (tables[i-1].Database == tb.Database && tables[i-1].Name >= tb.Name)) {
+			t.Errorf("not in order: %s after %s", tb.Target(), tables[i-1].Target())
+		}
+		if tb.Database == testDatabase && strings.HasPrefix(tb.Name, base) {
+			mine = append(mine, tb.Name)
+			if tb.Name == base+"_a" && (tb.EstimatedRows <= 0 || tb.EstimatedBytes <= 0) {
+				t.Errorf("%s: estimates %d rows, %d bytes", tb.Name, tb.EstimatedRows, tb.EstimatedBytes)
+			}
+		}
+	}
+	if !slices.Equal(mine, []string{base + "_a", base + "_b"}) {
+		t.Errorf("listed %v, want the two tables (no view, no sequence)", mine)
+	}
+	// A filter that matches nothing lists nothing, without error.
+	tables, skipped, err := snap.Tables(context.Background(), noTables{})
+	if err != nil || len(tables) != 0 || len(skipped) != 0 {
+		t.Errorf("empty filter: %v %v %v", tables, skipped, err)
+	}
+	// SnapshotOptions.Databases narrows before the filter.
+	other, err := src.Snapshot(context.Background(), source.SnapshotOptions{Databases: []string{"no_such_database"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if tables, _, err := other.Tables(context.Background(), allTables{}); err != nil || len(tables) != 0 {
+		t.Errorf("Databases narrowed to a missing database: %d tables, %v", len(tables), err)
+	}
+}
+
+// TestKeyDetection: an integer primary key, else a unique index on one NOT
+// NULL integer column; nothing for composite, string or nullable keys.
+func TestKeyDetection(t *testing.T) {
+	admin := adminDB(t)
+	base := uniqueName(t, "key")
+	defs := map[string]string{
+		"pk":        "(id INT PRIMARY KEY, v INT)",
+		"uniq":      "(code VARCHAR(10) PRIMARY KEY, n BIGINT NOT NULL, UNIQUE KEY (n))",
+		"nullable":  "(v INT, UNIQUE KEY (v))",
+		"composite": "(a INT, b INT, PRIMARY KEY (a, b))",
+		"string":    "(s VARCHAR(10) PRIMARY KEY)",
+		"none":      "(v INT)",
+		"mixed":     "(a INT NOT NULL, b INT NOT NULL, UNIQUE KEY ab (a, b), UNIQUE KEY bb (b))",
+	}
+	want := map[string]string{"pk": "id", "uniq": "n", "mixed": "b"}
+	var names []string
+	for k, d := range defs {
+		createTable(t, admin, base+"_"+k, d)
+		names = append(names, base+"_"+k)
+	}
+	mustExec(t, admin, "INSERT INTO "+quoteIdent(base+"_pk")+" VALUES (-5, 1), (42, 2)")
+	src := openTestSource(t, Options{})
+	snap := snapshotOf(t, src, 1)
+	tables, _, err := snap.Tables(context.Background(), only(names...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables {
+		k := strings.TrimPrefix(tb.Name, base+"_")
+		got := ""
+		if tb.Key != nil {
+			got = tb.Key.Column
+			if !tb.Key.Integer {
+				t.Errorf("%s: key not flagged integer", k)
+			}
+		}
+		if got != want[k] {
+			t.Errorf("%s: key %q, want %q", k, got, want[k])
+		}
+		if k == "pk" && (tb.Key.Min == nil || *tb.Key.Min != -5 || *tb.Key.Max != 42) {
+			t.Errorf("pk bounds %v %v", tb.Key.Min, tb.Key.Max)
+		}
+		if k == "uniq" && (tb.Key.Min != nil || tb.Key.Max != nil) {
+			t.Errorf("empty table has bounds")
+		}
+	}
+}
+
+// TestUnsignedBigintKey: BIGINT UNSIGNED keys beyond MaxInt64 are reported
+// with Max clamped, and a plan whose last range has no upper bound reads
+// every row exactly once, the huge ones in the last range.
+func TestUnsignedBigintKey(t *testing.T) {
+	admin := adminDB(t)
+	name := uniqueName(t, "ukey")
+	createTable(t, admin, name, "(id BIGINT UNSIGNED NOT NULL PRIMARY KEY)")
+	mustExec(t, admin, "INSERT INTO "+quoteIdent(name)+" VALUES (0), (1), (9223372036854775807), (9223372036854775808), (18446744073709551615)")
+	src := openTestSource(t, Options{})
+	snap := snapshotOf(t, src, 2)
+	tb := table(t, snap, name)
+	if tb.Key == nil || tb.Key.Column != "id" || *tb.Key.Min != 0 || *tb.Key.Max != math.MaxInt64 {
+		t.Fatalf("key %+v", tb.Key)
+	}
+	p := func(v int64) *int64 { return &v }
+	target, _ := typemap.RDS().Map(src.Engine(), "", tb.Columns[0])
+	var all []string
+	for i, r := range []source.KeyRange{
+		{Column: "id", Upper: p(1), IncludeNull: true},
+		{Column: "id", Lower: p(1), Upper: p(math.MaxInt64)},
+		{Column: "id", Lower: p(math.MaxInt64)},
+	} {
+		got, _ := scanAll(t, snap, source.ScanRequest{Table: tb, Range: &r,
+			Columns: []source.ScanColumn{{Column: tb.Columns[0], Target: target}}})
+		for _, row := range got {
+			all = append(all, decimalText(row[0]))
+		}
+		if want := []int{1, 1, 3}[i]; len(got) != want {
+			t.Errorf("range %d read %d rows, want %d", i, len(got), want)
+		}
+	}
+	slices.Sort(all)
+	if want := []string{"0", "1", "18446744073709551615", "9223372036854775807", "9223372036854775808"}; !slices.Equal(all, want) {
+		t.Errorf("read %v, want %v", all, want)
+	}
+}
+
+// decimalText renders a FIXED_LEN_BYTE_ARRAY DECIMAL(20,0) as a number.
+func decimalText(v parquet.Value) string {
+	b := v.ByteArray()
+	var u uint64
+	for _, x := range b[1:] {
+		u = u<<8 | uint64(x)
+	}
+	return uintText(u)
+}
+
+func uintText(u uint64) string {
+	if u == 0 {
+		return "0"
+	}
+	var buf [20]byte
+	i := len(buf)
+	for u > 0 {
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
+	}
+	return string(buf[i:])
+}
+
+// TestPartitions: a partitioned table lists its partitions in order, and a
+// scan of each reads that partition's rows only.
+func TestPartitions(t *testing.T) {
+	admin := adminDB(t)
+	name := uniqueName(t, "parts")
+	createTable(t, admin, name, `(id INT NOT NULL PRIMARY KEY, v VARCHAR(5))
+		PARTITION BY RANGE (id) (PARTITION p_low VALUES LESS THAN (100), PARTITION p_mid VALUES LESS THAN (200),
+		PARTITION p_high VALUES LESS THAN MAXVALUE)`)
+	mustExec(t, admin, "INSERT INTO "+quoteIdent(name)+" SELECT seq, 'x' FROM seq_1_to_250")
+	src := openTestSource(t, Options{})
+	snap := snapshotOf(t, src, 2)
+	tb := table(t, snap, name)
+	if !slices.Equal(tb.Partitions, []string{"p_low", "p_mid", "p_high"}) {
+		t.Fatalf("partitions %v", tb.Partitions)
+	}
+	total := 0
+	for i, p := range tb.Partitions {
+		got, _ := scanAll(t, snap, source.ScanRequest{Table: tb, Partition: p, Columns: []source.ScanColumn{
+			{Column: tb.Columns[0], Target: typemap.Target{Kind: typemap.Int32}}}})
+		want := []int{99, 100, 51}[i]
+		if len(got) != want {
+			t.Errorf("partition %s: %d rows, want %d", p, len(got), want)
+		}
+		for _, r := range got {
+			if id := r[0].Int32(); id/100 != int32(i) && !(i == 2 && id >= 200) {
+				t.Errorf("partition %s read id %d", p, id)
+			}
+		}
+		total += len(got)
+	}
+	if total != 250 {
+		t.Errorf("partitions hold %d rows, want 250", total)
+	}
+	// Subpartitions are read with their partition.
+	sub := uniqueName(t, "subparts")
+	createTable(t, admin, sub, `(id INT NOT NULL) PARTITION BY RANGE (id) SUBPARTITION BY HASH (id) SUBPARTITIONS 2
+		(PARTITION a VALUES LESS THAN (10), PARTITION b VALUES LESS THAN MAXVALUE)`)
+	mustExec(t, admin, "INSERT INTO "+quoteIdent(sub)+" SELECT seq FROM seq_1_to_20")
+	stb := table(t, snap, sub)
+	if !slices.Equal(stb.Partitions, []string{"a", "b"}) {
+		t.Fatalf("subpartitioned table: partitions %v", stb.Partitions)
+	}
+}
+
+// TestPermissionsSkipTables: a table the account cannot SELECT (no table
+// privilege, or only some columns) is skipped with PERMISSIONS_DO_NOT_EXIST
+// and the GRANT to run; readable tables are listed.
+func TestPermissionsSkipTables(t *testing.T) {
+	admin := adminDB(t)
+	base := uniqueName(t, "perm")
+	readable, insertOnly, someColumns := base+"_r", base+"_i", base+"_c"
+	for _, n := range []string{readable, insertOnly, someColumns} {
+		createTable(t, admin, n, "(id INT PRIMARY KEY, secret VARCHAR(10))")
+	}
+	user, _, rawURL := createUser(t, admin,
+		"SELECT ON "+testDatabase+"."+quoteIdent(readable),
+		"INSERT ON "+testDatabase+"."+quoteIdent(insertOnly),
+		"SELECT (id) ON "+testDatabase+"."+quoteIdent(someColumns))
+	src, err := OpenURL(context.Background(), rawURL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	snap := snapshotOf(t, src, 1)
+	tables, skipped, err := snap.Tables(context.Background(), only(readable, insertOnly, someColumns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) != 1 || tables[0].Name != readable {
+		t.Errorf("listed %v, want only %s", tables, readable)
+	}
+	got := map[string]source.Skipped{}
+	for _, s := range skipped {
+		got[s.Target] = s
+	}
+	for _, n := range []string{insertOnly, someColumns} {
+		s, ok := got[testDatabase+"."+n]
+		if !ok || s.Reason != source.ReasonPermissionsDoNotExist {
+			t.Errorf("%s: skipped %+v", n, s)
+			continue
+		}
+		wantGrant := "GRANT SELECT ON `" + testDatabase + "`.`" + n + "` TO '" + user + "'@'127.0.0.1'"
+		if s.Detail != wantGrant {
+			t.Errorf("%s: detail %q, want %q", n, s.Detail, wantGrant)
+		}
+	}
+}
