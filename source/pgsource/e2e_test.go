@@ -326,3 +326,136 @@ func sameValue(got any, want *string, kind typemap.Kind) error {
 	}
 	return nil
 }
+
+// startExport starts a task exporting one schema of the test database to a
+// fresh directory.
+func startExport(t *testing.T, ctx context.Context, exp snapexport.Exporter, schema string, concurrency int) (snapexport.Task, string, string) {
+	t.Helper()
+	out := t.TempDir()
+	id := "pg-e2e-" + randomSuffix()
+	task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{
+		ExportTaskIdentifier: id,
+		SourceArn:            requireDB(t),
+		S3BucketName:         "file://" + out,
+		ExportOnly:           []string{testDatabase + "." + schema},
+		Options:              &snapexport.TaskOptions{Concurrency: concurrency},
+	})
+	if err != nil {
+		t.Fatalf("StartExportTask: %v", err)
+	}
+	return task, out, id
+}
+
+// TestExportSnapshot: with Concurrency 2 and more tables than workers, rows
+// inserted, updated and deleted by another connection once the task is
+// IN_PROGRESS are not in the files, and the deleted rows are.
+func TestExportSnapshot(t *testing.T) {
+	pool := adminPool(t)
+	s := scratchSchema(t, pool)
+	tables := []string{"t1", "t2", "t3", "t4"}
+	for _, name := range tables {
+		mustExec(t, pool, "CREATE TABLE "+s+"."+name+" (id int PRIMARY KEY, v text)")
+		mustExec(t, pool, "INSERT INTO "+s+"."+name+" SELECT g, 'orig' FROM generate_series(1, 200000) g")
+	}
+	exp, err := snapexport.New(snapexport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	task, out, id := startExport(t, ctx, exp, s, 2)
+	for p := range task.Progress() {
+		if p.Status != snapexport.StatusStarting {
+			break
+		}
+	}
+	// Write to the tables listed last first: the workers reach them last.
+	for _, name := range reversed(tables) {
+		mustExec(t, pool, "INSERT INTO "+s+"."+name+" SELECT g, 'new' FROM generate_series(200001, 200100) g")
+		mustExec(t, pool, "UPDATE "+s+"."+name+" SET v = 'changed' WHERE id IN (1, 100, 1000, 199999)")
+		mustExec(t, pool, "DELETE FROM "+s+"."+name+" WHERE id IN (2, 3, 99999, 150000)")
+	}
+	if done := task.Info().TablesCompleted; done == len(tables) {
+		t.Fatalf("all %d tables were exported before the writes ended: the test proves nothing", done)
+	}
+	rec, err := task.Wait(ctx)
+	if err != nil {
+		t.Fatalf("export: %v (%s)", err, rec.FailureCause)
+	}
+	db := duckcheck.Open(t)
+	for _, name := range tables {
+		files := parquetFiles(t, filepath.Join(out, id, testDatabase, s+"."+name))
+		list := make([]string, len(files))
+		for i, f := range files {
+			list[i] = "'" + f + "'"
+		}
+		from := " FROM read_parquet([" + strings.Join(list, ", ") + "])"
+		if n := db.Int("SELECT count(*)" + from); n != 200000 {
+			t.Errorf("%s: %d rows in the files, want the 200000 of the snapshot", name, n)
+		}
+		if n := db.Int("SELECT count(*)" + from + " WHERE v <> 'orig' OR id > 200000 OR id IS NULL"); n != 0 {
+			t.Errorf("%s: %d rows written or changed after the snapshot are in the files", name, n)
+		}
+		if n := db.Int("SELECT count(DISTINCT id)" + from + " WHERE id IN (2, 3, 99999, 150000)"); n != 4 {
+			t.Errorf("%s: %d of the 4 rows deleted after the snapshot are in the files", name, n)
+		}
+	}
+}
+
+// TestExportConnectionKilled: a scan's connection terminated in the middle
+// of a table fails the task with a cause naming the table, and no file of
+// that table becomes visible.
+func TestExportConnectionKilled(t *testing.T) {
+	pool := adminPool(t)
+	s := scratchSchema(t, pool)
+	mustExec(t, pool, "CREATE TABLE "+s+".big (id int, pad text)")
+	mustExec(t, pool, "INSERT INTO "+s+".big SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 400000) g")
+	exp, err := snapexport.New(snapexport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	task, out, id := startExport(t, ctx, exp, s, 1)
+
+	// Kill the scan as soon as it runs.
+	killed := 0
+	for killed == 0 {
+		select {
+		case <-task.Done():
+			t.Fatalf("the task ended (%s) before its scan could be killed", task.Info().Status)
+		default:
+		}
+		if err := pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = $1 AND query LIKE 'SELECT%' AND query LIKE '%'||$2||'%' AND pid <> pg_backend_pid()`,
+			testDatabase, s+".big").Scan(&killed); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	rec, err := task.Wait(ctx)
+	if err == nil || rec.Status != snapexport.StatusFailed {
+		t.Fatalf("task ended %s (%v), want FAILED", rec.Status, err)
+	}
+	if !strings.Contains(rec.FailureCause, testDatabase+"."+s+".big") {
+		t.Errorf("FailureCause %q does not name the table", rec.FailureCause)
+	}
+	var visible []string
+	filepath.WalkDir(filepath.Join(out, id, testDatabase), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			visible = append(visible, path)
+		}
+		return nil
+	})
+	if len(visible) != 0 {
+		t.Errorf("files of the failed table are visible: %v", visible)
+	}
+}
+
+func reversed(s []string) []string {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
+}
