@@ -80,6 +80,11 @@ type TaskOptions struct {
 	// TargetFileBytes is the size at which a partition's file is closed and
 	// the next one started; 0 means 1 GiB.
 	TargetFileBytes int64
+	// TargetPartBytes is the estimated source size of one part when a
+	// large table is split into key or page ranges read in parallel; 0
+	// means 128 MiB. Tables larger than 16 MiB get at least two parts per
+	// worker.
+	TargetPartBytes int64
 	// MaxValueBytes fails the task on a single value of at least this size;
 	// 0 means DefaultMaxValueBytes.
 	MaxValueBytes int64

@@ -781,3 +781,31 @@ func TestPassedOpenDrivers(t *testing.T) {
 }
 
 var _ sink.Sink = (*memsink.Sink)(nil)
+
+// TestRolledFilesGoToBatchFolders: a table read by one worker rolls its
+// files into batch folders 1, 2, … (RDS's layout for tables it cannot
+// split), and the files together hold the table exactly once.
+func TestRolledFilesGoToBatchFolders(t *testing.T) {
+	out := t.TempDir()
+	exp := newExporter(t)
+	task, err := exp.StartExportTask(context.Background(), snapexport.StartExportTaskInput{
+		ExportTaskIdentifier: "roll-1", SourceArn: "sqlite://" + demoDB(t, 1), S3BucketName: "file://" + out,
+		ExportOnly: []string{"shop.orders"},
+		Options:    &snapexport.TaskOptions{TargetFileBytes: 8 << 10, RowGroupBytes: 4 << 10},
+	})
+	require.NoError(t, err)
+	rec := waitComplete(t, task)
+	dirs, err := filepath.Glob(filepath.Join(out, "roll-1", "shop", "main.orders", "*"))
+	require.NoError(t, err)
+	require.Greater(t, len(dirs), 2, "several batch folders")
+	for i := range dirs {
+		files, _ := filepath.Glob(filepath.Join(out, "roll-1", "shop", "main.orders", fmt.Sprint(i+1), "part-00000-*.gz.parquet"))
+		assert.Len(t, files, 1, "batch %d", i+1)
+	}
+	duck := duckdb(t)
+	glob := filepath.Join(out, "roll-1", "shop", "main.orders", "*", "*.parquet")
+	assert.Equal(t, int64(10000), duck.Int("SELECT count(*) FROM read_parquet(?)", glob))
+	assert.Equal(t, int64(10000), duck.Int("SELECT count(DISTINCT order_id) FROM read_parquet(?)", glob))
+	assert.Equal(t, int64(10000), rec.ExportedRows)
+	assert.Equal(t, len(dirs), rec.Tables[0].Files)
+}

@@ -75,9 +75,12 @@ func nonEmpty(s []string) []string {
 func resumedParts(prev []manifest.Part) []partition.Part {
 	out := make([]partition.Part, len(prev))
 	for i, p := range prev {
-		out[i] = partition.Part{Batch: p.Batch, Index: p.Index, Partition: p.Partition}
+		out[i] = partition.Part{Batch: p.Batch, Index: p.Index, Partition: p.Partition, RollBatches: p.RollBatches}
 		if p.KeyColumn != "" {
 			out[i].Range = &source.KeyRange{Column: p.KeyColumn, Lower: p.Lower, Upper: p.Upper, IncludeNull: p.IncludeNull}
+		}
+		if p.BlockLower != nil {
+			out[i].Blocks = &source.BlockRange{Lower: *p.BlockLower, Upper: p.BlockUpper}
 		}
 	}
 	return out
@@ -109,8 +112,12 @@ func partRecords(t *tableRun) []manifest.Part {
 	out := make([]manifest.Part, len(t.parts))
 	for i, p := range t.parts {
 		st := t.partState[i]
-		out[i] = manifest.Part{Batch: p.Batch, Index: p.Index, Partition: p.Partition,
+		out[i] = manifest.Part{Batch: p.Batch, Index: p.Index, Partition: p.Partition, RollBatches: p.RollBatches,
 			Complete: st.complete, Rows: st.rows, Bytes: st.bytes, Files: slices.Clone(st.files)}
+		if p.Blocks != nil {
+			lo := p.Blocks.Lower
+			out[i].BlockLower, out[i].BlockUpper = &lo, p.Blocks.Upper
+		}
 		if p.Range != nil {
 			out[i].KeyColumn, out[i].Lower, out[i].Upper, out[i].IncludeNull = p.Range.Column, p.Range.Lower, p.Range.Upper, p.Range.IncludeNull
 		}
@@ -121,6 +128,11 @@ func partRecords(t *tableRun) []manifest.Part {
 // deleteLeftovers deletes what an earlier run published of part p.
 func (r *run) deleteLeftovers(ctx context.Context, t *tableRun, p partition.Part) error {
 	prefix := fmt.Sprintf("%s/%d/part-%05d-", r.layout.tableDir(t.table), p.Batch, p.Index)
+	if p.RollBatches {
+		// Its files went to batch folders p.Batch, p.Batch+1, …: the part is
+		// the table's only one, so everything of the table is its.
+		prefix = r.layout.tableDir(t.table) + "/"
+	}
 	var keys []string
 	for obj, err := range r.sink.List(ctx, prefix) {
 		if err != nil {

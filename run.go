@@ -159,7 +159,7 @@ func (r *run) export(ctx context.Context) error {
 		r.warnings.SkippedTables = append(r.warnings.SkippedTables, manifest.Entry(s))
 	}
 	r.warnings.SkippedObjectives = append(r.warnings.SkippedObjectives, r.filter.unmatched(tables, skipped)...)
-	if err := r.planTables(tables); err != nil {
+	if err := r.planTables(ctx, tables); err != nil {
 		return err
 	}
 
@@ -194,7 +194,7 @@ func (r *run) export(ctx context.Context) error {
 }
 
 // planTables applies the skip rules, maps every column and plans the parts.
-func (r *run) planTables(tables []source.Table) error {
+func (r *run) planTables(ctx context.Context, tables []source.Table) error {
 	for _, t := range tables {
 		if reason, detail := skipReason(t); reason != "" {
 			r.warnings.SkippedTables = append(r.warnings.SkippedTables, manifest.Entry{Target: t.Target(), Reason: reason, Detail: detail})
@@ -228,9 +228,14 @@ func (r *run) planTables(tables []source.Table) error {
 				Detail: "no column of the table can be exported"})
 			continue
 		}
-		tr.parts = partition.Plan(t, partition.Options{})
 		if prev, ok := r.resume[t.Target()]; ok && len(prev) > 0 {
-			tr.parts = resumedParts(prev)
+			tr.parts = resumedParts(prev) // the kept parts and the new ones must tile the table
+		} else {
+			parts, err := partition.Plan(ctx, r.snap, t, partition.Options{Workers: r.opts.Concurrency, TargetPartBytes: r.opts.TargetPartBytes})
+			if err != nil {
+				return &taskFailure{fault: ErrInvalidExportSourceState, err: err, cause: fmt.Sprintf("Failed to plan the parallel read of %s: %v", t.Target(), err)}
+			}
+			tr.parts = parts
 		}
 		tr.partState = make([]partState, len(tr.parts))
 		if prev, ok := r.resume[t.Target()]; ok {
@@ -312,7 +317,7 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 		}
 	}
 	rows, err := r.snap.Scan(ctx, source.ScanRequest{
-		Table: t.table, Columns: t.cols, Partition: p.Partition, Range: p.Range, MaxValueBytes: r.opts.MaxValueBytes,
+		Table: t.table, Columns: t.cols, Partition: p.Partition, Range: p.Range, Blocks: p.Blocks, MaxValueBytes: r.opts.MaxValueBytes,
 	})
 	if err != nil {
 		return r.partError(t, p, err)
@@ -325,7 +330,11 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 	var partBytes atomic.Int64
 	var partRows int64
 	roller := writer.NewRoller(func(seq int) (io.WriteCloser, error) {
-		key := r.layout.partKey(t.table, p.Batch, p.Index)
+		batch := p.Batch
+		if p.RollBatches {
+			batch += seq // one worker's files go to batch folders 1, 2, …, as RDS
+		}
+		key := r.layout.partKey(t.table, batch, p.Index)
 		w, err := r.sink.NewWriter(fileCtx, key, &sink.WriterOptions{ContentType: parquetContentType})
 		if err != nil {
 			return nil, err
@@ -394,6 +403,9 @@ func (r *run) partError(t *tableRun, p partition.Part, err error) error {
 	if p.Range != nil {
 		where += " key range " + describeRange(p.Range)
 	}
+	if p.Blocks != nil {
+		where += " pages " + describeBlocks(p.Blocks)
+	}
 	var big *source.ValueTooLargeError
 	if errors.As(err, &big) {
 		return &taskFailure{fault: ErrExportFailed, err: err, cause: fmt.Sprintf(
@@ -421,6 +433,13 @@ func describeRange(k *source.KeyRange) string {
 		s += " or NULL"
 	}
 	return s
+}
+
+func describeBlocks(b *source.BlockRange) string {
+	if b.Upper == nil {
+		return fmt.Sprintf("[%d, end)", b.Lower)
+	}
+	return fmt.Sprintf("[%d, %d)", b.Lower, *b.Upper)
 }
 
 func (r *run) deleteObjects(keys []string) {

@@ -1,18 +1,35 @@
 // Package partition plans how a table is read: which scans (parts) the
-// workers run and which batch folder and partition index each part's files
+// workers run, and which batch folder and partition index each part's files
 // get (reference §6.2).
 //
 // # Plans
 //
-//   - A table with a declarative partitioning gets one batch per partition
-//     (batch folders 1, 2, …), each read as one part.
-//   - Any other table is one part: batch 1, partition 0.
+//   - A declaratively partitioned table gets one batch per partition
+//     (batch folders 1, 2, …), each read as one part, in parallel.
+//   - A table with an integer key (primary key, or unique not-null integer
+//     index) large enough to split is cut into key ranges, all in batch 1:
+//     part-00000, part-00001, …. Boundaries come from the key's real
+//     distribution ([source.KeySampler]: statistics or a sample), not from
+//     equal slices of min..max, so a skewed key still gives parts of similar
+//     size. The first range also reads the NULL keys; the first and last
+//     are open-ended, so every row is read exactly once. A range that holds
+//     no rows writes no file: gaps in the numbering are normal, as in RDS.
+//   - A table without such a key, on an engine that scans page ranges
+//     ([source.BlockScanner], PostgreSQL's ctid), is cut into page ranges.
+//   - Anything else is one part; its files go to batch folders 1, 2, … as
+//     they roll, as RDS does for tables it reads in one thread.
 //
-// Key-range splitting of large tables builds on [Part.Range]; the planner
-// is the one place that decides it.
+// The number of parts follows the table's estimated size and
+// [Options.TargetPartBytes], and is at least enough to keep every worker
+// busy on a large table.
 package partition
 
-import "github.com/snapexport/snapexport/source"
+import (
+	"context"
+	"slices"
+
+	"github.com/snapexport/snapexport/source"
+)
 
 // Part is one unit of work: one scan, whose rows go to the files
 // <batch>/part-<index>-….
@@ -25,24 +42,138 @@ type Part struct {
 	Partition string
 	// Range restricts the scan to a key range, nil for all rows.
 	Range *source.KeyRange
+	// Blocks restricts the scan to a page range, nil for all pages.
+	Blocks *source.BlockRange
+	// RollBatches makes every file the part rolls to go to the next batch
+	// folder (2, 3, …) instead of the same folder: RDS's layout for tables
+	// read by one worker.
+	RollBatches bool
 	// EstimatedRows is the planner's share of the table's estimate, for
-	// scheduling the largest parts first and for progress.
+	// scheduling the largest parts first.
 	EstimatedRows int64
 }
 
-// Options tune planning. The zero value is valid.
-type Options struct{}
+// Options tune planning. The zero value of each field is its default.
+type Options struct {
+	// TargetPartBytes is the estimated source size of one part; 0 means
+	// 128 MiB.
+	TargetPartBytes int64
+	// Workers is how many parts run at once; a table larger than
+	// MinSplitBytes gets at least 2×Workers parts so the pool stays busy
+	// and a slow part does not leave the others idle. 0 means 1.
+	Workers int
+	// MinSplitBytes is the estimated size below which a table is not
+	// split; 0 means 16 MiB.
+	MinSplitBytes int64
+	// MaxParts caps the parts of one table; 0 means 1000.
+	MaxParts int
+}
+
+func (o Options) withDefaults() Options {
+	if o.TargetPartBytes <= 0 {
+		o.TargetPartBytes = 128 << 20
+	}
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.MinSplitBytes <= 0 {
+		o.MinSplitBytes = 16 << 20
+	}
+	if o.MaxParts <= 0 {
+		o.MaxParts = 1000
+	}
+	return o
+}
 
 // Plan returns the parts of t, in batch and index order. Every row of t is
-// read by exactly one part.
-func Plan(t source.Table, _ Options) []Part {
+// read by exactly one part. snap may implement source.KeySampler and
+// source.BlockScanner; without them tables are not split by key or pages.
+func Plan(ctx context.Context, snap any, t source.Table, o Options) ([]Part, error) {
+	o = o.withDefaults()
 	if len(t.Partitions) > 0 {
 		parts := make([]Part, len(t.Partitions))
 		share := t.EstimatedRows / int64(len(t.Partitions))
 		for i, p := range t.Partitions {
 			parts[i] = Part{Batch: i + 1, Index: 0, Partition: p, EstimatedRows: share}
 		}
-		return parts
+		return parts, nil
 	}
-	return []Part{{Batch: 1, Index: 0, EstimatedRows: t.EstimatedRows}}
+	n := partCount(t, o)
+	if n > 1 && t.Key != nil && t.Key.Integer {
+		if ks, ok := snap.(source.KeySampler); ok {
+			bounds, err := ks.KeyQuantiles(ctx, t, t.Key.Column, n)
+			if err != nil {
+				return nil, err
+			}
+			if parts := keyRanges(t, clean(bounds)); len(parts) > 1 {
+				return parts, nil
+			}
+		}
+	}
+	if n > 1 && t.Key == nil && t.Pages > 1 {
+		if bs, ok := snap.(source.BlockScanner); ok && bs.ScansBlocks() {
+			return blockRanges(t, n), nil
+		}
+	}
+	return []Part{{Batch: 1, Index: 0, EstimatedRows: t.EstimatedRows, RollBatches: true}}, nil
+}
+
+// partCount is how many parts t should be read in.
+func partCount(t source.Table, o Options) int {
+	size := t.EstimatedBytes
+	if size < o.MinSplitBytes {
+		return 1
+	}
+	n := int((size + o.TargetPartBytes - 1) / o.TargetPartBytes)
+	n = max(n, 2*o.Workers)
+	if t.EstimatedRows > 0 {
+		n = int(min(int64(n), t.EstimatedRows)) // no part shorter than a row
+	}
+	return max(1, min(n, o.MaxParts))
+}
+
+// clean sorts the boundaries and drops repeats: a key whose values repeat
+// (statistics of a non-unique column, a tiny table) can give equal
+// quantiles, which would make empty ranges.
+func clean(b []int64) []int64 {
+	b = slices.Clone(b)
+	slices.Sort(b)
+	return slices.Compact(b)
+}
+
+// keyRanges cuts t at the boundaries: (-inf, b0) with the NULL keys,
+// [b0, b1), …, [bk, +inf).
+func keyRanges(t source.Table, bounds []int64) []Part {
+	parts := make([]Part, 0, len(bounds)+1)
+	share := t.EstimatedRows / int64(len(bounds)+1)
+	var lower *int64
+	for i := 0; i <= len(bounds); i++ {
+		var upper *int64
+		if i < len(bounds) {
+			upper = &bounds[i]
+		}
+		parts = append(parts, Part{
+			Batch: 1, Index: i, EstimatedRows: share,
+			Range: &source.KeyRange{Column: t.Key.Column, Lower: lower, Upper: upper, IncludeNull: i == 0},
+		})
+		lower = upper
+	}
+	return parts
+}
+
+// blockRanges cuts t's pages into n ranges; the last is open-ended.
+func blockRanges(t source.Table, n int) []Part {
+	n = int(min(int64(n), t.Pages))
+	parts := make([]Part, n)
+	share := t.EstimatedRows / int64(n)
+	for i := 0; i < n; i++ {
+		lo := uint32(t.Pages * int64(i) / int64(n))
+		br := &source.BlockRange{Lower: lo}
+		if i < n-1 {
+			hi := uint32(t.Pages * int64(i+1) / int64(n))
+			br.Upper = &hi
+		}
+		parts[i] = Part{Batch: 1, Index: i, Blocks: br, EstimatedRows: share}
+	}
+	return parts
 }

@@ -108,6 +108,9 @@ type Table struct {
 	// NonTransactional is set for tables whose engine cannot take part in a
 	// snapshot (MySQL MyISAM, Aria).
 	NonTransactional bool
+	// Pages is the table's size in physical pages where the engine can scan
+	// page ranges (PostgreSQL relpages; 0 otherwise). See BlockScanner.
+	Pages int64
 }
 
 // Target is the table's name as RDS writes it in metadata: database.schema.table
@@ -139,6 +142,9 @@ type ScanRequest struct {
 	Partition string
 	// Range restricts the scan to a key range; nil reads everything.
 	Range *KeyRange
+	// Blocks restricts the scan to a range of physical pages; only for
+	// snapshots that implement BlockScanner. nil reads everything.
+	Blocks *BlockRange
 	// MaxValueBytes, when > 0, makes the scan fail with a *ValueTooLargeError
 	// on any single value of at least this many bytes (RDS fails an export on
 	// a large object of about 500 MB).
@@ -159,6 +165,32 @@ type KeyRange struct {
 	Lower       *int64
 	Upper       *int64
 	IncludeNull bool
+}
+
+// BlockRange is a half-open range [Lower, Upper) of a table's physical
+// pages (PostgreSQL: ctid >= '(Lower,0)' AND ctid < '(Upper,0)'). A nil
+// Upper reaches the end of the table, pages added since planning included.
+type BlockRange struct {
+	Lower uint32
+	Upper *uint32
+}
+
+// KeySampler is implemented by snapshots that can describe how an integer
+// key is distributed, so that key ranges hold similar row counts however
+// skewed the key is.
+type KeySampler interface {
+	// KeyQuantiles returns at most n-1 ascending, distinct boundaries that
+	// split the non-NULL values of column into n groups of about equal size
+	// (from statistics or a sample; they need not be exact). It may return
+	// fewer, or none for a table too small to split.
+	KeyQuantiles(ctx context.Context, t Table, column string, n int) ([]int64, error)
+}
+
+// BlockScanner is implemented by snapshots whose scans accept
+// ScanRequest.Blocks, so that tables without a usable key can still be read
+// in parallel.
+type BlockScanner interface {
+	ScansBlocks() bool
 }
 
 // Rows is a stream of rows. It is not safe for concurrent use.

@@ -113,6 +113,9 @@ type Part struct {
 	Lower       *int64   `json:"lower,omitempty"`
 	Upper       *int64   `json:"upper,omitempty"`
 	IncludeNull bool     `json:"includeNull,omitempty"`
+	BlockLower  *uint32  `json:"blockLower,omitempty"`
+	BlockUpper  *uint32  `json:"blockUpper,omitempty"`
+	RollBatches bool     `json:"rollBatches,omitempty"`
 	Complete    bool     `json:"complete"`
 	Rows        int64    `json:"rows"`
 	Bytes       int64    `json:"bytes"`
