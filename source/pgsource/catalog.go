@@ -60,6 +60,7 @@ type listed struct {
 	rlsBlocks               bool
 	rows, bytes             int64
 	filenode                uint32
+	blockSize               int64
 	table                   *source.Table
 	partitionOIDs           []uint32
 	partitionFilenodes      []uint32
@@ -79,7 +80,7 @@ SELECT c.oid, n.nspname, c.relname, quote_ident(n.nspname) || '.' || quote_ident
 		AND NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND (r.rolsuper OR r.rolbypassrls)),
 	greatest(c.reltuples, 0)::int8,
 	CASE WHEN c.relkind = 'r' AND c.relpersistence = 'p' THEN coalesce(pg_relation_size(c.oid), 0) ELSE 0 END,
-	c.relfilenode
+	c.relfilenode, current_setting('block_size')::int8
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition
 	AND n.nspname <> 'information_schema' AND (n.nspname NOT LIKE 'pg\_%' OR c.relpersistence = 't')
@@ -195,7 +196,7 @@ func (d *dbSnapshot) tables(ctx context.Context, src *Source, filter source.Filt
 				"row-level security would hide rows of "+r.qualified+": ALTER ROLE "+src.user+" BYPASSRLS")
 		default:
 			r.table = &source.Table{Database: d.database, Schema: r.schema, Name: r.name,
-				EstimatedRows: r.rows, EstimatedBytes: r.bytes}
+				EstimatedRows: r.rows, EstimatedBytes: r.bytes, Pages: r.bytes / max(r.blockSize, 1)}
 			export = append(export, r)
 		}
 	}
@@ -234,7 +235,7 @@ func listAll(ctx context.Context, conn *pgx.Conn) ([]*listed, error) {
 	for rows.Next() {
 		r := &listed{}
 		if err := rows.Scan(&r.oid, &r.schema, &r.name, &r.qualified, &r.quotedSchema, &r.kind, &r.persistence,
-			&r.schemaUsage, &r.canSelect, &r.tablePrivilege, &r.rlsBlocks, &r.rows, &r.bytes, &r.filenode); err != nil {
+			&r.schemaUsage, &r.canSelect, &r.tablePrivilege, &r.rlsBlocks, &r.rows, &r.bytes, &r.filenode, &r.blockSize); err != nil {
 			rows.Close()
 			return nil, err
 		}

@@ -46,6 +46,18 @@
 // integer, bigint) primary key, or else a unique index on a single NOT NULL
 // integer column, with its min and max as of the snapshot.
 //
+// # Parallel reads
+//
+// The snapshot helps the planner split big tables (package partition):
+// [Snapshot.KeyQuantiles] ([source.KeySampler]) cuts an integer key into
+// ranges of similar row counts from a page sample taken in the snapshot
+// (TABLESAMPLE SYSTEM, fixed seed), however skewed the key; for tables
+// without a key, [source.Table.Pages] is the table's size in pages and
+// scans accept page ranges ([source.ScanRequest.Blocks], read with a TID
+// range scan, ctid >= '(lo,0)' AND ctid < '(hi,0)'), on PostgreSQL 14 and
+// later ([Snapshot.ScansBlocks]). Every row version the snapshot sees has
+// one ctid, so page ranges that tile the table read each row once.
+//
 // Columns are described as information_schema does: [source.Column.DataType]
 // is data_type in lower case ("character varying", "array",
 // "user-defined"; a domain's base type), [source.Column.ColumnType] is

@@ -459,3 +459,51 @@ func reversed(s []string) []string {
 	slices.Reverse(out)
 	return out
 }
+
+// TestExportSplitTables: tables large enough to split are read in parallel
+// parts, by key ranges (a table with an integer key) or page ranges (one
+// without), and the files together hold every row once, with its values.
+func TestExportSplitTables(t *testing.T) {
+	pool := adminPool(t)
+	s := scratchSchema(t, pool)
+	for _, q := range []string{
+		"CREATE TABLE " + s + ".keyed (id bigint PRIMARY KEY, pad text)",
+		"INSERT INTO " + s + ".keyed SELECT g * 3, repeat(md5(g::text), 4) FROM generate_series(1, 150000) g",
+		"INSERT INTO " + s + ".keyed VALUES (-1, NULL)",
+		"CREATE TABLE " + s + ".heap (id int, pad text)",
+		"INSERT INTO " + s + ".heap SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 150000) g",
+		"ANALYZE " + s + ".keyed", "ANALYZE " + s + ".heap",
+	} {
+		mustExec(t, pool, q)
+	}
+	exp, err := snapexport.New(snapexport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	task, out, id := startExport(t, ctx, exp, s, 2)
+	rec, err := task.Wait(ctx)
+	if err != nil {
+		t.Fatalf("export: %v (%s)", err, rec.FailureCause)
+	}
+	db := duckcheck.Open(t)
+	kinds := map[string]typemap.Kind{"id": typemap.Int64, "pad": typemap.String}
+	for _, name := range []string{"keyed", "heap"} {
+		if name == "heap" {
+			kinds["id"] = typemap.Int32
+		}
+		files := parquetFiles(t, filepath.Join(out, id, testDatabase, s+"."+name))
+		if len(files) < 2 {
+			t.Errorf("%s: %d file(s), want the table split into parts", name, len(files))
+		}
+		for _, f := range files {
+			if !strings.Contains(f, string(filepath.Separator)+"1"+string(filepath.Separator)+"part-") {
+				t.Errorf("%s: file %s is not in batch folder 1", name, f)
+			}
+			db.CheckNullCounts(f)
+		}
+		checkValues(t, db, pool, s, name, files, []string{"id", "pad"}, kinds)
+	}
+}

@@ -49,20 +49,11 @@ func (sn *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Ro
 		return nil, fmt.Errorf("pgsource: scan %q: %w", target, err)
 	}
 
-	conn, err := d.pool.Acquire(ctx)
+	conn, err := d.join(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("pgsource: scan %q: %w", target, err)
-	}
-	pc := conn.Conn().PgConn()
-	_, err = pc.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT "+
-		quoteLiteral(d.id)+"; "+sessionSettings).ReadAll()
-	if err != nil {
-		conn.Release() // not idle: the pool discards it
-		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-			err = fmt.Errorf("%w: %w", ctx.Err(), err)
-		}
 		return nil, fmt.Errorf("pgsource: join snapshot to scan %q: %w", target, err)
 	}
+	pc := conn.Conn().PgConn()
 
 	qctx, cancel := context.WithCancel(ctx)
 	r := &rows{
@@ -91,36 +82,64 @@ func (sn *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Ro
 	return r, nil
 }
 
-// selectSQL builds the scan's query and its int8 parameters.
-func (d *dbSnapshot) selectSQL(req source.ScanRequest) (string, []int64, error) {
-	t := req.Table
+// join acquires a connection and starts a transaction on the snapshot,
+// with the session settings. On error the connection is already released.
+func (d *dbSnapshot) join(ctx context.Context) (*pgxpool.Conn, error) {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, err = conn.Conn().PgConn().Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT "+
+		quoteLiteral(d.id)+"; "+sessionSettings).ReadAll()
+	if err != nil {
+		conn.Release() // not idle: the pool discards it
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w: %w", ctx.Err(), err)
+		}
+		return nil, err
+	}
+	return conn, nil
+}
+
+// fromSQL names the relation a request reads, with ONLY where it must not
+// recurse, and whether that is a partitioned table.
+func (d *dbSnapshot) fromSQL(t source.Table, partition string) (from string, partitioned bool, err error) {
 	d.mu.Lock()
 	rel := d.rels[relKey(t.Schema, t.Name)]
 	d.mu.Unlock()
 
-	from := pgx.Identifier{t.Schema, t.Name}.Sanitize()
-	partitioned := t.Partitions != nil
+	from = pgx.Identifier{t.Schema, t.Name}.Sanitize()
+	partitioned = t.Partitions != nil
 	if rel != nil {
 		from = rel.qualified
 		partitioned = rel.kind == 'p'
 	}
-	if req.Partition != "" {
+	if partition != "" {
 		switch {
-		case rel != nil && rel.partitions[req.Partition] != "":
-			from = rel.partitions[req.Partition]
+		case rel != nil && rel.partitions[partition] != "":
+			from = rel.partitions[partition]
 		case rel != nil:
-			return "", nil, fmt.Errorf("%q is not a partition of the table", req.Partition)
+			return "", false, fmt.Errorf("%q is not a partition of the table", partition)
 		default:
-			from = pgx.Identifier{t.Schema, req.Partition}.Sanitize()
+			from = pgx.Identifier{t.Schema, partition}.Sanitize()
 		}
 		partitioned = false // a leaf
 	}
 	// ONLY: rows of tables inheriting from this one (old-style inheritance)
 	// are exported with those tables, not twice. A partitioned table's rows
 	// are all in its partitions, so it is read whole.
-	only := "ONLY "
 	if partitioned {
-		only = ""
+		return from, true, nil
+	}
+	return "ONLY " + from, false, nil
+}
+
+// selectSQL builds the scan's query and its int8 parameters.
+func (d *dbSnapshot) selectSQL(req source.ScanRequest) (string, []int64, error) {
+	t := req.Table
+	from, partitioned, err := d.fromSQL(t, req.Partition)
+	if err != nil {
+		return "", nil, err
 	}
 
 	var b strings.Builder
@@ -132,10 +151,24 @@ func (d *dbSnapshot) selectSQL(req source.ScanRequest) (string, []int64, error) 
 		b.WriteString(pgx.Identifier{c.Name}.Sanitize())
 	}
 	b.WriteString(" FROM ")
-	b.WriteString(only)
 	b.WriteString(from)
 
-	var params []int64
+	var (
+		params []int64
+		where  []string
+	)
+	if br := req.Blocks; br != nil {
+		// A TID range scan (PostgreSQL 14+) reads only these pages. Each
+		// row version visible to the snapshot has one ctid, so ranges that
+		// tile the pages read every row once.
+		if partitioned {
+			return "", nil, errors.New("a page range cannot apply to a partitioned table; scan its partitions")
+		}
+		where = append(where, fmt.Sprintf("ctid >= '(%d,0)'::tid", br.Lower))
+		if br.Upper != nil {
+			where = append(where, fmt.Sprintf("ctid < '(%d,0)'::tid", *br.Upper))
+		}
+	}
 	if kr := req.Range; kr != nil {
 		column := kr.Column
 		if column == "" && t.Key != nil { // the range is over the table's key
@@ -157,12 +190,15 @@ func (d *dbSnapshot) selectSQL(req source.ScanRequest) (string, []int64, error) 
 		if len(conds) == 0 {
 			conds = append(conds, key+" IS NOT NULL")
 		}
-		where := strings.Join(conds, " AND ")
+		cond := strings.Join(conds, " AND ")
 		if kr.IncludeNull {
-			where = "(" + where + ") OR " + key + " IS NULL"
+			cond = "(" + cond + ") OR " + key + " IS NULL"
 		}
+		where = append(where, "("+cond+")")
+	}
+	if len(where) > 0 {
 		b.WriteString(" WHERE ")
-		b.WriteString(where)
+		b.WriteString(strings.Join(where, " AND "))
 	}
 	return b.String(), params, nil
 }
