@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -40,9 +41,10 @@ const (
 
 type conversion struct {
 	kind      convKind
-	scale     int // decimal target scale
-	precision int // decimal target precision
-	fixedLen  int // FIXED_LEN_BYTE_ARRAY width
+	scale     int      // decimal target scale
+	precision int      // decimal target precision
+	fixedLen  int      // FIXED_LEN_BYTE_ARRAY width
+	limit     *big.Int // 10^precision, for FIXED_LEN_BYTE_ARRAY decimals
 	// expr is how the column is selected: its quoted name, or an
 	// expression that makes the server print the exact value (FLOAT).
 	expr string
@@ -101,8 +103,13 @@ func planConversion(col source.ScanColumn) (conversion, error) {
 	numeric := fam == famInteger || fam == famDecimal || fam == famFloat || fam == famDouble || fam == famYear
 	switch col.Target.Kind {
 	case typemap.String, typemap.Binary:
-		// Every type has a text form: what the mysql client prints.
+		// Every type has a text form: what the mysql client prints. The
+		// driver parses numeric columns of the text protocol into Go
+		// numbers; CAST AS CHAR keeps the server's text.
 		c.kind = convBytes
+		if numeric {
+			c.expr = "CAST(" + c.expr + " AS CHAR)"
+		}
 	case typemap.Int16, typemap.Int32:
 		switch {
 		case fam == famInteger || fam == famYear:
@@ -154,6 +161,7 @@ func planConversion(col source.ScanColumn) (conversion, error) {
 		default:
 			c.kind = convDecimalFixed
 			c.fixedLen = col.Target.FixedLen()
+			c.limit = new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(c.precision)), nil)
 		}
 	case typemap.TimestampMicros, typemap.TimestampMillis:
 		if fam != famDateTime && fam != famDate {
@@ -172,9 +180,112 @@ func planConversion(col source.ScanColumn) (conversion, error) {
 // errZeroDate marks a zero or invalid DATETIME/TIMESTAMP, written as NULL.
 var errZeroDate = errors.New("zero or invalid date")
 
-// convert turns one non-NULL value. scratch has room for every
-// fixed-length decimal of the row (see rows.scratch), so appending never
-// moves earlier values of the same row.
+// convertValue turns one non-NULL value as the driver gives it: the text
+// protocol's bytes, or, for integer and floating-point columns, the number
+// go-sql-driver/mysql parsed them into (int64, uint64 for BIGINT UNSIGNED,
+// float64, float32). The value is already boxed by the driver; nothing here
+// allocates.
+func (c *conversion) convertValue(v any, scratch *[]byte) (parquet.Value, error) {
+	switch x := v.(type) {
+	case []byte:
+		return c.convert(x, scratch)
+	case int64:
+		if x < 0 {
+			return c.convertInteger(uint64(-x), true, scratch) // MinInt64 wraps to 1<<63, its magnitude
+		}
+		return c.convertInteger(uint64(x), false, scratch)
+	case uint64:
+		return c.convertInteger(x, false, scratch)
+	case float64:
+		return c.convertFloat(x)
+	case float32:
+		return c.convertFloat(float64(x))
+	}
+	return parquet.Value{}, fmt.Errorf("unexpected %T value from the driver", v)
+}
+
+// convertInteger converts the integer ±mag.
+func (c *conversion) convertInteger(mag uint64, neg bool, scratch *[]byte) (parquet.Value, error) {
+	signed := func(limit uint64) (int64, error) {
+		if (!neg && mag > limit) || (neg && mag > limit+1) {
+			if neg {
+				return 0, fmt.Errorf("-%d overflows the target", mag)
+			}
+			return 0, fmt.Errorf("%d overflows the target", mag)
+		}
+		if neg {
+			return -int64(mag), nil
+		}
+		return int64(mag), nil
+	}
+	switch c.kind {
+	case convInt32:
+		v, err := signed(math.MaxInt32)
+		return parquet.Int32Value(int32(v)), err
+	case convInt64:
+		v, err := signed(math.MaxInt64)
+		return parquet.Int64Value(v), err
+	case convBool:
+		return parquet.BooleanValue(mag != 0), nil
+	case convDouble, convFloat:
+		f := float64(mag)
+		if neg {
+			f = -f
+		}
+		return c.convertFloat(f)
+	case convDecimal32, convDecimal64, convDecimalFixed:
+		if c.scale > 0 {
+			if c.scale >= len(pow10u64) {
+				return c.convertDecimalText(mag, neg, scratch)
+			}
+			hi, lo := bits.Mul64(mag, pow10u64[c.scale])
+			if hi != 0 {
+				return c.convertDecimalText(mag, neg, scratch)
+			}
+			mag = lo
+		}
+		if c.precision < len(pow10u64) && mag >= pow10u64[c.precision] {
+			return parquet.Value{}, fmt.Errorf("%d does not fit DECIMAL(%d,%d)", mag, c.precision, c.scale)
+		}
+		switch c.kind {
+		case convDecimal32:
+			v, err := signed(math.MaxInt32)
+			return parquet.Int32Value(int32(v)), err
+		case convDecimal64:
+			v, err := signed(math.MaxInt64)
+			return parquet.Int64Value(v), err
+		}
+		start := len(*scratch)
+		*scratch = appendFixedMagnitude(*scratch, mag, neg && mag != 0, c.fixedLen)
+		return parquet.FixedLenByteArrayValue((*scratch)[start:len(*scratch):len(*scratch)]), nil
+	}
+	return parquet.Value{}, fmt.Errorf("an integer cannot become %v", c.kind)
+}
+
+// convertDecimalText is the rare path of an integer whose scaled value
+// exceeds a uint64 (a DECIMAL override with a large scale): through text and
+// the shared exact parser.
+func (c *conversion) convertDecimalText(mag uint64, neg bool, scratch *[]byte) (parquet.Value, error) {
+	text := strconv.FormatUint(mag, 10)
+	if neg {
+		text = "-" + text
+	}
+	return c.convert([]byte(text), scratch)
+}
+
+func (c *conversion) convertFloat(f float64) (parquet.Value, error) {
+	switch c.kind {
+	case convDouble:
+		return parquet.DoubleValue(f), nil
+	case convFloat:
+		return parquet.FloatValue(float32(f)), nil
+	}
+	return parquet.Value{}, fmt.Errorf("a floating-point number cannot become %v", c.kind)
+}
+
+// convert turns one non-NULL value from its text. scratch has room for
+// every fixed-length decimal of the row (see rows.scratch), so appending
+// never moves earlier values of the same row.
 func (c *conversion) convert(b []byte, scratch *[]byte) (parquet.Value, error) {
 	switch c.kind {
 	case convBytes:
@@ -226,17 +337,20 @@ func (c *conversion) convert(b []byte, scratch *[]byte) (parquet.Value, error) {
 		return parquet.Int64Value(v), nil
 	case convDecimalFixed:
 		start := len(*scratch)
-		if v, ok, err := parseDecimal64(b, c.scale); err != nil {
+		if mag, neg, ok, err := parseDecimal(b, c.scale); err != nil {
 			return parquet.Value{}, err
 		} else if ok {
-			*scratch = appendFixedInt64(*scratch, v, c.fixedLen)
+			if c.precision < 20 && mag >= pow10u64[c.precision] {
+				return parquet.Value{}, fmt.Errorf("%s does not fit DECIMAL(%d,%d)", b, c.precision, c.scale)
+			}
+			*scratch = appendFixedMagnitude(*scratch, mag, neg, c.fixedLen)
 		} else {
-			// Beyond int64: the shared exact path.
+			// Beyond uint64: the shared exact path.
 			u, err := typemap.UnscaledDecimal(b, c.scale)
 			if err != nil {
 				return parquet.Value{}, err
 			}
-			if len(new(big.Int).Abs(u).String()) > c.precision {
+			if u.CmpAbs(c.limit) >= 0 {
 				return parquet.Value{}, fmt.Errorf("%s does not fit DECIMAL(%d,%d)", b, c.precision, c.scale)
 			}
 			if *scratch, err = typemap.AppendFixedDecimal(*scratch, u, c.fixedLen); err != nil {
@@ -317,17 +431,17 @@ func parseInt(b []byte) (int64, error) {
 	return int64(u), nil
 }
 
-// parseDecimal64 parses decimal text ("-12.340", "7") into its unscaled
-// integer at scale, with the semantics of typemap.UnscaledDecimal (digits
-// beyond the scale must be zeros). ok is false when the unscaled value does
-// not fit an int64; the caller then takes the exact big.Int path.
-func parseDecimal64(b []byte, scale int) (v int64, ok bool, err error) {
-	i, neg := 0, false
+// parseDecimal parses decimal text ("-12.340", "7") into the magnitude
+// and sign of its unscaled integer at scale, with the semantics of
+// typemap.UnscaledDecimal (digits beyond the scale must be zeros). ok is
+// false when the magnitude does not fit a uint64; the caller then takes the
+// exact big.Int path.
+func parseDecimal(b []byte, scale int) (mag uint64, neg, ok bool, err error) {
+	i := 0
 	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
 		neg = b[0] == '-'
 		i = 1
 	}
-	var u uint64
 	digits, frac := 0, -1
 	overflow := false
 	for ; i < len(b); i++ {
@@ -338,70 +452,91 @@ func parseDecimal64(b []byte, scale int) (v int64, ok bool, err error) {
 			if frac >= 0 {
 				if frac >= scale {
 					if c != '0' {
-						return 0, false, fmt.Errorf("%q has more than %d decimal places", b, scale)
+						return 0, false, false, fmt.Errorf("%q has more than %d decimal places", b, scale)
 					}
 					continue
 				}
 				frac++
 			}
 			d := uint64(c - '0')
-			if u > (math.MaxUint64-d)/10 {
+			if mag > (math.MaxUint64-d)/10 {
 				overflow = true
 				continue
 			}
-			u = u*10 + d
+			mag = mag*10 + d
 		case c == '.' && frac < 0:
 			frac = 0
 		default:
-			return 0, false, fmt.Errorf("%q is not a decimal number", b)
+			return 0, false, false, fmt.Errorf("%q is not a decimal number", b)
 		}
 	}
 	if digits == 0 {
-		return 0, false, fmt.Errorf("%q is not a decimal number", b)
+		return 0, false, false, fmt.Errorf("%q is not a decimal number", b)
 	}
 	if frac < 0 {
 		frac = 0
 	}
-	for ; frac < scale; frac++ {
-		if u > math.MaxUint64/10 {
+	for ; frac < scale && !overflow; frac++ {
+		if mag > math.MaxUint64/10 {
 			overflow = true
 			break
 		}
-		u *= 10
+		mag *= 10
 	}
-	if overflow || (neg && u > 1<<63) || (!neg && u > math.MaxInt64) {
-		return 0, false, nil
+	if overflow {
+		return 0, false, false, nil
 	}
-	if neg {
-		return -int64(u), true, nil
-	}
-	return int64(u), true, nil
+	return mag, neg && mag != 0, true, nil
 }
+
+// parseDecimal64 is parseDecimal for values that fit an int64 (ok false
+// otherwise).
+func parseDecimal64(b []byte, scale int) (v int64, ok bool, err error) {
+	mag, neg, ok, err := parseDecimal(b, scale)
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	switch {
+	case neg && mag <= 1<<63:
+		return -int64(mag), true, nil // -(1<<63) wraps to MinInt64, as wanted
+	case !neg && mag <= math.MaxInt64:
+		return int64(mag), true, nil
+	}
+	return 0, false, nil
+}
+
+// pow10u64[i] is 10^i.
+var pow10u64 = func() (p [20]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
 
 // exceedsPrecision reports whether |v| has more than p digits.
 func exceedsPrecision(v int64, p int) bool {
 	if p >= 19 {
 		return false
 	}
-	limit := int64(1)
-	for range p {
-		limit *= 10
-	}
+	limit := int64(pow10u64[p])
 	return v >= limit || v <= -limit
 }
 
-// appendFixedInt64 appends v as an n-byte (n ≥ 8) big-endian two's
-// complement integer: the sign-extended form typemap.AppendFixedDecimal
-// produces for the same value, without a big.Int.
-func appendFixedInt64(dst []byte, v int64, n int) []byte {
+// appendFixedMagnitude appends ±mag as an n-byte (n ≥ 9) big-endian two's
+// complement integer: what typemap.AppendFixedDecimal produces for the same
+// value, without a big.Int. With n ≥ 9 the leading byte only carries the
+// sign, so the low 8 bytes are mag, or 2^64 − mag for a negative value.
+func appendFixedMagnitude(dst []byte, mag uint64, neg bool, n int) []byte {
 	ext := byte(0)
-	if v < 0 {
+	if neg {
 		ext = 0xff
+		mag = -mag
 	}
 	for i := n; i > 8; i-- {
 		dst = append(dst, ext)
 	}
-	return binary.BigEndian.AppendUint64(dst, uint64(v))
+	return binary.BigEndian.AppendUint64(dst, mag)
 }
 
 // parseDateTime parses MySQL's DATETIME/TIMESTAMP/DATE text

@@ -95,18 +95,52 @@ func FuzzParseDecimal64(f *testing.F) {
 	})
 }
 
-func TestAppendFixedInt64MatchesSharedEncoding(t *testing.T) {
-	for _, v := range []int64{0, 1, -1, 255, -256, math.MaxInt64, math.MinInt64, 1234567890123} {
-		// n ≥ 9: FIXED_LEN_BYTE_ARRAY decimals start at precision 19. (The
-		// shared helper also refuses -2^63 in 8 bytes, which does fit;
-		// no decimal width ever meets that edge.)
-		for _, n := range []int{9, 13, 16} {
-			want, err := typemap.AppendFixedDecimal(nil, big.NewInt(v), n)
-			if err != nil {
-				t.Fatal(err)
+func TestAppendFixedMagnitudeMatchesSharedEncoding(t *testing.T) {
+	for _, mag := range []uint64{0, 1, 255, 256, math.MaxInt64, 1 << 63, 1<<63 + 1, math.MaxUint64, 1234567890123} {
+		for _, neg := range []bool{false, true} {
+			v := new(big.Int).SetUint64(mag)
+			if neg {
+				v.Neg(v)
 			}
-			if got := appendFixedInt64(nil, v, n); !bytes.Equal(got, want) {
-				t.Errorf("appendFixedInt64(%d, %d) = %x, want %x", v, n, got, want)
+			// n ≥ 9: FIXED_LEN_BYTE_ARRAY decimals start at precision 19.
+			for _, n := range []int{9, 13, 16} {
+				want, err := typemap.AppendFixedDecimal(nil, v, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := appendFixedMagnitude(nil, mag, neg && mag != 0, n); !bytes.Equal(got, want) {
+					t.Errorf("appendFixedMagnitude(%d, neg=%v, %d) = %x, want %x", mag, neg, n, got, want)
+				}
+			}
+		}
+	}
+}
+
+// parseDecimal agrees with typemap.UnscaledDecimal wherever the magnitude
+// fits a uint64.
+func TestParseDecimalMagnitude(t *testing.T) {
+	for _, in := range []string{"18446744073709551615", "-18446744073709551615", "18446744073709551616", "-0.00", "1844674407370955161.5"} {
+		for _, scale := range []int{0, 1, 2} {
+			mag, neg, ok, err := parseDecimal([]byte(in), scale)
+			want, werr := typemap.UnscaledDecimal([]byte(in), scale)
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("%q scale %d: %v vs %v", in, scale, err, werr)
+			}
+			if err != nil {
+				continue
+			}
+			fits := want.CmpAbs(new(big.Int).SetUint64(math.MaxUint64)) <= 0
+			if ok != fits {
+				t.Fatalf("%q scale %d: ok=%v, shared %s", in, scale, ok, want)
+			}
+			if ok {
+				got := new(big.Int).SetUint64(mag)
+				if neg {
+					got.Neg(got)
+				}
+				if got.Cmp(want) != 0 {
+					t.Fatalf("%q scale %d: %s, shared %s", in, scale, got, want)
+				}
 			}
 		}
 	}
@@ -167,7 +201,8 @@ func TestConvertHotPathDoesNotAllocate(t *testing.T) {
 		{col("bigint", "bigint(20)", typemap.Target{Kind: typemap.Int64}), "9223372036854775807"},
 		{col("double", "double", typemap.Target{Kind: typemap.Double}), "1.7976931348623157e308"},
 		{col("decimal", "decimal(12,2)", typemap.Target{Kind: typemap.Decimal, Precision: 12, Scale: 2}), "-1234567890.12"},
-		{col("bigint", "bigint(20) unsigned", typemap.Target{Kind: typemap.Decimal, Precision: 20}), "9223372036854775807"},
+		{col("bigint", "bigint(20) unsigned", typemap.Target{Kind: typemap.Decimal, Precision: 20}), "18446744073709551615"},
+		{col("decimal", "decimal(30,6)", typemap.Target{Kind: typemap.Decimal, Precision: 30, Scale: 6}), "-12345678901234.123456"},
 		{col("datetime", "datetime(6)", typemap.Target{Kind: typemap.TimestampMicros}), "2024-02-29 23:59:59.999999"},
 		{col("varchar", "varchar(10)", typemap.Target{Kind: typemap.String}), "héllo"},
 	}
@@ -333,5 +368,71 @@ func TestQuoting(t *testing.T) {
 	}
 	if got := quoteAccount("o'neil@10.0.0.%"); got != "'o''neil'@'10.0.0.%'" {
 		t.Errorf("quoteAccount = %s", got)
+	}
+}
+
+// The driver hands integer and floating-point columns over as Go numbers;
+// each target gets the same value it would from the text.
+func TestConvertDriverNumbers(t *testing.T) {
+	plan := func(dt, ct string, target typemap.Target) conversion {
+		c, err := planConversion(source.ScanColumn{Column: typemap.Column{Name: "c", DataType: dt, ColumnType: ct}, Target: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	dec := func(p, s int) typemap.Target { return typemap.Target{Kind: typemap.Decimal, Precision: p, Scale: s} }
+	for _, tc := range []struct {
+		c    conversion
+		in   any
+		text string // the same value as text, converted the text way
+	}{
+		{plan("int", "int", typemap.Target{Kind: typemap.Int32}), int64(-2147483648), "-2147483648"},
+		{plan("bigint", "bigint", typemap.Target{Kind: typemap.Int64}), int64(math.MinInt64), "-9223372036854775808"},
+		{plan("bigint", "bigint unsigned", dec(20, 0)), uint64(math.MaxUint64), "18446744073709551615"},
+		{plan("bigint", "bigint unsigned", dec(20, 0)), uint64(0), "0"},
+		{plan("bigint", "bigint", dec(19, 0)), int64(-1), "-1"},
+		{plan("int", "int", dec(10, 2)), int64(-12), "-12"},
+		{plan("int", "int", dec(9, 3)), int64(999999), "999999"},
+		{plan("bigint", "bigint unsigned", dec(38, 10)), uint64(math.MaxUint64), "18446744073709551615"},
+		{plan("bigint", "bigint", dec(38, 19)), int64(math.MinInt64), "-9223372036854775808"},
+		{plan("tinyint", "tinyint", typemap.Target{Kind: typemap.Boolean}), int64(-3), "-3"},
+		{plan("int", "int", typemap.Target{Kind: typemap.Double}), int64(-7), "-7"},
+		{plan("double", "double", typemap.Target{Kind: typemap.Double}), math.Nextafter(0.3, 1), "0.30000000000000004"},
+		{plan("double", "double", typemap.Target{Kind: typemap.Float}), 1.5, "1.5"},
+		{plan("float", "float", typemap.Target{Kind: typemap.Double}), float32(0.1), "0.10000000149011612"},
+	} {
+		var s1, s2 []byte
+		got, err := tc.c.convertValue(tc.in, &s1)
+		want, werr := tc.c.convert([]byte(tc.text), &s2)
+		if err != nil || werr != nil || got.Kind() != want.Kind() || !parquet.Equal(got, want) {
+			t.Errorf("%T %v: got %v (%v), from text %v (%v)", tc.in, tc.in, got, err, want, werr)
+		}
+	}
+	for _, tc := range []struct {
+		c  conversion
+		in any
+	}{
+		{plan("int", "int unsigned", typemap.Target{Kind: typemap.Int32}), int64(4294967295)},
+		{plan("bigint", "bigint unsigned", typemap.Target{Kind: typemap.Int64}), uint64(math.MaxUint64)},
+		{plan("int", "int", dec(4, 2)), int64(100)},
+		{plan("bigint", "bigint", dec(18, 0)), int64(math.MinInt64)},
+		{plan("int", "int", typemap.Target{Kind: typemap.Int32}), float64(1)},
+		{plan("int", "int", typemap.Target{Kind: typemap.Int32}), "text"},
+	} {
+		var s []byte
+		if got, err := tc.c.convertValue(tc.in, &s); err == nil {
+			t.Errorf("%T %v → %v: got %v, want an error", tc.in, tc.in, tc.c.kind, got)
+		}
+	}
+	// No allocation: the driver boxed the value already.
+	c := plan("bigint", "bigint unsigned", dec(20, 0))
+	var v any = uint64(math.MaxUint64)
+	scratch := make([]byte, 0, 16)
+	if n := testing.AllocsPerRun(100, func() {
+		scratch = scratch[:0]
+		c.convertValue(v, &scratch)
+	}); n != 0 {
+		t.Errorf("%v allocations per value", n)
 	}
 }

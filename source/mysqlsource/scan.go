@@ -67,13 +67,13 @@ func (s *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Row
 	r := &rows{
 		snap: s, conn: conn, rows: sqlRows, ctx: ctx, qcancel: qcancel,
 		req: req, convs: convs,
-		raw:     make([]sql.RawBytes, max(len(convs), 1)),
+		cells:   make([]cell, max(len(convs), 1)),
 		scratch: make([]byte, 0, scratch),
 		zero:    make([]int64, len(convs)),
 	}
-	r.ptrs = make([]any, len(r.raw))
-	for i := range r.raw {
-		r.ptrs[i] = &r.raw[i]
+	r.ptrs = make([]any, len(r.cells))
+	for i := range r.cells {
+		r.ptrs[i] = &r.cells[i]
 	}
 	r.watching.Add(1)
 	r.stopWatch = context.AfterFunc(ctx, func() {
@@ -128,7 +128,19 @@ func scanQuery(req source.ScanRequest, convs []conversion) string {
 	return b.String()
 }
 
-// rows streams one scan. Its buffers (raw, scratch) are reused row after
+// cell receives one value of the current row as the driver produced it,
+// through sql.Scanner: database/sql hands a Scanner the driver's value
+// itself (the text protocol's bytes, still in the driver's buffer, or the
+// number the driver parsed an integer or floating-point column into), with
+// no copy and no conversion of its own.
+type cell struct{ v any }
+
+func (c *cell) Scan(src any) error {
+	c.v = src
+	return nil
+}
+
+// rows streams one scan. Its buffers (cells, scratch) are reused row after
 // row: values returned by Row alias them until the next Next.
 type rows struct {
 	snap    *Snapshot
@@ -138,7 +150,7 @@ type rows struct {
 	qcancel context.CancelFunc
 	req     source.ScanRequest
 	convs   []conversion
-	raw     []sql.RawBytes
+	cells   []cell
 	ptrs    []any
 	scratch []byte  // fixed-length decimals of the current row
 	zero    []int64 // zero or invalid DATETIME/TIMESTAMP values per column
@@ -209,8 +221,8 @@ func (r *rows) Next() bool {
 		return false
 	}
 	if limit := r.req.MaxValueBytes; limit > 0 {
-		for i, v := range r.raw[:len(r.convs)] {
-			if int64(len(v)) >= limit {
+		for i := range r.convs {
+			if v, ok := r.cells[i].v.([]byte); ok && int64(len(v)) >= limit {
 				t := r.req.Table
 				r.end(&source.ValueTooLargeError{Database: t.Database, Schema: t.Schema, Table: t.Name,
 					Column: r.req.Columns[i].Name, Size: int64(len(v)), Limit: limit})
@@ -242,12 +254,12 @@ func (r *rows) end(err error) {
 func (r *rows) Row(dst []parquet.Value) ([]parquet.Value, error) {
 	r.scratch = r.scratch[:0]
 	for i := range r.convs {
-		b := r.raw[i]
-		if b == nil {
+		raw := r.cells[i].v
+		if raw == nil {
 			dst = append(dst, parquet.NullValue())
 			continue
 		}
-		v, err := r.convs[i].convert(b, &r.scratch)
+		v, err := r.convs[i].convertValue(raw, &r.scratch)
 		if err != nil {
 			if err == errZeroDate {
 				r.zero[i]++

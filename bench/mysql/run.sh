@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Benchmark of the MySQL/MariaDB export against its baselines, run by hand
+# (not by CI). It loads sbtest1 (sysbench oltp_read_only --tables=1
+# --table-size=2000000 prepare) and a wide table of its own (1M rows, a
+# column of each type family of reference §10.1) into the database
+# snapexport_bench, then times, 5 runs each, interleaved:
+#
+#   a      mysql --quick -e 'SELECT * FROM t' > /dev/null
+#   b-gz   snapexport start-export-task to a local directory, GZIP
+#   b-sn   the same with Snappy
+#   c-gz   mysql --batch --quick -e 'SELECT * FROM t' | DuckDB (duckdb-go) writing Parquet, GZIP
+#   c-sn   the same with Snappy
+#
+# and prints the medians of wall time and peak RSS (the largest process of
+# the command, from /usr/bin/time), with the ratios b/a and b/c.
+#
+# Usage: bash bench/mysql/run.sh [--setup-only] [--runs N] [--tables "sbtest1 wide"]
+# Environment: SNAPEXPORT_MYSQL_URL (default mysql://root@127.0.0.1:3306/test);
+# the account needs CREATE on snapexport_bench. sysbench is installed with
+# apt-get when missing.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+RUNS=5
+TABLES="sbtest1 wide"
+SETUP_ONLY=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--setup-only) SETUP_ONLY=1 ;;
+	--runs) RUNS=$2; shift ;;
+	--tables) TABLES=$2; shift ;;
+	*) echo "usage: $0 [--setup-only] [--runs N] [--tables LIST]" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+BASE_URL=${SNAPEXPORT_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
+DB=snapexport_bench
+SIZE=${SYSBENCH_TABLE_SIZE:-2000000}
+WIDE_ROWS=${WIDE_ROWS:-1000000}
+# mysql://user[:password]@host[:port]/... → client options
+rest=${BASE_URL#*://}
+userinfo=""
+case $rest in *@*) userinfo=${rest%%@*}; rest=${rest#*@} ;; esac
+hostport=${rest%%[/?]*}
+MY_USER=${userinfo%%:*}
+MY_PASS=""
+case $userinfo in *:*) MY_PASS=${userinfo#*:} ;; esac
+MY_HOST=${hostport%%:*}
+MY_PORT=3306
+case $hostport in *:*) MY_PORT=${hostport#*:} ;; esac
+URL="mysql://$userinfo@$hostport/$DB"
+export MYSQL_PWD=$MY_PASS
+MYSQL=(mysql --host="$MY_HOST" --port="$MY_PORT" --user="${MY_USER:-root}" --protocol=tcp)
+
+need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing ($2)" >&2; exit 1; }; }
+need mysql "apt-get install mariadb-client"
+need bc "apt-get install bc"
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
+if ! command -v sysbench >/dev/null; then
+	echo "bench: installing sysbench" >&2
+	apt-get install -y sysbench >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y sysbench >/dev/null; }
+fi
+
+# --- data -------------------------------------------------------------------
+"${MYSQL[@]}" -e "CREATE DATABASE IF NOT EXISTS $DB CHARACTER SET utf8mb4"
+rows() { "${MYSQL[@]}" -N -e "SELECT COUNT(*) FROM $DB.$1" 2>/dev/null || echo 0; }
+if [ "$(rows sbtest1)" != "$SIZE" ]; then
+	echo "bench: loading sbtest1 (sysbench oltp_read_only --tables=1 --table-size=$SIZE prepare)" >&2
+	"${MYSQL[@]}" -e "DROP TABLE IF EXISTS $DB.sbtest1"
+	sysbench oltp_read_only --db-driver=mysql --mysql-host="$MY_HOST" --mysql-port="$MY_PORT" \
+		--mysql-user="${MY_USER:-root}" --mysql-password="$MY_PASS" --mysql-db="$DB" \
+		--tables=1 --table-size="$SIZE" prepare >&2
+fi
+if [ "$(rows wide)" != "$WIDE_ROWS" ]; then
+	echo "bench: loading wide ($WIDE_ROWS rows)" >&2
+	"${MYSQL[@]}" "$DB" <<SQL
+DROP TABLE IF EXISTS wide, digits;
+CREATE TABLE digits (d INT NOT NULL PRIMARY KEY);
+INSERT INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9);
+CREATE TABLE wide (
+	id BIGINT NOT NULL PRIMARY KEY, ti TINYINT UNSIGNED, si SMALLINT, i INT, iu INT UNSIGNED, bi BIGINT,
+	biu BIGINT UNSIGNED, d DECIMAL(12,2), d30 DECIMAL(30,6), f FLOAT, db DOUBLE, b BIT(8),
+	dt DATE, tm TIME, dtm DATETIME(6), ts TIMESTAMP NULL, yr YEAR, ch CHAR(8), vc VARCHAR(40),
+	vb VARBINARY(16), tx TEXT, bl BLOB, en ENUM('sad','ok','happy'), st SET('a','b','c'), js JSON, pt POINT
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+INSERT INTO wide
+SELECT n, n % 256, n % 30000 - 15000, n, n * 3, n * 1000003, 18446744073709551615 - n, n * 1.25, n * 1000000.125,
+	n / 3, n / 7, n % 256, DATE '2000-01-01' + INTERVAL (n % 9000) DAY, SEC_TO_TIME(n % 86400),
+	TIMESTAMP '2000-01-01 00:00:00' + INTERVAL n SECOND, TIMESTAMP '2000-01-01 00:00:00' + INTERVAL n MINUTE,
+	1901 + n % 255, CONCAT('c', n % 1000), CONCAT('v', n, ' é'), UNHEX(MD5(n)), CONCAT(MD5(n), ' text'),
+	UNHEX(SHA1(n)), ELT(n % 3 + 1, 'sad', 'ok', 'happy'), ELT(n % 4 + 1, 'a', 'a,b', 'b,c', ''),
+	JSON_OBJECT('id', n, 'tag', CONCAT('x', n % 10)), POINT(n, n / 2)
+FROM (SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d + 100000 * g.d + 1 AS n
+	FROM digits a, digits b, digits c, digits e, digits f, digits g) s
+WHERE n <= $WIDE_ROWS;
+DROP TABLE digits;
+ANALYZE TABLE wide;
+SQL
+fi
+[ "$SETUP_ONLY" = 1 ] && { echo "bench: data loaded in $DB" >&2; exit 0; }
+
+# --- binaries ---------------------------------------------------------------
+WORK=$(mktemp -d /tmp/snapexport-bench-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+echo "bench: building cmd/snapexport and bench/mysql/tsv2parquet" >&2
+go build -o "$WORK/snapexport" ./cmd/snapexport
+go build -o "$WORK/tsv2parquet" ./bench/mysql/tsv2parquet
+
+# --- runs -------------------------------------------------------------------
+RESULTS=$WORK/results.tsv
+: > "$RESULTS"
+# measure TABLE METHOD CMD... : one timed run, "table method seconds rss_kib" appended.
+measure() {
+	local table=$1 method=$2
+	shift 2
+	local out=$WORK/out
+	rm -rf "$out"
+	mkdir -p "$out"
+	if ! /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" > "$WORK/stdout" 2> "$WORK/stderr"; then
+		echo "bench: $method on $table failed:" >&2
+		cat "$WORK/stderr" >&2
+		exit 1
+	fi
+	read -r secs rss < "$WORK/time"
+	case $method in
+	b-*) # the export must have written every row
+		exported=$(grep -oE '"ExportedRows": ?[0-9]+' "$WORK/stdout" | grep -oE '[0-9]+$' || true)
+		if [ "$exported" != "${COUNT[$table]}" ]; then
+			echo "bench: $method on $table exported ${exported:-?} rows, the table has ${COUNT[$table]}" >&2
+			exit 1
+		fi ;;
+	esac
+	printf '%s\t%s\t%s\t%s\n' "$table" "$method" "$secs" "$rss" >> "$RESULTS"
+	printf 'bench: %-8s %-5s %6.2fs %7.1f MiB\n' "$table" "$method" "$secs" "$(echo "$rss / 1024" | bc -l)" >&2
+	rm -rf "$out"
+}
+
+declare -A COUNT
+for table in $TABLES; do COUNT[$table]=$(rows "$table"); done
+CLIENT="${MYSQL[*]}"
+n=0
+for run in $(seq 1 "$RUNS"); do
+	for table in $TABLES; do
+		for method in a b-gz b-sn c-gz c-sn; do
+			n=$((n + 1))
+			case $method in
+			a) measure "$table" a sh -c "$CLIENT --quick -e 'SELECT * FROM $table' $DB > /dev/null" ;;
+			b-*)
+				codec=gzip; [ "$method" = b-sn ] && codec=snappy
+				measure "$table" "$method" "$WORK/snapexport" start-export-task --export-task-identifier "bench-$n" \
+					--source-arn "$URL" --s3-bucket-name "file://$WORK/out" --export-only "$DB.$table" \
+					--compression "$codec" --progress none ;;
+			c-*)
+				codec=gzip; [ "$method" = c-sn ] && codec=snappy
+				measure "$table" "$method" sh -c "$CLIENT --batch --quick -e 'SELECT * FROM $table' $DB | '$WORK/tsv2parquet' -codec $codec -o '$WORK/out/$table.parquet'" ;;
+			esac
+		done
+	done
+done
+
+# --- summary ----------------------------------------------------------------
+median() { sort -n | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+get() { awk -F'\t' -v t="$1" -v m="$2" -v c="$3" '$1 == t && $2 == m {print $c}' "$RESULTS" | median; }
+echo
+echo "$("${MYSQL[@]}" -N -e 'SELECT VERSION()'), $RUNS runs each, interleaved; medians."
+echo
+printf '| %-8s | %-6s | %9s | %13s | %7s | %7s |\n' table method "time (s)" "peak RSS MiB" "b/a" "b/c"
+printf '|%s|%s|%s|%s|%s|%s|\n' ---------- -------- ----------- --------------- --------- ---------
+for table in $TABLES; do
+	a=$(get "$table" a 3)
+	for method in a b-gz b-sn c-gz c-sn; do
+		secs=$(get "$table" "$method" 3)
+		rss=$(echo "$(get "$table" "$method" 4) / 1024" | bc -l)
+		ba="" bc_=""
+		case $method in
+		b-gz) ba=$(echo "$secs / $a" | bc -l); bc_=$(echo "$secs / $(get "$table" c-gz 3)" | bc -l) ;;
+		b-sn) ba=$(echo "$secs / $a" | bc -l); bc_=$(echo "$secs / $(get "$table" c-sn 3)" | bc -l) ;;
+		esac
+		printf '| %-8s | %-6s | %9.2f | %13.1f | %7s | %7s |\n' "$table" "$method" "$secs" "$rss" \
+			"$( [ -n "$ba" ] && printf '%.2f' "$ba")" "$( [ -n "$bc_" ] && printf '%.2f' "$bc_")"
+	done
+done
