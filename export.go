@@ -62,6 +62,17 @@ type Config struct {
 	DestinationPrefix string
 }
 
+// FixedMemoryOverhead is the process memory outside a task's budget: the Go
+// runtime and the program, database drivers' read buffers, and the sink's
+// upload buffers (s3sink: part size × upload concurrency per file being
+// written). Budget plus this is what a process running one task needs, plus
+// about three times the largest single value per worker.
+const FixedMemoryOverhead = 96 << 20
+
+// DefaultMemoryLimit is the memory budget of a task when
+// TaskOptions.MemoryLimit is 0.
+const DefaultMemoryLimit = 128 << 20
+
 // DefaultMaxValueBytes is the size of a single value at which a task fails,
 // as RDS fails an export on a large object of about 500 MB.
 const DefaultMaxValueBytes = 500 << 20
@@ -74,8 +85,18 @@ type TaskOptions struct {
 	Concurrency int
 	// Compression is the Parquet codec; the zero value is GZIP, as RDS.
 	Compression writer.Codec
+	// MemoryLimit is the task's memory budget in bytes, shared by all
+	// workers; 0 means DefaultMemoryLimit. Row groups are sized from it
+	// (RowGroupBytes 0 means MemoryLimit / (3 × Concurrency), at most 32
+	// MiB), and every worker reserves twice its row-group size (the
+	// buffered values and their encoded pages) before it reads; a worker
+	// whose reservation does not fit waits. The process needs the budget
+	// plus a fixed overhead (the Go runtime, drivers' read buffers, the
+	// sink's upload buffers: see the package documentation), plus, per
+	// worker, about three times the largest single value being written.
+	MemoryLimit int64
 	// RowGroupBytes bounds a row group's uncompressed size, and with it
-	// each worker's memory; 0 means 32 MiB.
+	// each worker's memory; 0 derives it from MemoryLimit.
 	RowGroupBytes int64
 	// TargetFileBytes is the size at which a partition's file is closed and
 	// the next one started; 0 means 1 GiB.
@@ -116,8 +137,11 @@ func (o *TaskOptions) resolve() TaskOptions {
 	if r.Concurrency <= 0 {
 		r.Concurrency = runtime.NumCPU()
 	}
+	if r.MemoryLimit <= 0 {
+		r.MemoryLimit = DefaultMemoryLimit
+	}
 	if r.RowGroupBytes <= 0 {
-		r.RowGroupBytes = 32 << 20
+		r.RowGroupBytes = max(1<<20, min(32<<20, r.MemoryLimit/int64(3*r.Concurrency)))
 	}
 	if r.TargetFileBytes <= 0 {
 		r.TargetFileBytes = 1 << 30

@@ -15,6 +15,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/snapexport/snapexport/internal/manifest"
 	"github.com/snapexport/snapexport/partition"
@@ -60,6 +61,10 @@ type run struct {
 
 	rows  atomic.Int64
 	bytes atomic.Int64
+
+	// memory is the task's budget; each running part holds a reservation
+	// of twice its row-group size.
+	memory *semaphore.Weighted
 
 	mu       sync.Mutex // guards warnings and the tables' counters
 	warnings manifest.Warnings
@@ -130,6 +135,7 @@ func (r *run) heartbeat(ctx context.Context, stop <-chan struct{}) {
 }
 
 func (r *run) export(ctx context.Context) error {
+	r.memory = semaphore.NewWeighted(r.opts.MemoryLimit)
 	if c, ok := r.sink.(sink.Checker); ok {
 		if err := c.Check(ctx); err != nil {
 			return &taskFailure{fault: ErrInvalidS3Bucket, cause: destinationCause(r.task.Info(), err), err: err}
@@ -316,6 +322,13 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 			return r.partError(t, p, err)
 		}
 	}
+	// Reading waits while the budget is spent. A reservation larger than
+	// the whole budget (RowGroupBytes set above it) takes the whole budget.
+	reserve := min(2*r.opts.RowGroupBytes, r.opts.MemoryLimit)
+	if err := r.memory.Acquire(ctx, reserve); err != nil {
+		return err
+	}
+	defer r.memory.Release(reserve)
 	rows, err := r.snap.Scan(ctx, source.ScanRequest{
 		Table: t.table, Columns: t.cols, Partition: p.Partition, Range: p.Range, Blocks: p.Blocks, MaxValueBytes: r.opts.MaxValueBytes,
 	})

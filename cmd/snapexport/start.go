@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/snapexport/snapexport"
@@ -38,7 +40,9 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.Var(&exportOnly, "export-only", "what to export, space-separated: database, database.table, database.schema, database.schema.table")
 	fs.StringVar(&compression, "compression", compression, "Parquet codec: gzip, snappy, zstd or none")
 	fs.IntVar(&opts.Concurrency, "concurrency", 0, "partitions exported at once, each on its own connection (0: one per CPU)")
-	fs.Int64Var(&opts.RowGroupBytes, "row-group-bytes", 0, "uncompressed bytes per row group, bounding memory per worker (0: 32 MiB)")
+	fs.Int64Var(&opts.MemoryLimit, "memory-limit", 0, "memory budget of the task in bytes, shared by all workers (0: 128 MiB)")
+	fs.Int64Var(&opts.RowGroupBytes, "row-group-bytes", 0, "uncompressed bytes per row group (0: derived from --memory-limit, at most 32 MiB)")
+	fs.Int64Var(&opts.TargetPartBytes, "target-part-bytes", 0, "estimated source bytes per part when a big table is split for parallel reads (0: 128 MiB)")
 	fs.Int64Var(&opts.TargetFileBytes, "target-file-bytes", 0, "size at which a file is closed and the next started (0: 1 GiB)")
 	fs.Int64Var(&opts.MaxValueBytes, "max-value-bytes", 0, "fail on a single value of this many bytes or more (0: 500 MiB, as RDS)")
 	fs.Var(&overrides, "type-override", "type overrides, space-separated TYPE=KIND or db.schema.table.column=KIND (kinds: string, binary, int64, timestamp_millis, decimal(p,s), ...)")
@@ -81,6 +85,18 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	in.ExportOnly = exportOnly
 	in.Options = &opts
+	// The command owns its process, so it tells the Go runtime the memory
+	// it may use: the task's budget plus the fixed overhead. The collector
+	// then runs before the heap doubles, instead of after (GOGC's default),
+	// which is what lets peak RSS follow the budget with huge values. An
+	// explicit GOMEMLIMIT wins.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		budget := opts.MemoryLimit
+		if budget <= 0 {
+			budget = snapexport.DefaultMemoryLimit
+		}
+		debug.SetMemoryLimit(budget + snapexport.FixedMemoryOverhead)
+	}
 	if noWait {
 		return startInBackground(ctx, args, in, output, stdout, stderr)
 	}
