@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func TestS3Child(t *testing.T) {
 	if err != nil || string(got) != "hello" {
 		t.Fatalf("GET = %q, %v", got, err)
 	}
-	os.Stdout.WriteString("ENDPOINT " + srv.Endpoint + "\n")
+	os.Stdout.WriteString("ENDPOINT " + srv.Endpoint + "\nDIR " + local.dir + "\n")
 	switch mode {
 	case "stop":
 		StopS3()
@@ -57,18 +58,28 @@ func TestS3ServerLifecycle(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestS3Child$", "-test.v")
 			cmd.Env = append(os.Environ(), childEnv+"="+mode)
 			out, _ := cmd.CombinedOutput()
-			endpoint := ""
+			endpoint, dir := "", ""
 			sc := bufio.NewScanner(strings.NewReader(string(out)))
 			for sc.Scan() {
 				if rest, ok := strings.CutPrefix(sc.Text(), "ENDPOINT "); ok {
 					endpoint = rest
 				}
+				if rest, ok := strings.CutPrefix(sc.Text(), "DIR "); ok {
+					dir = rest
+				}
+			}
+			if mode == "die" && strings.HasPrefix(filepath.Base(dir), "snapexport-versitygw-") {
+				// A dying process cannot remove its server's directory.
+				defer os.RemoveAll(dir)
 			}
 			if endpoint == "" {
 				t.Fatalf("child did not reach its end:\n%s", out)
 			}
 			if !strings.HasPrefix(endpoint, "http://127.0.0.1:") {
 				t.Errorf("endpoint %q is not on 127.0.0.1", endpoint)
+			}
+			if _, err := os.Stat(dir); mode == "stop" && !os.IsNotExist(err) {
+				t.Errorf("StopS3 left the server's directory %q (%v)", dir, err)
 			}
 			addr := strings.TrimPrefix(endpoint, "http://")
 			// The kernel delivers the parent-death signal asynchronously:
