@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"runtime"
 	"slices"
 	"strings"
@@ -451,11 +452,41 @@ func openSink(ctx context.Context, in StartExportTaskInput) (sink.Sink, bool, er
 	if in.S3BucketName == "" {
 		return nil, false, newError(ErrInvalidParameterValue, nil, "S3BucketName is empty: give a bucket name, or a URL such as s3://bucket, file:///abs/dir or mem://name, or an open Sink")
 	}
-	s, err := sink.OpenURL(ctx, in.S3BucketName)
+	s, err := sink.OpenURL(ctx, withS3TaskSettings(in.S3BucketName, in))
 	if err != nil {
 		return nil, false, newError(ErrInvalidS3Bucket, err, "cannot open destination %q", source.Redact(in.S3BucketName))
 	}
 	return s, true, nil
+}
+
+// withS3TaskSettings passes the task's IamRoleArn and KmsKeyId to an S3
+// destination given by name or URL, as the s3:// parameters role_arn,
+// role_session_name and kms_key_id (parameters already in the URL win). An
+// already-open Sink is configured by whoever opened it.
+func withS3TaskSettings(dest string, in StartExportTaskInput) string {
+	if in.IamRoleArn == "" && in.KmsKeyId == "" {
+		return dest
+	}
+	if !strings.Contains(dest, "://") {
+		dest = "s3://" + dest
+	}
+	u, err := url.Parse(dest)
+	if err != nil || u.Scheme != "s3" {
+		return dest
+	}
+	q := u.Query()
+	set := func(k, v string) {
+		if v != "" && q.Get(k) == "" {
+			q.Set(k, v)
+		}
+	}
+	set("kms_key_id", in.KmsKeyId)
+	set("role_arn", in.IamRoleArn)
+	if in.IamRoleArn != "" {
+		set("role_session_name", "snapexport-"+in.ExportTaskIdentifier)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func (e *exporter) lookup(id string) (*task, error) {

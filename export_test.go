@@ -22,6 +22,7 @@ import (
 	"github.com/snapexport/snapexport/internal/demodb"
 	"github.com/snapexport/snapexport/internal/duckcheck"
 	"github.com/snapexport/snapexport/internal/manifest"
+	"github.com/snapexport/snapexport/internal/testenv"
 	"github.com/snapexport/snapexport/sink"
 	"github.com/snapexport/snapexport/sink/dirsink"
 	"github.com/snapexport/snapexport/sink/memsink"
@@ -59,6 +60,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	code := m.Run()
+	testenv.StopS3()
 	os.RemoveAll(demoDir)
 	os.Exit(code)
 }

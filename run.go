@@ -138,12 +138,11 @@ func (r *run) export(ctx context.Context) error {
 	r.memory = semaphore.NewWeighted(r.opts.MemoryLimit)
 	if c, ok := r.sink.(sink.Checker); ok {
 		if err := c.Check(ctx); err != nil {
-			return &taskFailure{fault: ErrInvalidS3Bucket, cause: destinationCause(r.task.Info(), err), err: err}
+			return destinationFailure(r.task.Info(), err)
 		}
 	}
 	if err := r.writeExportInfo(ctx, r.task.Info()); err != nil {
-		return &taskFailure{fault: ErrInvalidS3Bucket, err: err, cause: fmt.Sprintf(
-			"An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", r.task.Info().S3Bucket, err)}
+		return destinationFailure(r.task.Info(), err)
 	}
 
 	snap, err := r.src.Snapshot(ctx, source.SnapshotOptions{Databases: r.filter.databases(), Workers: r.opts.Concurrency})
@@ -189,8 +188,7 @@ func (r *run) export(ctx context.Context) error {
 	}
 
 	if err := r.writeExportInfo(ctx, r.task.Info()); err != nil {
-		return &taskFailure{fault: ErrInvalidS3Bucket, err: err, cause: fmt.Sprintf(
-			"An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", r.task.Info().S3Bucket, err)}
+		return destinationFailure(r.task.Info(), err)
 	}
 
 	if err := r.exportTables(ctx); err != nil {
@@ -630,14 +628,57 @@ type taskFailure struct {
 func (f *taskFailure) Error() string { return f.cause }
 func (f *taskFailure) Unwrap() error { return f.err }
 
-// destinationCause turns a failed start-of-task destination check into the
-// RDS FailureCause text (reference §8.1).
-func destinationCause(rec ExportTask, err error) string {
-	return fmt.Sprintf("The S3 bucket %s isn't valid. Either it isn't located in the current AWS Region or it doesn't exist. Review your S3 bucket name and retry the export. (%v)", rec.S3Bucket, err)
+// storeFailure is what a sink's errors tell about an object store
+// (s3sink.BucketError implements it), matched by behaviour so the core
+// imports no driver.
+type storeFailure interface {
+	S3Bucket() string
+	S3Action() string
+	ErrorCode() string
+	BucketNotFound() bool
+	WrongRegion() bool
+	AccessDenied() bool
+	KMSKeyNotAccessible() bool
+	RoleNotAssumable() bool
 }
 
-// claim writes the STARTING record; conditional makes it fail with
-// sink.ErrExist when a record is already there.
+// destinationFailure turns a failed start-of-task check or metadata write
+// into RDS's FailureCause text (reference §8.1) and the matching fault.
+func destinationFailure(rec ExportTask, err error) *taskFailure {
+	bucket := strings.TrimPrefix(rec.S3Bucket, "s3://")
+	var sf storeFailure
+	if !errors.As(err, &sf) {
+		return &taskFailure{fault: ErrInvalidS3Bucket, err: err, cause: fmt.Sprintf(
+			"An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", bucket, err)}
+	}
+	if b := sf.S3Bucket(); b != "" {
+		bucket = b
+	}
+	role := rec.IamRoleArn
+	switch {
+	case sf.RoleNotAssumable():
+		return &taskFailure{fault: ErrIAMRoleNotAuthorized, err: err, cause: fmt.Sprintf(
+			"The RDS export failed to write the export task's metadata because it can't assume the IAM role %s. (%v)", role, err)}
+	case sf.KMSKeyNotAccessible():
+		return &taskFailure{fault: ErrKMSKeyNotAccessible, err: err, cause: fmt.Sprintf(
+			"KMS key check failed. Check the credentials on your KMS key and try again. The key %s can't be used with the S3 bucket %s (error code %s).", rec.KmsKeyId, bucket, sf.ErrorCode())}
+	case sf.WrongRegion():
+		return &taskFailure{fault: ErrInvalidS3Bucket, err: err, cause: fmt.Sprintf(
+			"The S3 bucket %s isn't located in the current AWS Region. Review your S3 bucket name and retry the export. (%v)", bucket, err)}
+	case sf.BucketNotFound():
+		return &taskFailure{fault: ErrInvalidS3Bucket, err: err, cause: fmt.Sprintf(
+			"The S3 bucket %s isn't valid. Either it isn't located in the current AWS Region or it doesn't exist. Review your S3 bucket name and retry the export.", bucket)}
+	case sf.AccessDenied() && role != "":
+		return &taskFailure{fault: ErrIAMRoleNotAuthorized, err: err, cause: fmt.Sprintf(
+			"The IAM role %s isn't authorized to call %s on the S3 bucket %s. Review your permissions and retry the export.", role, sf.S3Action(), bucket)}
+	case sf.AccessDenied():
+		return &taskFailure{fault: ErrInvalidS3Bucket, err: err, cause: fmt.Sprintf(
+			"S3 credential check failed. Check the permissions on your S3 bucket and IAM policy. (%s on the S3 bucket %s: %s)", sf.S3Action(), bucket, sf.ErrorCode())}
+	}
+	return &taskFailure{fault: ErrInvalidS3Bucket, err: err, cause: fmt.Sprintf(
+		"An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", bucket, err)}
+}
+
 func (r *run) claim(ctx context.Context, conditional bool) error {
 	r.infoMu.Lock()
 	defer r.infoMu.Unlock()
