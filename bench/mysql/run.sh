@@ -8,9 +8,12 @@
 #   a      mysql --quick -e 'SELECT * FROM t' > /dev/null
 #   b-gz   snapexport start-export-task to a local directory, GZIP
 #   b-sn   the same with Snappy
-#   c-gz   mysql --batch --quick -e 'SELECT * FROM t' | DuckDB (duckdb-go) writing Parquet, GZIP
+#   c-gz   mysql --batch --quick --binary-as-hex -e 'SELECT * FROM t' | DuckDB (duckdb-go)
+#          writing Parquet, GZIP (bench/mysql/tsv2parquet; column types declared from the
+#          catalog, because DuckDB's CSV sniffer writes an empty file when reading a pipe)
 #   c-sn   the same with Snappy
 #
+# Every run is checked: b and c must have written every row of the table.
 # and prints the medians of wall time and peak RSS (the largest process of
 # the command, from /usr/bin/time), with the ratios b/a and b/c.
 #
@@ -125,8 +128,11 @@ measure() {
 	fi
 	read -r secs rss < "$WORK/time"
 	case $method in
-	b-*) # the export must have written every row
-		exported=$(grep -oE '"ExportedRows": ?[0-9]+' "$WORK/stdout" | grep -oE '[0-9]+$' || true)
+	b-* | c-*) # the export must have written every row
+		case $method in
+		b-*) exported=$(grep -oE '"ExportedRows": ?[0-9]+' "$WORK/stdout" | grep -oE '[0-9]+$' || true) ;;
+		c-*) exported=$(grep -oE '^rows [0-9]+' "$WORK/stdout" | grep -oE '[0-9]+$' || true) ;;
+		esac
 		if [ "$exported" != "${COUNT[$table]}" ]; then
 			echo "bench: $method on $table exported ${exported:-?} rows, the table has ${COUNT[$table]}" >&2
 			exit 1
@@ -137,8 +143,31 @@ measure() {
 	rm -rf "$out"
 }
 
-declare -A COUNT
-for table in $TABLES; do COUNT[$table]=$(rows "$table"); done
+# DuckDB column types of a table, from the catalog, as a DuckDB struct literal.
+colspec() {
+	"${MYSQL[@]}" -N <<SQL
+SELECT CONCAT('{', GROUP_CONCAT(CONCAT('''', COLUMN_NAME, ''': ''',
+	CASE
+		WHEN DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint') THEN
+			CONCAT(IF(COLUMN_TYPE LIKE '%unsigned%', 'U', ''),
+				ELT(FIELD(DATA_TYPE, 'tinyint', 'smallint', 'mediumint', 'int', 'bigint'), 'TINYINT', 'SMALLINT', 'INTEGER', 'INTEGER', 'BIGINT'))
+		WHEN DATA_TYPE = 'decimal' AND NUMERIC_PRECISION <= 38 THEN CONCAT('DECIMAL(', NUMERIC_PRECISION, ',', NUMERIC_SCALE, ')')
+		WHEN DATA_TYPE = 'float' THEN 'FLOAT'
+		WHEN DATA_TYPE = 'double' THEN 'DOUBLE'
+		WHEN DATA_TYPE = 'date' THEN 'DATE'
+		WHEN DATA_TYPE IN ('datetime', 'timestamp') THEN 'TIMESTAMP'
+		WHEN DATA_TYPE = 'year' THEN 'SMALLINT'
+		ELSE 'VARCHAR'
+	END, '''') ORDER BY ORDINAL_POSITION SEPARATOR ', '), '}')
+FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '$DB' AND TABLE_NAME = '$1'
+SQL
+}
+
+declare -A COUNT SPEC
+for table in $TABLES; do
+	COUNT[$table]=$(rows "$table")
+	SPEC[$table]=$(colspec "$table")
+done
 CLIENT="${MYSQL[*]}"
 n=0
 for run in $(seq 1 "$RUNS"); do
@@ -154,7 +183,8 @@ for run in $(seq 1 "$RUNS"); do
 					--compression "$codec" --progress none ;;
 			c-*)
 				codec=gzip; [ "$method" = c-sn ] && codec=snappy
-				measure "$table" "$method" sh -c "$CLIENT --batch --quick -e 'SELECT * FROM $table' $DB | '$WORK/tsv2parquet' -codec $codec -o '$WORK/out/$table.parquet'" ;;
+				export COLSPEC=${SPEC[$table]}
+				measure "$table" "$method" sh -c "$CLIENT --batch --quick --binary-as-hex -e 'SELECT * FROM $table' $DB | '$WORK/tsv2parquet' -codec $codec -columns \"\$COLSPEC\" -o '$WORK/out/$table.parquet'" ;;
 			esac
 		done
 	done

@@ -91,6 +91,13 @@
 // too, so values above MaxInt64 belong to the range whose Upper is nil. The
 // column-name skip rule (§5.6) is the exporter's, for every engine.
 //
+// [Snapshot.KeyQuantiles] (source.KeySampler) lets the planner split a
+// large table into key ranges of similar row counts, read in parallel on
+// the snapshot's connections: boundaries come from the storage engine's
+// records-in-range estimates (EXPLAIN over the key's index, refined cell by
+// cell where rows cluster), so no row is read to plan and a skewed key
+// still splits evenly.
+//
 // # Values
 //
 // Rows come through database/sql as sql.RawBytes: the driver's buffer, no

@@ -638,3 +638,61 @@ func TestEndToEndKilledConnectionFailsTheTask(t *testing.T) {
 		}
 	}
 }
+
+// TestEndToEndSplitTable: a table large enough to split is read as several
+// key ranges on several snapshot connections at once; rows written by
+// another connection once the task is IN_PROGRESS appear in none of the
+// parts, and together the parts hold every row exactly once.
+func TestEndToEndSplitTable(t *testing.T) {
+	admin := ms.AdminDB(t)
+	name := ms.UniqueName(t, "e2e_split")
+	ms.CreateTable(t, admin, name, "(id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(20), pad CHAR(100)) ENGINE=InnoDB")
+	ms.MustExec(t, admin, "INSERT INTO "+ms.QuoteIdent(name)+" SELECT seq, 'orig', REPEAT('p', 100) FROM seq_1_to_250000",
+		"ANALYZE TABLE "+ms.QuoteIdent(name))
+	q := ms.QuoteIdent(name)
+	var once sync.Once
+	writeErr := make(chan error, 1)
+	rec, dir, err := export(t, snapexport.StartExportTaskInput{
+		ExportOnly: []string{ms.TestDatabase + "." + name},
+		Options: &snapexport.TaskOptions{Concurrency: 2, Compression: writer.Snappy, OnEvent: func(ev snapexport.Event) {
+			if ev.Task.Status != snapexport.StatusInProgress {
+				return
+			}
+			once.Do(func() {
+				_, err := admin.Exec("UPDATE " + q + " SET v = 'changed' WHERE id % 1000 = 0")
+				if err == nil {
+					_, err = admin.Exec("DELETE FROM " + q + " WHERE id % 1000 = 1")
+				}
+				if err == nil {
+					_, err = admin.Exec("INSERT INTO " + q + " VALUES (0, 'new', ''), (300000, 'new', '')")
+				}
+				writeErr <- err
+			})
+		}},
+	})
+	if err != nil {
+		t.Fatalf("export: %v (%s)", err, rec.FailureCause)
+	}
+	if err := <-writeErr; err != nil {
+		t.Fatal(err)
+	}
+	if rec.SnapshotIdentity[ms.IDConsistency] != "ftwrl" {
+		t.Errorf("snapshot identity %v", rec.SnapshotIdentity)
+	}
+	files := parquetFiles(t, dir, rec.ExportTaskIdentifier, name)
+	if len(files) < 2 {
+		t.Fatalf("the table was not split: files %v", files)
+	}
+	list := make([]string, len(files))
+	for i, f := range files {
+		list[i] = "'" + f + "'"
+		if filepath.Base(filepath.Dir(f)) != "1" {
+			t.Errorf("%s: key ranges go to batch folder 1", f)
+		}
+	}
+	duck := duckcheck.Open(t)
+	r := duck.Rows("SELECT count(*), count(DISTINCT id), min(id), max(id), count(*) FILTER (WHERE v <> 'orig') FROM read_parquet([" + strings.Join(list, ", ") + "])")
+	if fmt.Sprint(r[0]) != "[250000 250000 1 250000 0]" {
+		t.Errorf("rows, distinct ids, min, max, changed = %v; want [250000 250000 1 250000 0]", r[0])
+	}
+}

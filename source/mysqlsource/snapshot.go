@@ -48,9 +48,12 @@ type Snapshot struct {
 	mu       sync.Mutex
 	warnings []source.Warning
 	warned   map[string]bool // non-transactional tables already warned about
-	live     int             // connections not yet lost
-	closed   bool
-	done     chan struct{} // closed by Close, or when the last connection is lost
+	// keyIndexes names the index of each key Tables found, for
+	// KeyQuantiles' estimates: "<target>\x00<column>" → index.
+	keyIndexes map[string]string
+	live       int // connections not yet lost
+	closed     bool
+	done       chan struct{} // closed by Close, or when the last connection is lost
 }
 
 var _ source.Snapshot = (*Snapshot)(nil)

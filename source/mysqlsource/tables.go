@@ -235,7 +235,7 @@ func (s *Snapshot) key(ctx context.Context, t source.Table) (*source.Key, error)
 	if err != nil {
 		return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
 	}
-	var candidates []string
+	var candidates, indexes []string
 	for rows.Next() {
 		var index, column string
 		if err := rows.Scan(&index, &column); err != nil {
@@ -243,17 +243,19 @@ func (s *Snapshot) key(ctx context.Context, t source.Table) (*source.Key, error)
 			return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
 		}
 		candidates = append(candidates, column)
+		indexes = append(indexes, index)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
 	}
 	var keyCol *typemap.Column
-	for _, name := range candidates {
+	for j, name := range candidates {
 		for i := range t.Columns {
 			c := &t.Columns[i]
 			if c.Name == name && !c.Nullable && integerTypes[c.DataType] {
 				keyCol = c
+				s.setKeyIndex(t, c.Name, indexes[j])
 				break
 			}
 		}
