@@ -67,8 +67,8 @@ type Config struct {
 // runtime and the program, database drivers' read buffers, and the sink's
 // upload buffers (s3sink: part size × upload concurrency per file being
 // written). Budget plus this is what a process running one task needs, plus
-// about three times the largest single value per worker.
-const FixedMemoryOverhead = 96 << 20
+// about five times its largest row (see TaskOptions.MemoryLimit).
+const FixedMemoryOverhead = 128 << 20
 
 // DefaultMemoryLimit is the memory budget of a task when
 // TaskOptions.MemoryLimit is 0.
@@ -92,9 +92,9 @@ type TaskOptions struct {
 	// MiB), and every worker reserves twice its row-group size (the
 	// buffered values and their encoded pages) before it reads; a worker
 	// whose reservation does not fit waits. The process needs the budget
-	// plus a fixed overhead (the Go runtime, drivers' read buffers, the
-	// sink's upload buffers: see the package documentation), plus, per
-	// worker, about three times the largest single value being written.
+	// plus FixedMemoryOverhead, plus about five times the largest row of
+	// 4 MiB or more: such rows are copied a few times on their way to the
+	// file, so one worker at a time holds them.
 	MemoryLimit int64
 	// RowGroupBytes bounds a row group's uncompressed size, and with it
 	// each worker's memory; 0 derives it from MemoryLimit.

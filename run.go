@@ -65,6 +65,11 @@ type run struct {
 	// memory is the task's budget; each running part holds a reservation
 	// of twice its row-group size.
 	memory *semaphore.Weighted
+	// hugeRows lets one worker at a time hold rows of hugeRowBytes or
+	// more: each is copied a few times on its way to the file (driver
+	// buffer, column buffer, encoded page), so two at once could overrun
+	// any budget.
+	hugeRows sync.Mutex
 
 	mu       sync.Mutex // guards warnings and the tables' counters
 	warnings manifest.Warnings
@@ -340,6 +345,7 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 	var keys []string
 	var partBytes atomic.Int64
 	var partRows int64
+	holdsHuge := false
 	roller := writer.NewRoller(func(seq int) (io.WriteCloser, error) {
 		batch := p.Batch
 		if p.RollBatches {
@@ -375,6 +381,11 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 		if row, err = rows.Row(row[:0]); err != nil {
 			return err
 		}
+		if !holdsHuge && rowBytes(row) >= hugeRowBytes {
+			r.hugeRows.Lock()
+			defer r.hugeRows.Unlock()
+			holdsHuge = true
+		}
 		if err = roller.WriteRow(row); err != nil {
 			return err
 		}
@@ -400,6 +411,20 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 	}
 	r.partDone(t, p, keys, partRows, partBytes.Load())
 	return nil
+}
+
+// hugeRowBytes is the row size from which a worker takes the huge-rows lock.
+const hugeRowBytes = 4 << 20
+
+// rowBytes is the size of a row's variable-length values.
+func rowBytes(row []parquet.Value) int {
+	n := 0
+	for i := range row {
+		if row[i].Kind() == parquet.ByteArray {
+			n += len(row[i].ByteArray())
+		}
+	}
+	return n
 }
 
 func (r *run) partError(t *tableRun, p partition.Part, err error) error {
