@@ -100,7 +100,9 @@ type Table struct {
 	// not-null integer index.
 	Key *Key
 	// Partitions names the declarative partitions of a partitioned table,
-	// in order (nil for ordinary tables). Each becomes one batch folder.
+	// in order (nil for ordinary tables), as ScanRequest.Partition takes
+	// them (PostgreSQL: "schema.name" when a partition lives in another
+	// schema than its parent). Each becomes one batch folder.
 	Partitions []string
 	// EstimatedRows and EstimatedBytes come from the catalog's statistics
 	// (0 when unknown); they drive planning and progress.
@@ -157,9 +159,10 @@ type ScanColumn struct {
 	Target typemap.Target
 }
 
-// KeyRange is a half-open range [Lower, Upper) over Column, an integer key.
-// A nil bound is unbounded. IncludeNull adds the rows whose key is NULL, so
-// that exactly one range of a plan reads them.
+// KeyRange is a half-open range [Lower, Upper) over Column, an integer
+// column (the table's Key when Column is ""). A nil bound is unbounded.
+// IncludeNull adds the rows whose key is NULL, so that exactly one range of
+// a plan reads them.
 type KeyRange struct {
 	Column      string
 	Lower       *int64
