@@ -104,7 +104,7 @@ type TaskOptions struct {
 	TargetFileBytes int64
 	// TargetPartBytes is the estimated source size of one part when a
 	// large table is split into key or page ranges read in parallel; 0
-	// means 128 MiB. Tables larger than 16 MiB get at least two parts per
+	// means 512 MiB. A table that is split gets at least one part per
 	// worker.
 	TargetPartBytes int64
 	// MaxValueBytes fails the task on a single value of at least this size;

@@ -83,7 +83,7 @@ func TestSkewedKeyGivesEvenParts(t *testing.T) {
 	}
 	slices.Sort(keys)
 	require.Equal(t, 100000, len(slices.Compact(slices.Clone(keys))), "keys are unique")
-	parts, err := partition.Plan(context.Background(), sampler{keys: keys}, table(int64(len(keys)), 1<<30), partition.Options{Workers: 2})
+	parts, err := partition.Plan(context.Background(), sampler{keys: keys}, table(int64(len(keys)), 1<<30), partition.Options{Workers: 2, TargetPartBytes: 64 << 20})
 	require.NoError(t, err)
 	require.Greater(t, len(parts), 4)
 	counts := assertTiles(t, parts, keys)
@@ -137,15 +137,17 @@ func TestPartCountFollowsSize(t *testing.T) {
 	big, _ := partition.Plan(context.Background(), sampler{keys: keys}, table(100000, 1000<<20), partition.Options{Workers: 1, TargetPartBytes: 10 << 20})
 	assert.Len(t, small, 10)
 	assert.Len(t, big, 100)
-	busy, _ := partition.Plan(context.Background(), sampler{keys: keys}, table(100000, 20<<20), partition.Options{Workers: 4})
-	assert.Len(t, busy, 8, "a large-enough table keeps every worker busy")
+	busy, _ := partition.Plan(context.Background(), sampler{keys: keys}, table(100000, 20<<20), partition.Options{Workers: 4, TargetPartBytes: 16 << 20})
+	assert.Len(t, busy, 4, "a table that is split keeps every worker busy")
+	whole, _ := partition.Plan(context.Background(), sampler{keys: keys}, table(100000, 100<<20), partition.Options{Workers: 4})
+	assert.Len(t, whole, 1, "a table under the target size is one sequential scan")
 }
 
 func TestKeylessTables(t *testing.T) {
 	tb := source.Table{Name: "heap", EstimatedRows: 1e6, EstimatedBytes: 1 << 30, Pages: 131072}
 	parts, err := partition.Plan(context.Background(), sampler{blocks: true}, tb, partition.Options{Workers: 2})
 	require.NoError(t, err)
-	require.Equal(t, 8, len(parts))
+	require.Equal(t, 2, len(parts)) // 1 GiB in 512 MiB parts
 	var next uint32
 	for i, p := range parts {
 		require.NotNil(t, p.Blocks)

@@ -654,7 +654,8 @@ func TestEndToEndSplitTable(t *testing.T) {
 	writeErr := make(chan error, 1)
 	rec, dir, err := export(t, snapexport.StartExportTaskInput{
 		ExportOnly: []string{ms.TestDatabase + "." + name},
-		Options: &snapexport.TaskOptions{Concurrency: 2, Compression: writer.Snappy, OnEvent: func(ev snapexport.Event) {
+		// Parts of 4 MiB: the 30 MB table is split as a large one is.
+		Options: &snapexport.TaskOptions{Concurrency: 2, TargetPartBytes: 4 << 20, Compression: writer.Snappy, OnEvent: func(ev snapexport.Event) {
 			if ev.Task.Status != snapexport.StatusInProgress {
 				return
 			}

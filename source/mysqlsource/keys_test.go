@@ -61,7 +61,7 @@ func TestKeyQuantiles(t *testing.T) {
 	snap := snapshotOf(t, src, 2)
 	for _, name := range []string{dense, skewed} {
 		tb := table(t, snap, name)
-		sizes, keys := partSizes(t, snap, tb, 2)
+		sizes, keys := partSizes(t, snap, tb, 4) // at least one part per worker
 		if len(sizes) < 3 {
 			t.Errorf("%s: %d parts, want the table split", name, len(sizes))
 		}

@@ -331,6 +331,12 @@ func sameValue(got any, want *string, kind typemap.Kind) error {
 // fresh directory.
 func startExport(t *testing.T, ctx context.Context, exp snapexport.Exporter, schema string, concurrency int) (snapexport.Task, string, string) {
 	t.Helper()
+	return startExportOpts(t, ctx, exp, schema, snapexport.TaskOptions{Concurrency: concurrency})
+}
+
+// startExportOpts is startExport with any task options.
+func startExportOpts(t *testing.T, ctx context.Context, exp snapexport.Exporter, schema string, opts snapexport.TaskOptions) (snapexport.Task, string, string) {
+	t.Helper()
 	out := t.TempDir()
 	id := "pg-e2e-" + randomSuffix()
 	task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{
@@ -338,7 +344,7 @@ func startExport(t *testing.T, ctx context.Context, exp snapexport.Exporter, sch
 		SourceArn:            requireDB(t),
 		S3BucketName:         "file://" + out,
 		ExportOnly:           []string{testDatabase + "." + schema},
-		Options:              &snapexport.TaskOptions{Concurrency: concurrency},
+		Options:              &opts,
 	})
 	if err != nil {
 		t.Fatalf("StartExportTask: %v", err)
@@ -483,7 +489,8 @@ func TestExportSplitTables(t *testing.T) {
 	defer exp.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	task, out, id := startExport(t, ctx, exp, s, 2)
+	// Parts of 4 MiB: the 25 MB tables are split as large ones are.
+	task, out, id := startExportOpts(t, ctx, exp, s, snapexport.TaskOptions{Concurrency: 2, TargetPartBytes: 4 << 20})
 	rec, err := task.Wait(ctx)
 	if err != nil {
 		t.Fatalf("export: %v (%s)", err, rec.FailureCause)
