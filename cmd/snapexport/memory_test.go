@@ -16,7 +16,6 @@ import (
 	"github.com/snapexport/snapexport"
 )
 
-
 // TestPeakMemoryFollowsBudget exports tables that blow up naive exporters
 // (values of 20 MB each, a 300-column table) in a separate process and
 // checks its peak RSS against the budget plus the documented overheads.
