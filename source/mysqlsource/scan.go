@@ -19,7 +19,7 @@ import (
 
 // killGrace is how long a scan waits for KILL QUERY to stop its statement
 // before it closes the connection itself.
-const killGrace = 1500 * time.Millisecond
+const killGrace = time.Second
 
 // Scan reads one table, partition or key range on a snapshot connection,
 // waiting for one to be free. Rows stream from the server as the caller
@@ -28,7 +28,7 @@ const killGrace = 1500 * time.Millisecond
 // Cancelling ctx, or closing the rows before the end, stops the statement
 // with KILL QUERY from another connection: the snapshot connection and its
 // transaction survive and go back to the snapshot. Only when that fails
-// within 1.5 s is the connection closed.
+// within a second is the connection closed.
 func (s *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Rows, error) {
 	convs := make([]conversion, len(req.Columns))
 	scratch := 0
