@@ -100,9 +100,12 @@
 //
 // # Values
 //
-// Rows come through database/sql as sql.RawBytes: the driver's buffer, no
-// copy. Text reaches parquet.ByteArrayValue as it is; integers, decimals
-// and dates are parsed in place without allocating. Specifics:
+// Rows stream from the server as the caller reads them. Each value reaches
+// the conversion through an sql.Scanner, as the driver produced it: text
+// still in the driver's buffer (no copy; it goes into parquet.ByteArrayValue
+// as it is), or the int64, uint64 or float64 go-sql-driver/mysql parses
+// integer and floating-point columns into. Decimals and dates are parsed in
+// place; nothing in the conversion allocates. Specifics:
 //
 //   - FLOAT is selected as (c + 0e0): the text protocol prints FLOAT with 6
 //     significant digits, the DOUBLE expression prints the stored value
