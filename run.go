@@ -156,14 +156,16 @@ func (r *run) export(ctx context.Context) error {
 	}
 	r.snap = snap
 	defer snap.Close()
-	info := snap.Info()
-	for _, w := range info.Warnings {
-		r.warnings.General = append(r.warnings.General, manifest.Entry(w))
-	}
 
 	tables, skipped, err := snap.Tables(ctx, r.filter)
 	if err != nil {
 		return &taskFailure{fault: ErrInvalidExportSourceState, err: err, cause: "Failed to list the tables to export: " + err.Error()}
+	}
+	// After Tables: listing adds warnings of its own (non-transactional
+	// tables that are not part of the snapshot).
+	info := snap.Info()
+	for _, w := range info.Warnings {
+		r.warnings.General = append(r.warnings.General, manifest.Entry(w))
 	}
 	for _, s := range skipped {
 		r.warnings.SkippedTables = append(r.warnings.SkippedTables, manifest.Entry(s))

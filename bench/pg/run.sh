@@ -111,14 +111,31 @@ measure() {
 			echo "bench: $method on $table exported ${exported:-?} rows, the table has ${COUNT[$table]}" >&2
 			exit 1
 		fi ;;
+	c-*) # so must the baseline: DuckDB's sniffer on a pipe once lost rows
+		written=$(grep -oE '^rows [0-9]+' "$WORK/stdout" | grep -oE '[0-9]+$' || true)
+		if [ "$written" != "${COUNT[$table]}" ]; then
+			echo "bench: $method on $table wrote ${written:-?} rows, the table has ${COUNT[$table]}" >&2
+			exit 1
+		fi ;;
 	esac
 	printf '%s\t%s\t%s\t%s\n' "$table" "$method" "$secs" "$rss" >> "$RESULTS"
 	printf 'bench: %-17s %-5s %6.2fs %7.1f MiB\n' "$table" "$method" "$secs" "$(echo "$rss / 1024" | bc -l)" >&2
 	rm -rf "$out"
 }
 
-declare -A COUNT
-for table in $TABLES; do COUNT[$table]=$(rows "$table"); done
+declare -A COUNT COLSPEC
+# The baseline declares its column types, as a user who knows the table
+# would; types follow the RDS mapping (numbers and booleans typed, the rest
+# text).
+colspec() {
+	psql "$URL" -At -c "SELECT '{' || string_agg(quote_literal(attname) || ': ' || quote_literal(
+		CASE atttypid::regtype::text
+			WHEN 'smallint' THEN 'SMALLINT' WHEN 'integer' THEN 'INTEGER' WHEN 'bigint' THEN 'BIGINT'
+			WHEN 'real' THEN 'FLOAT' WHEN 'double precision' THEN 'DOUBLE' WHEN 'boolean' THEN 'BOOLEAN'
+			ELSE 'VARCHAR' END), ', ' ORDER BY attnum) || '}'
+		FROM pg_attribute WHERE attrelid = '$1'::regclass AND attnum > 0 AND NOT attisdropped"
+}
+for table in $TABLES; do COUNT[$table]=$(rows "$table"); COLSPEC[$table]=$(colspec "$table"); done
 n=0
 for run in $(seq 1 "$RUNS"); do
 	for table in $TABLES; do
@@ -133,7 +150,7 @@ for run in $(seq 1 "$RUNS"); do
 					--compression "$codec" --progress none ;;
 			c-*)
 				codec=gzip; [ "$method" = c-sn ] && codec=snappy
-				measure "$table" "$method" sh -c "psql '$URL' -c 'COPY $table TO STDOUT (FORMAT csv, HEADER)' | '$WORK/csv2parquet' -codec $codec -o '$WORK/out/$table.parquet'" ;;
+				measure "$table" "$method" sh -c "psql '$URL' -c 'COPY $table TO STDOUT (FORMAT csv, HEADER)' | '$WORK/csv2parquet' -codec $codec -columns \"${COLSPEC[$table]}\" -o '$WORK/out/$table.parquet'" ;;
 			esac
 		done
 	done
