@@ -67,7 +67,7 @@ type Config struct {
 // runtime and the program, database drivers' read buffers, and the sink's
 // upload buffers (s3sink: part size × upload concurrency per file being
 // written). Budget plus this is what a process running one task needs, plus
-// about five times its largest row (see TaskOptions.MemoryLimit).
+// up to ten times its largest row (see TaskOptions.MemoryLimit).
 const FixedMemoryOverhead = 128 << 20
 
 // DefaultMemoryLimit is the memory budget of a task when
@@ -92,9 +92,12 @@ type TaskOptions struct {
 	// MiB), and every worker reserves twice its row-group size (the
 	// buffered values and their encoded pages) before it reads; a worker
 	// whose reservation does not fit waits. The process needs the budget
-	// plus FixedMemoryOverhead, plus about five times the largest row of
-	// 4 MiB or more: such rows are copied a few times on their way to the
-	// file, so one worker at a time holds them.
+	// plus FixedMemoryOverhead, plus up to ten times the largest row of
+	// 4 MiB or more: such a row is held several times on its way to the
+	// file (the driver's buffers, the column buffer, the encoded and the
+	// compressed page) until the collector frees it, so one worker at a
+	// time holds them (measured: 20 MB values with a 64 MiB budget peak at
+	// 250-345 MiB).
 	MemoryLimit int64
 	// RowGroupBytes bounds a row group's uncompressed size, and with it
 	// each worker's memory; 0 derives it from MemoryLimit.
