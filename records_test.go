@@ -128,6 +128,15 @@ func TestCancelFromAnotherProcess(t *testing.T) {
 		out, err := other.DescribeExportTasks(context.Background(), snapexport.DescribeExportTasksInput{ExportTaskIdentifier: "remote-1"})
 		return err == nil && len(out.ExportTasks) == 1 && out.ExportTasks[0].Status == snapexport.StatusCanceled
 	})
+
+	// A resume is not stopped by the request that canceled the first run.
+	close(src.gate)
+	task, err = runner.StartExportTask(context.Background(), snapexport.StartExportTaskInput{
+		ExportTaskIdentifier: "remote-1", Source: src, Sink: mem, Resume: true,
+		Options: &snapexport.TaskOptions{HeartbeatInterval: fastBeat},
+	})
+	require.NoError(t, err)
+	waitComplete(t, task)
 	require.NoError(t, runner.Close())
 }
 

@@ -42,6 +42,10 @@ func prepareResume(ctx context.Context, s sink.Sink, l layout, in StartExportTas
 	if !slices.Equal(prev.ExportOnly, nonEmpty(in.ExportOnly)) {
 		return ExportTask{}, nil, newError(ErrInvalidParameterValue, nil, "cannot resume export task %s with another ExportOnly: it exported %q, this request asks for %q", l.id, prev.ExportOnly, in.ExportOnly)
 	}
+	// A cancel request that stopped the earlier run must not stop this one.
+	if err := s.Delete(ctx, l.cancelRequestKey()); err != nil && !errors.Is(err, sink.ErrNotExist) {
+		return ExportTask{}, nil, newError(ErrInvalidS3Bucket, err, "cannot delete the old cancel request of export task %s", l.id)
+	}
 	parts := map[string][]manifest.Part{}
 	for obj, err := range s.List(ctx, l.root()+"/export_tables_info_"+l.id+"_from_") {
 		if err != nil {
