@@ -9,7 +9,7 @@
 #   b-gz   snapexport start-export-task to a local directory, GZIP
 #   b-sn   the same with Snappy
 #   c-gz   mysql --batch --quick --binary-as-hex -e 'SELECT * FROM t' | DuckDB (duckdb-go)
-#          writing Parquet, GZIP (bench/mysql/tsv2parquet; column types declared from the
+#          writing Parquet, GZIP (bench/text2parquet; column types declared from the
 #          catalog, because DuckDB's CSV sniffer writes an empty file when reading a pipe)
 #   c-sn   the same with Snappy
 #
@@ -107,9 +107,9 @@ fi
 # --- binaries ---------------------------------------------------------------
 WORK=$(mktemp -d /tmp/snapexport-bench-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-echo "bench: building cmd/snapexport and bench/mysql/tsv2parquet" >&2
+echo "bench: building cmd/snapexport and bench/text2parquet" >&2
 go build -o "$WORK/snapexport" ./cmd/snapexport
-go build -o "$WORK/tsv2parquet" ./bench/mysql/tsv2parquet
+go build -o "$WORK/text2parquet" ./bench/text2parquet
 
 # --- runs -------------------------------------------------------------------
 RESULTS=$WORK/results.tsv
@@ -184,7 +184,7 @@ for run in $(seq 1 "$RUNS"); do
 			c-*)
 				codec=gzip; [ "$method" = c-sn ] && codec=snappy
 				export COLSPEC=${SPEC[$table]}
-				measure "$table" "$method" sh -c "$CLIENT --batch --quick --binary-as-hex -e 'SELECT * FROM $table' $DB | '$WORK/tsv2parquet' -codec $codec -columns \"\$COLSPEC\" -o '$WORK/out/$table.parquet'" ;;
+				measure "$table" "$method" sh -c "$CLIENT --batch --quick --binary-as-hex -e 'SELECT * FROM $table' $DB | '$WORK/text2parquet' -format tsv -codec $codec -columns \"\$COLSPEC\" -o '$WORK/out/$table.parquet'" ;;
 			esac
 		done
 	done

@@ -84,9 +84,9 @@ trap 'rm -rf "$WORK"' EXIT
 # The CLI, built once (so compile time is not timed) with the PostgreSQL
 # driver added through an overlay in case cmd/snapexport does not import it.
 printf '{"Replace":{"%s":"%s"}}' "$ROOT/cmd/snapexport/zz_bench_pgsource.go" "$ROOT/bench/pg/overlay/pgsource_driver.go.txt" > "$WORK/overlay.json"
-echo "bench: building cmd/snapexport and bench/pg/csv2parquet" >&2
+echo "bench: building cmd/snapexport and bench/text2parquet" >&2
 go build -overlay "$WORK/overlay.json" -o "$WORK/snapexport" ./cmd/snapexport
-go build -o "$WORK/csv2parquet" ./bench/pg/csv2parquet
+go build -o "$WORK/text2parquet" ./bench/text2parquet
 
 # --- runs -------------------------------------------------------------------
 RESULTS=$WORK/results.tsv
@@ -150,7 +150,7 @@ for run in $(seq 1 "$RUNS"); do
 					--compression "$codec" --progress none ;;
 			c-*)
 				codec=gzip; [ "$method" = c-sn ] && codec=snappy
-				measure "$table" "$method" sh -c "psql '$URL' -c 'COPY $table TO STDOUT (FORMAT csv, HEADER)' | '$WORK/csv2parquet' -codec $codec -columns \"${COLSPEC[$table]}\" -o '$WORK/out/$table.parquet'" ;;
+				measure "$table" "$method" sh -c "psql '$URL' -c 'COPY $table TO STDOUT (FORMAT csv, HEADER)' | '$WORK/text2parquet' -format csv -codec $codec -columns \"${COLSPEC[$table]}\" -o '$WORK/out/$table.parquet'" ;;
 			esac
 		done
 	done
