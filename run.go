@@ -714,24 +714,26 @@ func destinationFailure(rec ExportTask, err error) *taskFailure {
 		"An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", bucket, err)}
 }
 
+// claim writes the STARTING record; conditional makes it fail with
+// sink.ErrExist when a record is already there.
 func (r *run) claim(ctx context.Context, conditional bool) error {
-	r.infoMu.Lock()
-	defer r.infoMu.Unlock()
-	b, err := json.MarshalIndent(infoFromRecord(r.task.Info(), r.layout, r.opts.HeartbeatInterval), "", "  ")
-	if err != nil {
-		return err
-	}
-	return sink.WriteObject(ctx, r.sink, r.layout.exportInfoKey(), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: conditional})
+	return r.putExportInfo(ctx, r.task.Info(), conditional)
 }
 
 func (r *run) writeExportInfo(ctx context.Context, rec ExportTask) error {
+	return r.putExportInfo(ctx, rec, false)
+}
+
+// putExportInfo is the one writer of export_info; infoMu keeps heartbeats,
+// status changes and the final record from interleaving.
+func (r *run) putExportInfo(ctx context.Context, rec ExportTask, ifNotExists bool) error {
 	r.infoMu.Lock()
 	defer r.infoMu.Unlock()
 	b, err := json.MarshalIndent(infoFromRecord(rec, r.layout, r.opts.HeartbeatInterval), "", "  ")
 	if err != nil {
 		return err
 	}
-	return sink.WriteObject(ctx, r.sink, r.layout.exportInfoKey(), b, &sink.WriterOptions{ContentType: "application/json"})
+	return sink.WriteObject(ctx, r.sink, r.layout.exportInfoKey(), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: ifNotExists})
 }
 
 func (r *run) writeTablesInfo(ctx context.Context) error {
