@@ -81,13 +81,33 @@ func resumedParts(prev []manifest.Part) []partition.Part {
 	for i, p := range prev {
 		out[i] = partition.Part{Batch: p.Batch, Index: p.Index, Partition: p.Partition, RollBatches: p.RollBatches}
 		if p.KeyColumn != "" {
-			out[i].Range = &source.KeyRange{Column: p.KeyColumn, Lower: p.Lower, Upper: p.Upper, IncludeNull: p.IncludeNull}
+			out[i].Range = &source.KeyRange{Column: p.KeyColumn, Lower: p.Lower, Upper: p.Upper,
+				LowerBytes: deref(p.LowerBytes), UpperBytes: deref(p.UpperBytes), IncludeNull: p.IncludeNull}
 		}
 		if p.BlockLower != nil {
 			out[i].Blocks = &source.BlockRange{Lower: *p.BlockLower, Upper: p.BlockUpper}
 		}
 	}
 	return out
+}
+
+// ref and deref carry a byte-string bound through the manifest: nil is
+// unbounded, a non-nil empty slice the empty value.
+func ref(b []byte) *[]byte {
+	if b == nil {
+		return nil
+	}
+	return &b
+}
+
+func deref(b *[]byte) []byte {
+	if b == nil {
+		return nil
+	}
+	if *b == nil {
+		return []byte{}
+	}
+	return *b
 }
 
 // keepFinished marks the parts an earlier run finished as done, with their
@@ -124,6 +144,7 @@ func partRecords(t *tableRun) []manifest.Part {
 		}
 		if p.Range != nil {
 			out[i].KeyColumn, out[i].Lower, out[i].Upper, out[i].IncludeNull = p.Range.Column, p.Range.Lower, p.Range.Upper, p.Range.IncludeNull
+			out[i].LowerBytes, out[i].UpperBytes = ref(p.Range.LowerBytes), ref(p.Range.UpperBytes)
 		}
 	}
 	return out

@@ -462,19 +462,16 @@ func (r *run) partError(t *tableRun, p partition.Part, err error) error {
 }
 
 func describeRange(k *source.KeyRange) string {
-	s := k.Column + " in ["
-	if k.Lower != nil {
-		s += fmt.Sprint(*k.Lower)
-	} else {
-		s += "-inf"
+	bound := func(i *int64, b []byte, inf string) string {
+		switch {
+		case i != nil:
+			return fmt.Sprint(*i)
+		case b != nil:
+			return fmt.Sprintf("%q", b)
+		}
+		return inf
 	}
-	s += ", "
-	if k.Upper != nil {
-		s += fmt.Sprint(*k.Upper)
-	} else {
-		s += "+inf"
-	}
-	s += ")"
+	s := k.Column + " in [" + bound(k.Lower, k.LowerBytes, "-inf") + ", " + bound(k.Upper, k.UpperBytes, "+inf") + ")"
 	if k.IncludeNull {
 		s += " or NULL"
 	}

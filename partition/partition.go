@@ -14,8 +14,13 @@
 //     size. The first range also reads the NULL keys; the first and last
 //     are open-ended, so every row is read exactly once. A range that holds
 //     no rows writes no file: gaps in the numbering are normal, as in RDS.
-//   - A table without such a key, on an engine that scans page ranges
-//     ([source.BlockScanner], PostgreSQL's ctid), is cut into page ranges.
+//   - A table with another key the engine can sample
+//     ([source.KeyBoundarySampler]: MySQL and MariaDB string keys) is cut
+//     into ranges of that key the same way, bounded by values the driver
+//     sampled and compares in the column's collation.
+//   - A table without such a key (or whose key would not split), on an
+//     engine that scans page ranges ([source.BlockScanner], PostgreSQL's
+//     ctid), is cut into page ranges.
 //   - Anything else is one part; its files go to batch folders 1, 2, … as
 //     they roll, as RDS does for tables it reads in one thread.
 //
@@ -25,6 +30,7 @@
 package partition
 
 import (
+	"bytes"
 	"context"
 	"slices"
 
@@ -99,23 +105,51 @@ func Plan(ctx context.Context, snap any, t source.Table, o Options) ([]Part, err
 		return parts, nil
 	}
 	n := partCount(t, o)
-	if n > 1 && t.Key != nil && t.Key.Integer {
-		if ks, ok := snap.(source.KeySampler); ok {
-			bounds, err := ks.KeyQuantiles(ctx, t, t.Key.Column, n)
-			if err != nil {
-				return nil, err
-			}
-			if parts := keyRanges(t, clean(bounds)); len(parts) > 1 {
-				return parts, nil
-			}
+	if n > 1 && t.Key != nil {
+		parts, err := planKeyRanges(ctx, snap, t, n)
+		if err != nil || len(parts) > 1 {
+			return parts, err
 		}
 	}
-	if n > 1 && t.Key == nil && t.Pages > 1 {
+	if n > 1 && t.Pages > 1 {
+		// No key, or a key whose values could not be split (statistics
+		// missing, too few distinct values): page ranges still can.
 		if bs, ok := snap.(source.BlockScanner); ok && bs.ScansBlocks() {
 			return blockRanges(t, n), nil
 		}
 	}
 	return []Part{{Batch: 1, Index: 0, EstimatedRows: t.EstimatedRows, RollBatches: true}}, nil
+}
+
+// planKeyRanges cuts t into n ranges of its key, or returns nil when the
+// snapshot cannot sample that key or its values do not split.
+func planKeyRanges(ctx context.Context, snap any, t source.Table, n int) ([]Part, error) {
+	if t.Key.Integer {
+		ks, ok := snap.(source.KeySampler)
+		if !ok {
+			return nil, nil
+		}
+		bounds, err := ks.KeyQuantiles(ctx, t, t.Key.Column, n)
+		if err != nil {
+			return nil, err
+		}
+		bounds = clean(bounds)
+		return ranges(t, len(bounds), func(r *source.KeyRange, i int) { r.Upper = &bounds[i] }, func(r, prev *source.KeyRange) { r.Lower = prev.Upper }), nil
+	}
+	ks, ok := snap.(source.KeyBoundarySampler)
+	if !ok {
+		return nil, nil
+	}
+	bounds, err := ks.KeyBoundaries(ctx, t, t.Key.Column, n)
+	if err != nil {
+		return nil, err
+	}
+	// The driver orders the values by the column's collation, which only it
+	// knows; drop repeats it should not have returned, and the empty value,
+	// which no value sorts below.
+	bounds = slices.CompactFunc(bounds, bytes.Equal)
+	bounds = slices.DeleteFunc(bounds, func(b []byte) bool { return len(b) == 0 })
+	return ranges(t, len(bounds), func(r *source.KeyRange, i int) { r.UpperBytes = bounds[i] }, func(r, prev *source.KeyRange) { r.LowerBytes = prev.UpperBytes }), nil
 }
 
 // partCount is how many parts t should be read in.
@@ -145,22 +179,21 @@ func clean(b []int64) []int64 {
 	return slices.Compact(b)
 }
 
-// keyRanges cuts t at the boundaries: (-inf, b0) with the NULL keys,
-// [b0, b1), …, [bk, +inf).
-func keyRanges(t source.Table, bounds []int64) []Part {
-	parts := make([]Part, 0, len(bounds)+1)
-	share := t.EstimatedRows / int64(len(bounds)+1)
-	var lower *int64
-	for i := 0; i <= len(bounds); i++ {
-		var upper *int64
-		if i < len(bounds) {
-			upper = &bounds[i]
+// ranges cuts t at k boundaries into k+1 key ranges: (-inf, b0) with the
+// NULL keys, [b0, b1), …, [bk-1, +inf). upper sets range i's upper bound to
+// boundary i; lower sets a range's lower bound to the previous one's upper.
+func ranges(t source.Table, k int, upper func(r *source.KeyRange, i int), lower func(r, prev *source.KeyRange)) []Part {
+	parts := make([]Part, k+1)
+	share := t.EstimatedRows / int64(k+1)
+	for i := range parts {
+		r := &source.KeyRange{Column: t.Key.Column, IncludeNull: i == 0}
+		if i > 0 {
+			lower(r, parts[i-1].Range)
 		}
-		parts = append(parts, Part{
-			Batch: 1, Index: i, EstimatedRows: share,
-			Range: &source.KeyRange{Column: t.Key.Column, Lower: lower, Upper: upper, IncludeNull: i == 0},
-		})
-		lower = upper
+		if i < k {
+			upper(r, i)
+		}
+		parts[i] = Part{Batch: 1, Index: i, EstimatedRows: share, Range: r}
 	}
 	return parts
 }

@@ -2,6 +2,7 @@ package partition_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -177,3 +178,90 @@ func TestDeclarativePartitions(t *testing.T) {
 		assert.Equal(t, tb.Partitions[i], p.Partition)
 	}
 }
+
+// textSampler answers KeyBoundaries from sorted string keys, as a driver
+// does: values of the column in its own order.
+type textSampler struct {
+	keys   []string // sorted in the "collation" (here: byte order)
+	blocks bool
+}
+
+func (s textSampler) KeyBoundaries(_ context.Context, _ source.Table, _ string, n int) ([][]byte, error) {
+	var out [][]byte
+	for i := 1; i < n; i++ {
+		out = append(out, []byte(s.keys[len(s.keys)*i/n]))
+	}
+	return out, nil
+}
+
+func (s textSampler) ScansBlocks() bool { return s.blocks }
+
+func TestStringKeyRanges(t *testing.T) {
+	var keys []string
+	for i := 0; i < 10000; i++ {
+		keys = append(keys, fmt.Sprintf("user-%05d", i))
+	}
+	tb := table(10000, 4<<30)
+	tb.Key = &source.Key{Column: "email"}
+	// A repeated boundary and the empty value must not make empty or
+	// overlapping ranges.
+	s := textSampler{keys: keys}
+	parts, err := partition.Plan(context.Background(), s, tb, partition.Options{TargetPartBytes: 512 << 20, Workers: 2})
+	require.NoError(t, err)
+	require.Len(t, parts, 8)
+	counts := make([]int, len(parts))
+	for _, k := range keys {
+		hits := 0
+		for j, p := range parts {
+			r := p.Range
+			require.Nil(t, r.Lower)
+			require.Nil(t, r.Upper)
+			if (r.LowerBytes == nil || k >= string(r.LowerBytes)) && (r.UpperBytes == nil || k < string(r.UpperBytes)) {
+				hits++
+				counts[j]++
+			}
+		}
+		require.Equal(t, 1, hits, "key %s", k)
+	}
+	for j, c := range counts {
+		assert.InDelta(t, 1250, c, 1, "part %d", j)
+		assert.Equal(t, j == 0, parts[j].Range.IncludeNull)
+		assert.Equal(t, j, parts[j].Index)
+	}
+
+	dup := textSampler{keys: []string{"", "", "a", "a", "b", "b"}}
+	parts, err = partition.Plan(context.Background(), dup, tb, partition.Options{TargetPartBytes: 1 << 30, Workers: 6})
+	require.NoError(t, err)
+	require.Len(t, parts, 3, "boundaries a, b: the empty value and repeats dropped")
+	assert.Equal(t, []byte("a"), parts[0].Range.UpperBytes)
+	assert.Equal(t, []byte("a"), parts[1].Range.LowerBytes)
+	assert.Equal(t, []byte("b"), parts[1].Range.UpperBytes)
+	assert.Equal(t, []byte("b"), parts[2].Range.LowerBytes)
+	assert.Nil(t, parts[2].Range.UpperBytes)
+}
+
+func TestKeyThatWillNotSplitFallsBackToPages(t *testing.T) {
+	tb := table(1000, 4<<30)
+	tb.Pages = 100
+	// No boundary (statistics missing): the pages still split.
+	parts, err := partition.Plan(context.Background(), noBoundaries{}, tb, partition.Options{Workers: 2})
+	require.NoError(t, err)
+	require.Len(t, parts, 8)
+	for _, p := range parts {
+		assert.Nil(t, p.Range)
+		assert.NotNil(t, p.Blocks)
+	}
+	// A string key on a driver that cannot sample it: pages.
+	tb.Key = &source.Key{Column: "name"}
+	parts, err = partition.Plan(context.Background(), sampler{blocks: true}, tb, partition.Options{Workers: 2})
+	require.NoError(t, err)
+	require.Len(t, parts, 8)
+	assert.NotNil(t, parts[0].Blocks)
+}
+
+type noBoundaries struct{}
+
+func (noBoundaries) KeyQuantiles(context.Context, source.Table, string, int) ([]int64, error) {
+	return nil, nil
+}
+func (noBoundaries) ScansBlocks() bool { return true }

@@ -97,7 +97,8 @@ type Table struct {
 	Columns []Column
 	// Key is a column the table may be split on for parallel key-range
 	// scans, or nil. Drivers report an integer primary key or unique
-	// not-null integer index.
+	// not-null integer index first; a driver that implements
+	// [KeyBoundarySampler] may report another key (Key.Integer false).
 	Key *Key
 	// Partitions names the declarative partitions of a partitioned table,
 	// in order (nil for ordinary tables), as ScanRequest.Partition takes
@@ -124,11 +125,14 @@ func (t Table) Target() string {
 	return t.Database + "." + t.Schema + "." + t.Name
 }
 
-// Key is a column usable for key-range partitioning.
+// Key is a column usable for key-range partitioning. Uniqueness is not
+// needed for correctness (ranges are disjoint whatever the values), only for
+// parts of similar size: drivers prefer unique keys.
 type Key struct {
 	Column string
 	// Integer is set when the column is an integer type; ranges then use
-	// Int64 bounds.
+	// KeyRange.Lower and Upper. Otherwise ranges use KeyRange.LowerBytes and
+	// UpperBytes, values the driver's [KeyBoundarySampler] returned.
 	Integer bool
 	// Min and Max are the key's bounds where the driver knows them cheaply.
 	Min, Max *int64
@@ -159,15 +163,21 @@ type ScanColumn struct {
 	Target typemap.Target
 }
 
-// KeyRange is a half-open range [Lower, Upper) over Column, an integer
-// column (the table's Key when Column is ""). A nil bound is unbounded.
-// IncludeNull adds the rows whose key is NULL, so that exactly one range of
-// a plan reads them.
+// KeyRange is a half-open range [Lower, Upper) over Column (the table's Key
+// when Column is ""). IncludeNull adds the rows whose key is NULL, so that
+// exactly one range of a plan reads them.
+//
+// An integer key is bounded by Lower and Upper; any other key by LowerBytes
+// and UpperBytes, which are values of the column exactly as the driver's
+// [KeyBoundarySampler] returned them, compared by the driver in the column's
+// own order (its collation). Only one pair is set. A nil bound is unbounded;
+// a non-nil empty slice is the empty value.
 type KeyRange struct {
-	Column      string
-	Lower       *int64
-	Upper       *int64
-	IncludeNull bool
+	Column                 string
+	Lower                  *int64
+	Upper                  *int64
+	LowerBytes, UpperBytes []byte
+	IncludeNull            bool
 }
 
 // BlockRange is a half-open range [Lower, Upper) of a table's physical
@@ -187,6 +197,19 @@ type KeySampler interface {
 	// (from statistics or a sample; they need not be exact). It may return
 	// fewer, or none for a table too small to split.
 	KeyQuantiles(ctx context.Context, t Table, column string, n int) ([]int64, error)
+}
+
+// KeyBoundarySampler is implemented by snapshots that can split a table on
+// a key that is not an integer (Key.Integer false: a string key, say), so
+// that tables without an integer key are still read in parallel.
+type KeyBoundarySampler interface {
+	// KeyBoundaries returns at most n-1 values of column, strictly
+	// ascending in the column's own order (its collation), that split the
+	// non-NULL rows into n groups of about equal size. Each value is opaque
+	// to the caller and is passed back unchanged as KeyRange.LowerBytes or
+	// UpperBytes. It may return fewer, or none for a table too small to
+	// split.
+	KeyBoundaries(ctx context.Context, t Table, column string, n int) ([][]byte, error)
 }
 
 // BlockScanner is implemented by snapshots whose scans accept

@@ -21,6 +21,9 @@
 # Environment: SNAPEXPORT_MYSQL_URL (default mysql://root@127.0.0.1:3306/test);
 # the account needs CREATE on snapexport_bench. sysbench is installed with
 # apt-get when missing.
+# BENCH_DB (default snapexport_bench), SYSBENCH_TABLE_SIZE (default 2000000), WIDE_ROWS (default
+# 1000000; 0 skips the wide table). The 10M-row run: BENCH_DB=snapexport_bench_10m
+# SYSBENCH_TABLE_SIZE=10000000 WIDE_ROWS=0.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -39,7 +42,7 @@ while [ $# -gt 0 ]; do
 done
 
 BASE_URL=${SNAPEXPORT_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
-DB=snapexport_bench
+DB=${BENCH_DB:-snapexport_bench}
 SIZE=${SYSBENCH_TABLE_SIZE:-2000000}
 WIDE_ROWS=${WIDE_ROWS:-1000000}
 # mysql://user[:password]@host[:port]/... → client options

@@ -15,6 +15,8 @@
 #
 # Usage: bash bench/pg/run.sh [--setup-only] [--runs N] [--tables "pgbench_accounts wide"]
 # Environment: SNAPEXPORT_PG_URL (default postgres://postgres@127.0.0.1:5432/test?sslmode=disable)
+# BENCH_DB (default snapexport_bench), PGBENCH_SCALE (default 20), WIDE_ROWS (default 1000000;
+# 0 skips the wide table). The 10M-row run: BENCH_DB=snapexport_bench_10m PGBENCH_SCALE=100 WIDE_ROWS=0.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
 done
 
 BASE_URL=${SNAPEXPORT_PG_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
-DB=snapexport_bench
+DB=${BENCH_DB:-snapexport_bench}
 URL=$(echo "$BASE_URL" | sed -E "s#(//[^/]*/)[^?]*#\1$DB#")
 WIDE_ROWS=${WIDE_ROWS:-1000000}
 SCALE=${PGBENCH_SCALE:-20}

@@ -106,12 +106,17 @@ type TableStatistics struct {
 
 // Part is one planned part of a table.
 type Part struct {
-	Batch       int      `json:"batch"`
-	Index       int      `json:"index"`
-	Partition   string   `json:"partition,omitempty"`
-	KeyColumn   string   `json:"keyColumn,omitempty"`
-	Lower       *int64   `json:"lower,omitempty"`
-	Upper       *int64   `json:"upper,omitempty"`
+	Batch     int    `json:"batch"`
+	Index     int    `json:"index"`
+	Partition string `json:"partition,omitempty"`
+	KeyColumn string `json:"keyColumn,omitempty"`
+	Lower     *int64 `json:"lower,omitempty"`
+	Upper     *int64 `json:"upper,omitempty"`
+	// LowerBytes and UpperBytes bound a range over a key that is not an
+	// integer (source.KeyRange). Pointers, so that the empty value survives
+	// the JSON round trip apart from "unbounded".
+	LowerBytes  *[]byte  `json:"lowerBytes,omitempty"`
+	UpperBytes  *[]byte  `json:"upperBytes,omitempty"`
 	IncludeNull bool     `json:"includeNull,omitempty"`
 	BlockLower  *uint32  `json:"blockLower,omitempty"`
 	BlockUpper  *uint32  `json:"blockUpper,omitempty"`
