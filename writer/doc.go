@@ -53,7 +53,11 @@
 // each column holding at most one uncompressed page of about
 // Options.PageBytes (256 KiB). A FileWriter holds about RowGroupBytes +
 // columns × PageBytes, however many rows go through it;
-// [FileWriter.BufferedBytes] stays below RowGroupBytes between calls.
+// [FileWriter.BufferedBytes] stays below RowGroupBytes between calls. A
+// single value larger than a page is not copied by the writer; parquet-go
+// holds it three times while its page is written (column buffer, encoded
+// page, page with levels), buffers it keeps in pools until the collector
+// runs twice (see [FileWriter]).
 //
 // # Rolling
 //

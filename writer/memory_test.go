@@ -1,14 +1,17 @@
 package writer_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/snapexport/snapexport/internal/duckcheck"
+	"github.com/snapexport/snapexport/typemap"
 	"github.com/snapexport/snapexport/writer"
 )
 
@@ -130,5 +133,103 @@ func TestMemoryFlat(t *testing.T) {
 	}
 	if err := fw.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHugeValuesCopiedOnce writes values of 8 MiB, in pages of their own
+// and among small rows, through one buffer the test overwrites after every
+// row, as a driver reuses its read buffer. A huge value must reach the file
+// intact, and cost at most the library's column buffer (rounded up to its
+// pool's bucket, at most 1.5 times the value), its encoded page and that
+// page with its levels, which the library reuses from value to value: no
+// copy in the writer's own batch, and no second copy of a page holding one
+// value (parquet-go's unordered-page path).
+func TestHugeValuesCopiedOnce(t *testing.T) {
+	const huge, rows = 8 << 20, 12
+	cols := []writer.Column{
+		{Name: "id", Target: typemap.Target{Kind: typemap.Int32}, SourceType: "integer"},
+		{Name: "body", Target: typemap.Target{Kind: typemap.String}, SourceType: "text"},
+		{Name: "raw", Target: typemap.Target{Kind: typemap.Binary}, SourceType: "bytea"},
+	}
+	path := filepath.Join(t.TempDir(), "huge.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fw, err := writer.NewFileWriter(f, cols, writer.Options{RowGroupBytes: 4 << 20, PageBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, huge)
+	row := make([]parquet.Value, 3)
+	var before, after runtime.MemStats
+	var hugeBytes uint64
+	runtime.GC()
+	// No collection while writing: it would empty the library's buffer
+	// pools at random points, and the count would measure the collector's
+	// timing instead of the copies.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	runtime.ReadMemStats(&before)
+	for i := range rows {
+		// Rows 0, 3, 6, 9 are huge in body, 1, 4, 7, 10 in raw; the others
+		// are small, so huge values come both alone and after small ones.
+		for j := range buf {
+			buf[j] = 'a' + byte(i)
+		}
+		small := buf[:10]
+		row[0] = parquet.Int32Value(int32(i))
+		row[1], row[2] = parquet.ByteArrayValue(small), parquet.NullValue()
+		switch i % 3 {
+		case 0:
+			row[1] = parquet.ByteArrayValue(buf)
+			hugeBytes += huge
+		case 1:
+			row[2] = parquet.ByteArrayValue(buf)
+			hugeBytes += huge
+		}
+		if err := fw.WriteRow(row); err != nil {
+			t.Fatal(err)
+		}
+		clear(buf) // the caller's buffer is reused after WriteRow
+	}
+	runtime.ReadMemStats(&after)
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d MiB allocated for %d MiB of huge values (%.2f per byte)", allocated>>20, hugeBytes>>20, float64(allocated)/float64(hugeBytes))
+	// Per huge column, the library allocates a column buffer (at most 1.5
+	// times the value), an encoded page and the page with its levels once,
+	// and reuses them from its pools for the later values: about 7 values'
+	// worth for the two columns, whatever the number of rows. A copy per
+	// row (the writer's batch, a one-value page copied again) adds the
+	// values' size, 8 values' worth here.
+	if limit := uint64(9 * huge); allocated > limit {
+		t.Errorf("%d MiB allocated writing %d MiB of huge values, want at most %d MiB: a huge value is copied per row", allocated>>20, hugeBytes>>20, limit>>20)
+	}
+
+	db := duckcheck.Open(t)
+	got := db.Rows(`SELECT id, length(body), left(body, 1), right(body, 1), octet_length(raw), left(raw::varchar, 1), right(raw::varchar, 1)
+		FROM read_parquet(?) ORDER BY id`, path)
+	if len(got) != rows {
+		t.Fatalf("DuckDB reads %d rows, want %d", len(got), rows)
+	}
+	for i, r := range got {
+		c := string(rune('a' + i))
+		want := []any{int64(i), int64(10), c, c, nil, nil, nil}
+		switch i % 3 {
+		case 0:
+			want[1] = int64(huge)
+		case 1:
+			want[1], want[4], want[5], want[6] = nil, int64(huge), c, c
+			want[2], want[3] = nil, nil
+		}
+		if i%3 == 1 {
+			want[1], want[2], want[3] = int64(10), c, c
+		}
+		if fmt.Sprint(r) != fmt.Sprint(want) {
+			t.Errorf("row %d: DuckDB reads %v, want %v", i, r, want)
+		}
 	}
 }

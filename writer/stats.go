@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -42,7 +43,26 @@ type boundsBuffer struct {
 }
 
 func (b *boundsBuffer) Page() parquet.Page {
-	return &boundsPage{Page: b.ColumnBuffer.Page(), bounds: b.bounds}
+	return &boundsPage{Page: b.basePage(), bounds: b.bounds}
+}
+
+// basePage is the wrapped buffer's page, except for a page of one byte
+// array. parquet-go's byte-array buffer takes a single value for an
+// unordered page and copies it into a scratch buffer, which it then keeps
+// for the life of the file: for a value of 20 MB (alone in its page, as
+// every value larger than a page is) that is 20 MB more at the moment the
+// page is written, and 20 MB held per column afterwards. The page built here
+// over the buffer's own bytes (ReadValuesAt does not copy) encodes the same.
+func (b *boundsBuffer) basePage() parquet.Page {
+	if b.ColumnBuffer.Len() == 1 && b.ColumnBuffer.Type().Kind() == parquet.ByteArray {
+		var v [1]parquet.Value
+		if n, _ := b.ColumnBuffer.ReadValuesAt(v[:], 0); n == 1 && !v[0].IsNull() {
+			data := v[0].ByteArray()
+			return b.ColumnBuffer.Type().NewPage(b.ColumnBuffer.Column(), 1,
+				encoding.ByteArrayValues(data, []uint32{0, uint32(len(data))}))
+		}
+	}
+	return b.ColumnBuffer.Page()
 }
 
 func (b *boundsBuffer) Clone() parquet.ColumnBuffer {

@@ -74,8 +74,12 @@ type Options struct {
 // RowGroupBytes. Until then its pages are kept compressed in memory, and
 // each column holds at most one uncompressed page of about PageBytes, so a
 // FileWriter holds about RowGroupBytes + columns × PageBytes at most, plus
-// a batch of a few thousand values (and a few copies of any single value
-// larger than that, while its page is written).
+// a batch of a few thousand values. A value larger than a page is written
+// alone in its page: while that page is written, the library holds it three
+// times (its column buffer, rounded up to a pool bucket of at most 1.5 times
+// the value, the encoded page, and the page with its levels, into which it
+// also compresses), and keeps these buffers in its pools for the next
+// value. The caller's bytes are not copied (see WriteRow).
 type FileWriter struct {
 	out  countingWriter
 	pw   *parquet.Writer
@@ -109,7 +113,8 @@ type FileWriter struct {
 }
 
 // arenaBytes is the byte-array volume after which a batch is handed over
-// early, so that a batch of large values does not hold much memory.
+// early, so that a batch of large values does not hold much memory. A
+// single value at least this large is not copied at all (see WriteRow).
 const arenaBytes = 256 << 10
 
 // batchValues bounds a batch by number of values, so wide tables use
@@ -280,7 +285,9 @@ func pow10(n int) int64 {
 // FIXED_LEN_BYTE_ARRAY exactly as long as the column: anything else is a
 // converter bug, which WriteRow refuses with an error naming the column,
 // writing nothing of that row (the FileWriter stays usable). Byte arrays may
-// alias the caller's buffers: WriteRow copies them before it returns.
+// alias the caller's buffers: WriteRow copies them before it returns, and a
+// value of 256 KiB or more it hands to the library's column buffers before
+// it returns instead of copying it.
 //
 // An error writing to the output ends the file: every later call returns it.
 func (f *FileWriter) WriteRow(row []parquet.Value) error {
@@ -292,6 +299,7 @@ func (f *FileWriter) WriteRow(row []parquet.Value) error {
 	}
 	mark := len(f.arena)
 	var size int64
+	direct := false     // a value of the row aliases the caller's bytes
 	slot := f.batchRows // index of this row's value of column i in batch
 	for i := range row {
 		// Values are read through their accessors and rebuilt rather than
@@ -334,9 +342,18 @@ func (f *FileWriter) WriteRow(row []parquet.Value) error {
 				if c.op == opText && !utf8.Valid(b) {
 					return f.reject(i, mark, fmt.Sprintf("invalid UTF-8 %q", truncate(b, 32)))
 				}
-				start := len(f.arena)
-				f.arena = append(f.arena, b...)
-				nv = parquet.ByteArrayValue(f.arena[start:len(f.arena):len(f.arena)])
+				if len(b) >= arenaBytes {
+					// Not copied: the batch is handed to the column writers
+					// before WriteRow returns, while the caller's bytes are
+					// still valid. A copy would be one more of a value of
+					// any size in memory, and garbage after.
+					nv = parquet.ByteArrayValue(b)
+					direct = true
+				} else {
+					start := len(f.arena)
+					f.arena = append(f.arena, b...)
+					nv = parquet.ByteArrayValue(f.arena[start:len(f.arena):len(f.arena)])
+				}
 				size += int64(len(b))
 			case opFixed:
 				b := v.ByteArray()
@@ -359,7 +376,7 @@ func (f *FileWriter) WriteRow(row []parquet.Value) error {
 	f.rows++
 	f.rgBytes += size
 	f.batchBytes += size
-	if f.batchRows >= f.batchCap || len(f.arena) >= arenaBytes {
+	if f.batchRows >= f.batchCap || len(f.arena) >= arenaBytes || direct {
 		if err := f.flushBatch(); err != nil {
 			return err
 		}
