@@ -309,12 +309,35 @@ func TestScanQuery(t *testing.T) {
 		{"", &source.KeyRange{Column: "id", IncludeNull: true}, "SELECT `a`, (`f` + 0e0) FROM `d``b`.`t`"},
 		{"p1", &source.KeyRange{Column: "id", Lower: p(math.MinInt64)}, "SELECT `a`, (`f` + 0e0) FROM `d``b`.`t` PARTITION (`p1`) WHERE `id` >= " + strconv.FormatInt(math.MinInt64, 10)},
 	} {
-		if got := scanQuery(source.ScanRequest{Table: tb, Partition: tc.part, Range: tc.r}, convs); got != tc.want {
+		if got := scanQuery(source.ScanRequest{Table: tb, Partition: tc.part, Range: tc.r}, convs, rangeKey{}); got != tc.want {
 			t.Errorf("got  %s\nwant %s", got, tc.want)
 		}
 	}
-	if got := scanQuery(source.ScanRequest{Table: tb}, nil); got != "SELECT 1 FROM `d``b`.`t`" {
+	if got := scanQuery(source.ScanRequest{Table: tb}, nil, rangeKey{}); got != "SELECT 1 FROM `d``b`.`t`" {
 		t.Errorf("no columns: %s", got)
+	}
+	// Byte bounds: literals of the column's character set and collation
+	// (binary strings for VARBINARY), through the key's index.
+	text := rangeKey{bytes: &stringKey{column: "s", charset: "latin1", collation: "latin1_swedish_ci"}, index: "PRIMARY"}
+	bin := rangeKey{bytes: &stringKey{column: "s"}, index: "u`s"}
+	for _, tc := range []struct {
+		part string
+		r    source.KeyRange
+		key  rangeKey
+		want string
+	}{
+		{"", source.KeyRange{Column: "s", UpperBytes: []byte("a'\\"), IncludeNull: true}, text,
+			"SELECT `a`, (`f` + 0e0) FROM `d``b`.`t` FORCE INDEX (`PRIMARY`) WHERE (`s` < _latin1 X'61275c' COLLATE latin1_swedish_ci) OR `s` IS NULL"},
+		{"p0", source.KeyRange{Column: "s", LowerBytes: []byte{}, UpperBytes: []byte{0xe9}}, text,
+			"SELECT `a`, (`f` + 0e0) FROM `d``b`.`t` PARTITION (`p0`) FORCE INDEX (`PRIMARY`) WHERE `s` >= _latin1 X'' COLLATE latin1_swedish_ci AND `s` < _latin1 X'e9' COLLATE latin1_swedish_ci"},
+		{"", source.KeyRange{Column: "s", LowerBytes: []byte{0, 0xff}}, bin,
+			"SELECT `a`, (`f` + 0e0) FROM `d``b`.`t` FORCE INDEX (`u``s`) WHERE `s` >= _binary X'00ff'"},
+		{"", source.KeyRange{Column: "s", LowerBytes: []byte{1}}, rangeKey{bytes: &stringKey{column: "s"}},
+			"SELECT `a`, (`f` + 0e0) FROM `d``b`.`t` WHERE `s` >= _binary X'01'"},
+	} {
+		if got := scanQuery(source.ScanRequest{Table: tb, Partition: tc.part, Range: &tc.r}, convs, tc.key); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
 	}
 }
 

@@ -178,7 +178,8 @@ func evenBounds(lo, hi int64, n int) []int64 {
 	return out
 }
 
-// keyIndex is the unique single-column index Tables found for the key.
+// keyIndex is the unique index Tables found for the key (the column leads
+// it), "" when Tables did not report column as t's key.
 func (s *Snapshot) keyIndex(t source.Table, column string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -49,7 +49,18 @@ func (s *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Row
 		r.Column = req.Table.Key.Column
 		req.Range = &r
 	}
-	q := scanQuery(req, convs)
+	var key rangeKey
+	if r := req.Range; r != nil && (r.LowerBytes != nil || r.UpperBytes != nil) {
+		if r.Lower != nil || r.Upper != nil {
+			return nil, fmt.Errorf("mysqlsource: scan %s: key range bounded by both integers and bytes; set one pair", req.Table.Target())
+		}
+		sk, err := s.stringKey(ctx, req.Table, r.Column)
+		if err != nil {
+			return nil, fmt.Errorf("mysqlsource: scan %s: %w", req.Table.Target(), err)
+		}
+		key = rangeKey{bytes: &sk, index: s.keyIndex(req.Table, r.Column)}
+	}
+	q := scanQuery(req, convs, key)
 	conn, err := s.acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("mysqlsource: scan %s: %w", req.Table.Target(), err)
@@ -83,8 +94,18 @@ func (s *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Row
 	return r, nil
 }
 
-// scanQuery builds the SELECT of one scan.
-func scanQuery(req source.ScanRequest, convs []conversion) string {
+// rangeKey is what scanQuery needs to bound a range of a string key.
+type rangeKey struct {
+	bytes *stringKey // the column's collation, for LowerBytes and UpperBytes
+	index string     // the key's index, forced for a bounded byte range
+}
+
+// scanQuery builds the SELECT of one scan. An integer range compares with
+// integer literals; a byte range with literals of the column's character
+// set and collation (stringKey.literal), through the key's index: without
+// the hint the optimizer may read a wide range of a secondary index as a
+// full table scan, and every part would then read the whole table.
+func scanQuery(req source.ScanRequest, convs []conversion, key rangeKey) string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	if len(convs) == 0 {
@@ -101,7 +122,15 @@ func scanQuery(req source.ScanRequest, convs []conversion) string {
 	if req.Partition != "" {
 		b.WriteString(" PARTITION (" + quoteIdent(req.Partition) + ")")
 	}
-	if r := req.Range; r != nil {
+	r := req.Range
+	if r == nil {
+		return b.String()
+	}
+	var where string
+	if key.bytes != nil {
+		b.WriteString(forceIndex(key.index))
+		where = byteRangeCondition(*r, *key.bytes)
+	} else {
 		k := quoteIdent(r.Column)
 		var conds []string
 		if r.Lower != nil {
@@ -110,20 +139,10 @@ func scanQuery(req source.ScanRequest, convs []conversion) string {
 		if r.Upper != nil {
 			conds = append(conds, k+" < "+strconv.FormatInt(*r.Upper, 10))
 		}
-		if len(conds) == 0 {
-			conds = append(conds, k+" IS NOT NULL")
-		}
-		where := strings.Join(conds, " AND ")
-		if r.IncludeNull {
-			if r.Lower == nil && r.Upper == nil {
-				where = ""
-			} else {
-				where = "(" + where + ") OR " + k + " IS NULL"
-			}
-		}
-		if where != "" {
-			b.WriteString(" WHERE " + where)
-		}
+		where = joinRange(k, conds, r.IncludeNull)
+	}
+	if where != "" {
+		b.WriteString(" WHERE " + where)
 	}
 	return b.String()
 }

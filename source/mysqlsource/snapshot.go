@@ -51,6 +51,9 @@ type Snapshot struct {
 	// keyIndexes names the index of each key Tables found, for
 	// KeyQuantiles' estimates: "<target>\x00<column>" → index.
 	keyIndexes map[string]string
+	// stringKeys caches the collation of each string column a range or
+	// sample was asked for: "<target>\x00<column>" → key.
+	stringKeys map[string]stringKey
 	live       int // connections not yet lost
 	closed     bool
 	done       chan struct{} // closed by Close, or when the last connection is lost

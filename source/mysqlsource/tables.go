@@ -219,52 +219,90 @@ func (s *Snapshot) partitions(ctx context.Context, db, table string) ([]string, 
 
 var integerTypes = map[string]bool{"tinyint": true, "smallint": true, "mediumint": true, "int": true, "integer": true, "bigint": true}
 
-// key finds an integer primary key, or else a unique index on one NOT NULL
-// integer column, and its bounds as of the snapshot.
+// stringKeyTypes are the string types a table may be split on: their values
+// are whole in the index (no TEXT or BLOB, which a B-tree only indexes by
+// prefix), and KeyBoundaries reads them back as bytes.
+var stringKeyTypes = map[string]bool{"char": true, "varchar": true, "binary": true, "varbinary": true}
+
+// uniqueIndex is one unique index of a table, as information_schema
+// describes it.
+type uniqueIndex struct {
+	name    string
+	columns []string // in index order; "" for a functional key part (MySQL 8)
+	prefix  bool     // the leading column is indexed by a prefix (SUB_PART)
+	btree   bool     // ordered: FORCE INDEX reads it in key order
+	usable  bool     // not IGNORED (MariaDB) or invisible (MySQL)
+}
+
+// key chooses the column Table.Key reports, and the index behind it (for
+// FORCE INDEX and EXPLAIN), from the table's unique indexes, PRIMARY first
+// within each rank:
+//
+//  0. an integer column with a unique index of its own, NOT NULL (today's
+//     key: KeyQuantiles splits it from the engine's estimates);
+//  1. a CHAR, VARCHAR, BINARY or VARBINARY column with a unique index of
+//     its own, NOT NULL (KeyBoundaries samples it);
+//  2. the same, or an integer, nullable (IncludeNull reads the NULLs);
+//  3. the leading column of a multi-column unique index (the primary key
+//     first), integer or string: its values repeat, which costs only
+//     balance, never correctness (ranges over any column are disjoint).
+//
+// Ranks above 0 need an ordered (B-tree) index on the whole column, so that
+// sampling and range reads walk the index in the column's collation; a
+// prefix index orders only the first characters. For an integer key the
+// bounds are read as of the snapshot.
 //
 // BIGINT UNSIGNED keys are reported too, with Max clamped to MaxInt64: a
 // KeyRange bound b on an unsigned column means the integer b, so values
 // above MaxInt64 are read by the range whose Upper is nil (the last range of
 // any plan that covers the table), and by no bounded one.
 func (s *Snapshot) key(ctx context.Context, t source.Table) (*source.Key, error) {
-	rows, err := s.src.db.QueryContext(ctx, `SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
-		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0
-		AND INDEX_NAME IN (SELECT INDEX_NAME FROM information_schema.STATISTICS
-			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? GROUP BY INDEX_NAME HAVING COUNT(*) = 1)
-		ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME`, t.Database, t.Name, t.Database, t.Name)
+	indexes, err := s.uniqueIndexes(ctx, t)
 	if err != nil {
-		return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
-	}
-	var candidates, indexes []string
-	for rows.Next() {
-		var index, column string
-		if err := rows.Scan(&index, &column); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
-		}
-		candidates = append(candidates, column)
-		indexes = append(indexes, index)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
+		return nil, err
 	}
 	var keyCol *typemap.Column
-	for j, name := range candidates {
+	var keyIndex string
+	best := 4
+	for _, ix := range indexes {
+		if !ix.usable || len(ix.columns) == 0 || ix.columns[0] == "" || ix.prefix {
+			continue
+		}
+		var c *typemap.Column
 		for i := range t.Columns {
-			c := &t.Columns[i]
-			if c.Name == name && !c.Nullable && integerTypes[c.DataType] {
-				keyCol = c
-				s.setKeyIndex(t, c.Name, indexes[j])
-				break
+			if t.Columns[i].Name == ix.columns[0] {
+				c = &t.Columns[i]
 			}
 		}
-		if keyCol != nil {
-			break
+		if c == nil {
+			continue
+		}
+		integer, str := integerTypes[c.DataType], stringKeyTypes[c.DataType]
+		rank := 4
+		switch {
+		case !integer && !str:
+		case len(ix.columns) == 1 && integer && !c.Nullable:
+			rank = 0
+		case !ix.btree:
+			// A hash index neither orders nor samples: only today's
+			// integer key (rank 0) is taken from one.
+		case len(ix.columns) == 1 && str && !c.Nullable:
+			rank = 1
+		case len(ix.columns) == 1:
+			rank = 2
+		default:
+			rank = 3
+		}
+		if rank < best {
+			best, keyCol, keyIndex = rank, c, ix.name
 		}
 	}
 	if keyCol == nil {
 		return nil, nil
+	}
+	s.setKeyIndex(t, keyCol.Name, keyIndex)
+	if !integerTypes[keyCol.DataType] {
+		return &source.Key{Column: keyCol.Name}, nil
 	}
 	k := &source.Key{Column: keyCol.Name, Integer: true}
 	conn, err := s.acquire(ctx)
@@ -283,6 +321,54 @@ func (s *Snapshot) key(ctx context.Context, t source.Table) (*source.Key, error)
 		k.Min, k.Max = &l, &h
 	}
 	return k, nil
+}
+
+// uniqueIndexes lists t's unique indexes, PRIMARY first, then by name.
+// Columns are read by name (SELECT *) because servers differ: MariaDB has
+// IGNORED, MySQL 8 IS_VISIBLE and functional key parts without a
+// COLUMN_NAME.
+func (s *Snapshot) uniqueIndexes(ctx context.Context, t source.Table) ([]uniqueIndex, error) {
+	rows, err := s.src.db.QueryContext(ctx, `SELECT * FROM information_schema.STATISTICS
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0
+		ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`, t.Database, t.Name)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
+	}
+	vals := make([]sql.NullString, len(names))
+	ptrs := make([]any, len(names))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var out []uniqueIndex
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
+		}
+		f := map[string]sql.NullString{}
+		for i, n := range names {
+			f[strings.ToUpper(n)] = vals[i]
+		}
+		name := f["INDEX_NAME"].String
+		if len(out) == 0 || out[len(out)-1].name != name {
+			out = append(out, uniqueIndex{
+				name:   name,
+				prefix: f["SUB_PART"].Valid,
+				btree:  strings.EqualFold(f["INDEX_TYPE"].String, "BTREE"),
+				usable: !strings.EqualFold(f["IGNORED"].String, "YES") && !strings.EqualFold(f["IS_VISIBLE"].String, "NO"),
+			})
+		}
+		ix := &out[len(out)-1]
+		ix.columns = append(ix.columns, f["COLUMN_NAME"].String)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
+	}
+	return out, nil
 }
 
 // clampInt64 parses an integer, clamping unsigned values above MaxInt64.

@@ -82,49 +82,73 @@ func TestTablesListsWhatRDSExports(t *testing.T) {
 }
 
 // TestKeyDetection: an integer primary key, else a unique index on one NOT
-// NULL integer column; nothing for composite, string or nullable keys.
+// NULL integer column; else a string column with a unique index of its own
+// (NOT NULL first); else the leading column of the primary key or of a
+// multi-column unique index, integer or string. Never a prefix index, a
+// hash index for anything but today's integer key, or a column of another
+// type.
 func TestKeyDetection(t *testing.T) {
 	admin := adminDB(t)
 	base := uniqueName(t, "key")
-	defs := map[string]string{
-		"pk":        "(id INT PRIMARY KEY, v INT)",
-		"uniq":      "(code VARCHAR(10) PRIMARY KEY, n BIGINT NOT NULL, UNIQUE KEY (n))",
-		"nullable":  "(v INT, UNIQUE KEY (v))",
-		"composite": "(a INT, b INT, PRIMARY KEY (a, b))",
-		"string":    "(s VARCHAR(10) PRIMARY KEY)",
-		"none":      "(v INT)",
-		"mixed":     "(a INT NOT NULL, b INT NOT NULL, UNIQUE KEY ab (a, b), UNIQUE KEY bb (b))",
+	type want struct {
+		column, index string
+		integer       bool
 	}
-	want := map[string]string{"pk": "id", "uniq": "n", "mixed": "b"}
+	cases := map[string]struct {
+		def  string
+		want want
+	}{
+		"pk":        {"(id INT PRIMARY KEY, v INT)", want{"id", "PRIMARY", true}},
+		"uniq":      {"(code VARCHAR(10) PRIMARY KEY, n BIGINT NOT NULL, UNIQUE KEY un (n))", want{"n", "un", true}},
+		"mixed":     {"(a INT NOT NULL, b INT NOT NULL, UNIQUE KEY ab (a, b), UNIQUE KEY bb (b))", want{"b", "bb", true}},
+		"string":    {"(s VARCHAR(10) PRIMARY KEY)", want{"s", "PRIMARY", false}},
+		"binary":    {"(s VARBINARY(10) NOT NULL, UNIQUE KEY us (s), v INT)", want{"s", "us", false}},
+		"notnull":   {"(a VARCHAR(10), b CHAR(10) NOT NULL, UNIQUE KEY ua (a), UNIQUE KEY ub (b))", want{"b", "ub", false}},
+		"nullable":  {"(v INT, UNIQUE KEY uv (v))", want{"v", "uv", true}},
+		"nullstr":   {"(v VARCHAR(5), UNIQUE KEY uv (v))", want{"v", "uv", false}},
+		"composite": {"(a INT, b INT, PRIMARY KEY (a, b))", want{"a", "PRIMARY", true}},
+		"compstr":   {"(a VARCHAR(5), b INT, PRIMARY KEY (a, b), UNIQUE KEY z (b, a))", want{"a", "PRIMARY", false}},
+		"single1st": {"(a VARCHAR(5), b VARCHAR(5) NOT NULL, PRIMARY KEY (a, b), UNIQUE KEY z (b))", want{"b", "z", false}},
+		"prefix":    {"(s VARCHAR(100) NOT NULL, UNIQUE KEY up (s(10)))", want{}},
+		"text":      {"(s TEXT NOT NULL, d DATE NOT NULL, UNIQUE KEY ut (s(10)), UNIQUE KEY ud (d))", want{}},
+		"hash":      {"(s VARCHAR(10) NOT NULL, UNIQUE KEY uh (s) USING HASH) ENGINE=MEMORY", want{}},
+		"ignored":   {"(id DECIMAL(5) PRIMARY KEY, s VARCHAR(10) NOT NULL, UNIQUE KEY ui (s) IGNORED, t VARCHAR(10) NOT NULL, UNIQUE KEY ut (t))", want{"t", "ut", false}},
+		"none":      {"(v INT)", want{}},
+	}
 	var names []string
-	for k, d := range defs {
-		createTable(t, admin, base+"_"+k, d)
+	for k, c := range cases {
+		createTable(t, admin, base+"_"+k, c.def)
 		names = append(names, base+"_"+k)
 	}
-	mustExec(t, admin, "INSERT INTO "+quoteIdent(base+"_pk")+" VALUES (-5, 1), (42, 2)")
+	mustExec(t, admin, "INSERT INTO "+quoteIdent(base+"_pk")+" VALUES (-5, 1), (42, 2)",
+		"INSERT INTO "+quoteIdent(base+"_composite")+" VALUES (3, 1), (3, 2), (7, 1)")
 	src := openTestSource(t, Options{})
 	snap := snapshotOf(t, src, 1)
 	tables, _, err := snap.Tables(context.Background(), only(names...))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(tables) != len(cases) {
+		t.Fatalf("%d tables listed, want %d", len(tables), len(cases))
+	}
 	for _, tb := range tables {
 		k := strings.TrimPrefix(tb.Name, base+"_")
-		got := ""
+		var got want
 		if tb.Key != nil {
-			got = tb.Key.Column
-			if !tb.Key.Integer {
-				t.Errorf("%s: key not flagged integer", k)
-			}
+			got = want{tb.Key.Column, snap.keyIndex(tb, tb.Key.Column), tb.Key.Integer}
 		}
-		if got != want[k] {
-			t.Errorf("%s: key %q, want %q", k, got, want[k])
+		if got != cases[k].want {
+			t.Errorf("%s: key %+v, want %+v", k, got, cases[k].want)
 		}
-		if k == "pk" && (tb.Key.Min == nil || *tb.Key.Min != -5 || *tb.Key.Max != 42) {
+		switch {
+		case k == "pk" && (tb.Key.Min == nil || *tb.Key.Min != -5 || *tb.Key.Max != 42):
 			t.Errorf("pk bounds %v %v", tb.Key.Min, tb.Key.Max)
-		}
-		if k == "uniq" && (tb.Key.Min != nil || tb.Key.Max != nil) {
+		case k == "composite" && (tb.Key.Min == nil || *tb.Key.Min != 3 || *tb.Key.Max != 7):
+			t.Errorf("composite key bounds %v %v", tb.Key.Min, tb.Key.Max)
+		case k == "uniq" && (tb.Key.Min != nil || tb.Key.Max != nil):
 			t.Errorf("empty table has bounds")
+		case tb.Key != nil && !tb.Key.Integer && (tb.Key.Min != nil || tb.Key.Max != nil):
+			t.Errorf("%s: string key with integer bounds", k)
 		}
 	}
 }
