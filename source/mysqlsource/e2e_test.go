@@ -640,22 +640,26 @@ func TestEndToEndKilledConnectionFailsTheTask(t *testing.T) {
 }
 
 // TestEndToEndSplitTable: a table large enough to split is read as several
-// key ranges on several snapshot connections at once; rows written by
-// another connection once the task is IN_PROGRESS appear in none of the
-// parts, and together the parts hold every row exactly once.
+// key ranges on four snapshot connections at once; rows written by another
+// connection once the task is IN_PROGRESS appear in none of the parts, and
+// together the parts hold every row exactly once: DuckDB's count, sum of
+// id and digest of all columns over the files equal the server's before
+// the writes.
 func TestEndToEndSplitTable(t *testing.T) {
 	admin := ms.AdminDB(t)
 	name := ms.UniqueName(t, "e2e_split")
 	ms.CreateTable(t, admin, name, "(id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(20), pad CHAR(100)) ENGINE=InnoDB")
-	ms.MustExec(t, admin, "INSERT INTO "+ms.QuoteIdent(name)+" SELECT seq, 'orig', REPEAT('p', 100) FROM seq_1_to_250000",
+	ms.MustExec(t, admin, "INSERT INTO "+ms.QuoteIdent(name)+" SELECT seq, IF(seq % 97 = 0, NULL, 'orig'), IF(seq % 5 = 0, '', REPEAT(CHAR(97 + seq % 26), 100)) FROM seq_1_to_250000",
 		"ANALYZE TABLE "+ms.QuoteIdent(name))
+	columns := []string{"id", "v", "pad"}
+	want := serverDigest(t, admin, name, "id", columns)
 	q := ms.QuoteIdent(name)
 	var once sync.Once
 	writeErr := make(chan error, 1)
 	rec, dir, err := export(t, snapexport.StartExportTaskInput{
 		ExportOnly: []string{ms.TestDatabase + "." + name},
 		// Parts of 4 MiB: the 30 MB table is split as a large one is.
-		Options: &snapexport.TaskOptions{Concurrency: 2, TargetPartBytes: 4 << 20, Compression: writer.Snappy, OnEvent: func(ev snapexport.Event) {
+		Options: &snapexport.TaskOptions{Concurrency: 4, TargetPartBytes: 4 << 20, Compression: writer.Snappy, OnEvent: func(ev snapexport.Event) {
 			if ev.Task.Status != snapexport.StatusInProgress {
 				return
 			}
@@ -681,19 +685,128 @@ func TestEndToEndSplitTable(t *testing.T) {
 		t.Errorf("snapshot identity %v", rec.SnapshotIdentity)
 	}
 	files := parquetFiles(t, dir, rec.ExportTaskIdentifier, name)
-	if len(files) < 2 {
-		t.Fatalf("the table was not split: files %v", files)
-	}
-	list := make([]string, len(files))
-	for i, f := range files {
-		list[i] = "'" + f + "'"
-		if filepath.Base(filepath.Dir(f)) != "1" {
-			t.Errorf("%s: key ranges go to batch folder 1", f)
-		}
-	}
+	checkSplitFiles(t, files, 4)
 	duck := duckcheck.Open(t)
-	r := duck.Rows("SELECT count(*), count(DISTINCT id), min(id), max(id), count(*) FILTER (WHERE v <> 'orig') FROM read_parquet([" + strings.Join(list, ", ") + "])")
+	list := fileList(files)
+	r := duck.Rows("SELECT count(*), count(DISTINCT id), min(id), max(id), count(*) FILTER (WHERE v <> 'orig') FROM read_parquet([" + list + "])")
 	if fmt.Sprint(r[0]) != "[250000 250000 1 250000 0]" {
 		t.Errorf("rows, distinct ids, min, max, changed = %v; want [250000 250000 1 250000 0]", r[0])
 	}
+	if got := duckDigest(t, duck, list, "id", columns); got != want {
+		t.Errorf("DuckDB over the files: %v; server before the writes: %v", got, want)
+	}
+}
+
+// TestEndToEndStringKeyTable: a table whose only key is a VARCHAR (mixed
+// case, accents, ß and ss, emoji, under utf8mb4_unicode_ci) is split into
+// ranges of that key, read four at a time: part-00000… in batch folder 1,
+// several parts, and DuckDB's count, sum of n and digest of all columns
+// over the files equal the server's.
+func TestEndToEndStringKeyTable(t *testing.T) {
+	admin := ms.AdminDB(t)
+	name := ms.UniqueName(t, "e2e_strkey")
+	ms.CreateTable(t, admin, name, `(k VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL PRIMARY KEY,
+		n INT NOT NULL, d DECIMAL(12,2), note VARCHAR(120)) ENGINE=InnoDB`)
+	ms.MustExec(t, admin, "INSERT INTO "+ms.QuoteIdent(name)+` SELECT
+		CONCAT(ELT(1 + seq % 7, 'a', 'Á', 'ß', 'ss', '😀', 'Z', 'z'), seq),
+		seq % 1000, IF(seq % 11 = 0, NULL, ROUND(seq / 7 - 5000, 2)),
+		CONCAT('note ', seq, ' ', REPEAT(ELT(1 + seq % 3, 'x', 'é', '🙂'), 20))
+		FROM seq_1_to_120000`,
+		"ANALYZE TABLE "+ms.QuoteIdent(name))
+	columns := []string{"k", "n", "d", "note"}
+	want := serverDigest(t, admin, name, "n", columns)
+	rec, dir, err := export(t, snapexport.StartExportTaskInput{
+		ExportOnly: []string{ms.TestDatabase + "." + name},
+		// Parts of 2 MiB: the table of about 15 MB is split.
+		Options: &snapexport.TaskOptions{Concurrency: 4, TargetPartBytes: 2 << 20, Compression: writer.Snappy},
+	})
+	if err != nil {
+		t.Fatalf("export: %v (%s)", err, rec.FailureCause)
+	}
+	files := parquetFiles(t, dir, rec.ExportTaskIdentifier, name)
+	checkSplitFiles(t, files, 4)
+	duck := duckcheck.Open(t)
+	if got := duckDigest(t, duck, fileList(files), "n", columns); got != want {
+		t.Errorf("DuckDB over the files: %v; server: %v", got, want)
+	}
+	t.Logf("rows, sum of n, digest: %+v", want)
+}
+
+// checkSplitFiles: every file of a table split into key ranges is in batch
+// folder 1 and named part-<index>-…, and there are at least minParts
+// distinct indexes.
+func checkSplitFiles(t *testing.T, files []string, minParts int) {
+	t.Helper()
+	parts := map[string]bool{}
+	for _, f := range files {
+		base := filepath.Base(f)
+		if filepath.Base(filepath.Dir(f)) != "1" {
+			t.Errorf("%s: key ranges go to batch folder 1", f)
+		}
+		if len(base) < 11 || !strings.HasPrefix(base, "part-") || strings.Trim(base[5:10], "0123456789") != "" || base[10] != '-' {
+			t.Errorf("%s: not named part-<5 digits>-…", f)
+			continue
+		}
+		parts[base[:10]] = true
+	}
+	if len(parts) < minParts {
+		t.Fatalf("the table was read in %d parts, want at least %d: files %v", len(parts), minParts, files)
+	}
+	t.Logf("%d files, %d parts", len(files), len(parts))
+}
+
+func fileList(files []string) string {
+	list := make([]string, len(files))
+	for i, f := range files {
+		list[i] = "'" + strings.ReplaceAll(f, "'", "''") + "'"
+	}
+	return strings.Join(list, ", ")
+}
+
+// tableDigest is what both engines compute over a table's rows: the row
+// count, the sum of one integer column, and a digest of every column.
+//
+// The digest is per row: the md5 of the columns' text (CAST AS CHAR on the
+// server, AS VARCHAR in DuckDB: integers, DECIMAL with its scale and UTF-8
+// strings print alike in both), joined by '|', NULL written as <NULL>; its
+// first 15 hex digits (60 bits, so each fits a signed 64-bit integer) are
+// summed exactly (DECIMAL on the server, HUGEINT in DuckDB) and compared as
+// text. A sum does not depend on the order of rows or files, and unlike an
+// XOR a row read twice changes it; a missing, duplicated or altered row
+// changes it unless 60-bit hashes collide.
+type tableDigest struct {
+	rows      int64
+	sum, hash string
+}
+
+func serverDigest(t *testing.T, db *sql.DB, table, sumColumn string, columns []string) tableDigest {
+	t.Helper()
+	texts := make([]string, len(columns))
+	for i, c := range columns {
+		texts[i] = "COALESCE(CAST(" + ms.QuoteIdent(c) + " AS CHAR), '<NULL>')"
+	}
+	var d tableDigest
+	err := db.QueryRow("SELECT COUNT(*), CAST(SUM("+ms.QuoteIdent(sumColumn)+") AS CHAR), "+
+		"CAST(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('|', "+strings.Join(texts, ", ")+")), 15), 16, 10) AS UNSIGNED)) AS CHAR) FROM "+
+		ms.QuoteIdent(table)).Scan(&d.rows, &d.sum, &d.hash)
+	if err != nil {
+		t.Fatalf("digest of %s on the server: %v", table, err)
+	}
+	return d
+}
+
+func duckDigest(t *testing.T, duck *duckcheck.DB, fileList, sumColumn string, columns []string) tableDigest {
+	t.Helper()
+	texts := make([]string, len(columns))
+	for i, c := range columns {
+		texts[i] = "COALESCE(CAST(\"" + c + "\" AS VARCHAR), '<NULL>')"
+	}
+	var d tableDigest
+	err := duck.SQL().QueryRow("SELECT count(*), CAST(sum(\""+sumColumn+"\") AS VARCHAR), "+
+		"CAST(sum(CAST(CAST('0x' || substr(md5(concat_ws('|', "+strings.Join(texts, ", ")+")), 1, 15) AS BIGINT) AS HUGEINT)) AS VARCHAR) "+
+		"FROM read_parquet(["+fileList+"])").Scan(&d.rows, &d.sum, &d.hash)
+	if err != nil {
+		t.Fatalf("digest in DuckDB: %v", err)
+	}
+	return d
 }
