@@ -84,19 +84,54 @@
 // table whose SELECT * the account may not run is skipped with
 // PERMISSIONS_DO_NOT_EXIST and the GRANT that fixes it. A partitioned table
 // lists its partitions (subpartitions are read with their partition), each
-// scanned with PARTITION (p). Table.Key is an integer primary key, or a
-// unique index on one NOT NULL integer column; its Min and Max are read in
-// the snapshot. A BIGINT UNSIGNED key is reported with Max clamped to
-// MaxInt64: a KeyRange bound b means the integer b on an unsigned column
-// too, so values above MaxInt64 belong to the range whose Upper is nil. The
-// column-name skip rule (§5.6) is the exporter's, for every engine.
+// scanned with PARTITION (p). The column-name skip rule (§5.6) is the
+// exporter's, for every engine.
 //
-// [Snapshot.KeyQuantiles] (source.KeySampler) lets the planner split a
-// large table into key ranges of similar row counts, read in parallel on
-// the snapshot's connections: boundaries come from the storage engine's
-// records-in-range estimates (EXPLAIN over the key's index, refined cell by
-// cell where rows cluster), so no row is read to plan and a skewed key
-// still splits evenly.
+// # Table.Key: what is split, and how
+//
+// Table.Key is the column the planner may cut into key ranges read in
+// parallel on the snapshot's connections (all in batch folder 1). It is
+// chosen among the table's unique indexes, the primary key first at each
+// step:
+//
+//  1. an integer column with a unique index of its own, NOT NULL;
+//  2. a CHAR, VARCHAR, BINARY or VARBINARY column with a unique B-tree
+//     index of its own, NOT NULL, else nullable (the first range also
+//     reads the NULLs); a nullable integer column likewise;
+//  3. the leading column of the primary key or of a multi-column unique
+//     B-tree index, if it is an integer or one of those string types. Its
+//     values repeat, so parts are less even, but ranges over any column
+//     are disjoint: every row is still read once.
+//
+// Prefix indexes (they order only the first characters), hash indexes
+// (except for step 1) and ignored or invisible indexes are not used; a
+// table with none of these is read by one worker, in batches.
+//
+// An integer key (Key.Integer) has its Min and Max read in the snapshot.
+// A BIGINT UNSIGNED key is reported with Max clamped to MaxInt64: a
+// KeyRange bound b means the integer b on an unsigned column too, so values
+// above MaxInt64 belong to the range whose Upper is nil.
+// [Snapshot.KeyQuantiles] (source.KeySampler) places its boundaries from
+// the storage engine's records-in-range estimates (EXPLAIN over the key's
+// index, refined cell by cell where rows cluster, through the index prefix
+// for a composite key), so no row is read to plan and a skewed key still
+// splits evenly.
+//
+// A string key is sampled by [Snapshot.KeyBoundaries]
+// (source.KeyBoundarySampler): inside the snapshot, it walks the key's
+// index once in strides of about rows/4n entries (SELECT CAST(k AS BINARY)
+// ... FORCE INDEX ... WHERE k > <previous sample> ORDER BY k LIMIT 1
+// OFFSET stride−1), transfers only the samples, and picks the n−1 nearest
+// to each n-th of the index. The stride follows the table's row estimate
+// and adapts when it is wrong. Boundaries are the column's own bytes,
+// strictly ascending in its collation (values equal under it, 'a' and 'Á'
+// under utf8mb4_general_ci or 'a' and 'a ' under PAD SPACE, yield one
+// boundary). A scan bounds its range with literals of the column's
+// character set and collation, _utf8mb4 X'…' COLLATE utf8mb4_general_ci
+// (_binary X'…' for binary strings), through FORCE INDEX on the key's
+// index: the server compares exactly as the index orders whatever the
+// connection's character set or collation, so keys equal under the
+// collation never straddle two ranges.
 //
 // # Values
 //
