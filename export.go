@@ -66,8 +66,9 @@ type Config struct {
 // FixedMemoryOverhead is the process memory outside a task's budget: the Go
 // runtime and the program, database drivers' read buffers, and the sink's
 // upload buffers (s3sink: part size × upload concurrency per file being
-// written). Budget plus this is what a process running one task needs, plus
-// up to ten times its largest row (see TaskOptions.MemoryLimit).
+// written). Budget plus this is what a process running one task needs as
+// long as six times its largest row fits in the budget; a larger row adds
+// the difference (see TaskOptions.MemoryLimit).
 const FixedMemoryOverhead = 128 << 20
 
 // DefaultMemoryLimit is the memory budget of a task when
@@ -91,13 +92,19 @@ type TaskOptions struct {
 	// (RowGroupBytes 0 means MemoryLimit / (3 × Concurrency), at most 32
 	// MiB), and every worker reserves twice its row-group size (the
 	// buffered values and their encoded pages) before it reads; a worker
-	// whose reservation does not fit waits. The process needs the budget
-	// plus FixedMemoryOverhead, plus up to ten times the largest row of
-	// 4 MiB or more: such a row is held several times on its way to the
-	// file (the driver's buffers, the column buffer, the encoded and the
-	// compressed page) until the collector frees it, so one worker at a
-	// time holds them (measured: 20 MB values with a 64 MiB budget peak at
-	// 250-345 MiB).
+	// whose reservation does not fit waits. A row of 4 MiB or more is in
+	// memory up to six times while it is written (the driver's value, and
+	// SQLite's copy or pgx's read buffer rounded up to a power of two;
+	// parquet-go's column buffer, encoded page and page with levels, a Parquet
+	// page holding a whole value), so its worker reserves six times the row
+	// on top of its reservation, at most the whole budget, and other workers
+	// wait before their next part. The process needs the budget plus
+	// FixedMemoryOverhead, plus 6 × (largest row) − MemoryLimit when that is
+	// positive: peak RSS < MemoryLimit + FixedMemoryOverhead +
+	// max(0, 6 × largest row − MemoryLimit). Measured with a 64 MiB budget
+	// and 2 workers (SQLite, a 300-column table alongside): 20 MB values
+	// peak at about 180 MiB (the bound is 254 MiB), 50 MB values at about
+	// 330 MiB (bound 428 MiB).
 	MemoryLimit int64
 	// RowGroupBytes bounds a row group's uncompressed size, and with it
 	// each worker's memory; 0 derives it from MemoryLimit.

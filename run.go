@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -63,13 +65,9 @@ type run struct {
 	bytes atomic.Int64
 
 	// memory is the task's budget; each running part holds a reservation
-	// of twice its row-group size.
+	// of twice its row-group size, and more while it writes a row of
+	// hugeRowBytes or more (see growForHugeRow).
 	memory *semaphore.Weighted
-	// hugeRows lets one worker at a time hold rows of hugeRowBytes or
-	// more: each is copied a few times on its way to the file (driver
-	// buffer, column buffer, encoded page), so two at once could overrun
-	// any budget.
-	hugeRows sync.Mutex
 
 	mu       sync.Mutex // guards warnings and the tables' counters
 	warnings manifest.Warnings
@@ -333,7 +331,8 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 	if err := r.memory.Acquire(ctx, reserve); err != nil {
 		return err
 	}
-	defer r.memory.Release(reserve)
+	held := reserve // more while a huge row is written
+	defer func() { r.memory.Release(held) }()
 	rows, err := r.snap.Scan(ctx, source.ScanRequest{
 		Table: t.table, Columns: t.cols, Partition: p.Partition, Range: p.Range, Blocks: p.Blocks, MaxValueBytes: r.opts.MaxValueBytes,
 	})
@@ -347,7 +346,6 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 	var keys []string
 	var partBytes atomic.Int64
 	var partRows int64
-	holdsHuge := false
 	roller := writer.NewRoller(func(seq int) (io.WriteCloser, error) {
 		batch := p.Batch
 		if p.RollBatches {
@@ -384,13 +382,18 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 		if row, err = rows.Row(row[:0]); err != nil {
 			return err
 		}
-		if !holdsHuge && rowBytes(row) >= hugeRowBytes {
-			r.hugeRows.Lock()
-			defer r.hugeRows.Unlock()
-			holdsHuge = true
+		size := rowBytes(row)
+		huge := size >= hugeRowBytes
+		if huge {
+			if held, err = r.growForHugeRow(ctx, held, reserve, int64(size)); err != nil {
+				return err
+			}
 		}
 		if err = roller.WriteRow(row); err != nil {
 			return err
+		}
+		if huge {
+			held = r.shrinkAfterHugeRow(held, reserve)
 		}
 		partRows++
 		if pending++; pending == progressEvery {
@@ -423,8 +426,59 @@ func pageBytes(rowGroupBytes int64, columns int) int {
 	return int(max(8<<10, min(writer.DefaultPageBytes, rowGroupBytes/int64(4*max(columns, 1)))))
 }
 
-// hugeRowBytes is the row size from which a worker takes the huge-rows lock.
+// hugeRowBytes is the row size from which a worker reserves memory for the
+// row itself (growForHugeRow).
 const hugeRowBytes = 4 << 20
+
+// hugeRowCopies is how many times a huge row is in memory while it is
+// written: the driver's value (pgx reads it into a buffer rounded up to a
+// power of two; SQLite holds its own copy besides the Go string), and
+// parquet-go's column buffer (rounded up to at most 1.5 times), encoded page
+// and page with levels, which it also compresses into. The writer itself
+// copies none (writer.FileWriter.WriteRow).
+const hugeRowCopies = 6
+
+// growForHugeRow makes the worker's reservation cover a row of n bytes: its
+// row group's reservation plus hugeRowCopies times the row, at most the
+// whole budget, so other workers wait before their next part while the row
+// is written. It gives back what it holds before it waits: a worker that
+// waits holds nothing, so two workers waiting for each other's memory
+// cannot deadlock. While it waits, the row it has read and the rows its
+// writer buffers are in memory uncounted: one driver value and less than a
+// row group per waiting worker.
+func (r *run) growForHugeRow(ctx context.Context, held, reserve, n int64) (int64, error) {
+	need := min(r.opts.MemoryLimit, reserve+hugeRowCopies*n)
+	if need <= held {
+		return held, nil
+	}
+	r.memory.Release(held)
+	if r.memory.TryAcquire(need) {
+		return need, nil
+	}
+	if err := r.memory.Acquire(ctx, need); err != nil {
+		return 0, err
+	}
+	// The workers waited for freed their row groups: many small buffers,
+	// whose pages a value of megabytes cannot reuse until they go back to
+	// the system.
+	debug.FreeOSMemory()
+	return need, nil
+}
+
+// shrinkAfterHugeRow gives back what a huge row reserved once it is
+// written. parquet-go keeps the buffers that held the row (column buffer,
+// page buffers) in sync.Pools, as pgx keeps its read buffer, and a pool
+// frees them at the second collection after they are put back: without
+// the two collections the memory handed back would still be taken when the
+// next worker fills it, and its pages, sized for the huge value, would stay
+// with the process. They cost a few milliseconds per row of 4 MiB or more,
+// whose compression takes longer.
+func (r *run) shrinkAfterHugeRow(held, reserve int64) int64 {
+	runtime.GC()
+	debug.FreeOSMemory() // the second collection, and the pages back to the system
+	r.memory.Release(held - reserve)
+	return reserve
+}
 
 // rowBytes is the size of a row's variable-length values.
 func rowBytes(row []parquet.Value) int {
