@@ -95,7 +95,7 @@ func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 			return nil, fmt.Errorf("writer: codec %s has no levels (level %d)", c, level)
 		}
 		if c == Snappy {
-			return &parquet.Snappy, nil
+			return snappyCodec, nil
 		}
 		return &parquet.Uncompressed, nil
 	default:
