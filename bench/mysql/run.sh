@@ -116,35 +116,9 @@ go build -o "$WORK/text2parquet" ./bench/text2parquet
 
 # --- runs -------------------------------------------------------------------
 RESULTS=$WORK/results.tsv
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 : > "$RESULTS"
-# measure TABLE METHOD CMD... : one timed run, "table method seconds rss_kib" appended.
-measure() {
-	local table=$1 method=$2
-	shift 2
-	local out=$WORK/out
-	rm -rf "$out"
-	mkdir -p "$out"
-	if ! /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" > "$WORK/stdout" 2> "$WORK/stderr"; then
-		echo "bench: $method on $table failed:" >&2
-		cat "$WORK/stderr" >&2
-		exit 1
-	fi
-	read -r secs rss < "$WORK/time"
-	case $method in
-	b-* | c-*) # the export must have written every row
-		case $method in
-		b-*) exported=$(grep -oE '"ExportedRows": ?[0-9]+' "$WORK/stdout" | grep -oE '[0-9]+$' || true) ;;
-		c-*) exported=$(grep -oE '^rows [0-9]+' "$WORK/stdout" | grep -oE '[0-9]+$' || true) ;;
-		esac
-		if [ "$exported" != "${COUNT[$table]}" ]; then
-			echo "bench: $method on $table exported ${exported:-?} rows, the table has ${COUNT[$table]}" >&2
-			exit 1
-		fi ;;
-	esac
-	printf '%s\t%s\t%s\t%s\n' "$table" "$method" "$secs" "$rss" >> "$RESULTS"
-	printf 'bench: %-8s %-5s %6.2fs %7.1f MiB\n' "$table" "$method" "$secs" "$(echo "$rss / 1024" | bc -l)" >&2
-	rm -rf "$out"
-}
 
 # DuckDB column types of a table, from the catalog, as a DuckDB struct literal.
 colspec() {
@@ -194,24 +168,4 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 # --- summary ----------------------------------------------------------------
-median() { sort -n | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-get() { awk -F'\t' -v t="$1" -v m="$2" -v c="$3" '$1 == t && $2 == m {print $c}' "$RESULTS" | median; }
-echo
-echo "$("${MYSQL[@]}" -N -e 'SELECT VERSION()'), $RUNS runs each, interleaved; medians."
-echo
-printf '| %-8s | %-6s | %9s | %13s | %7s | %7s |\n' table method "time (s)" "peak RSS MiB" "b/a" "b/c"
-printf '|%s|%s|%s|%s|%s|%s|\n' ---------- -------- ----------- --------------- --------- ---------
-for table in $TABLES; do
-	a=$(get "$table" a 3)
-	for method in a b-gz b-sn c-gz c-sn; do
-		secs=$(get "$table" "$method" 3)
-		rss=$(echo "$(get "$table" "$method" 4) / 1024" | bc -l)
-		ba="" bc_=""
-		case $method in
-		b-gz) ba=$(echo "$secs / $a" | bc -l); bc_=$(echo "$secs / $(get "$table" c-gz 3)" | bc -l) ;;
-		b-sn) ba=$(echo "$secs / $a" | bc -l); bc_=$(echo "$secs / $(get "$table" c-sn 3)" | bc -l) ;;
-		esac
-		printf '| %-8s | %-6s | %9.2f | %13.1f | %7s | %7s |\n' "$table" "$method" "$secs" "$rss" \
-			"$( [ -n "$ba" ] && printf '%.2f' "$ba")" "$( [ -n "$bc_" ] && printf '%.2f' "$bc_")"
-	done
-done
+summary "$("${MYSQL[@]}" -N -e 'SELECT VERSION()')" "$RUNS" $TABLES
