@@ -120,3 +120,57 @@ func TestKeyQuantilesUnsignedAndEmpty(t *testing.T) {
 		t.Errorf("without Table.Key: %v, %v", b, err)
 	}
 }
+
+// TestKeyQuantilesCompositeAndNullable: an integer key that leads a
+// composite primary key (its values repeat; the estimates come through the
+// index prefix), and a nullable unique integer key (its NULLs go to the
+// first range): the planner splits both, and the parts read every row once.
+func TestKeyQuantilesCompositeAndNullable(t *testing.T) {
+	admin := adminDB(t)
+	composite, nullable := uniqueName(t, "q_comp"), uniqueName(t, "q_null")
+	createTable(t, admin, composite, "(a BIGINT NOT NULL, b INT NOT NULL, PRIMARY KEY (a, b)) ENGINE=InnoDB")
+	mustExec(t, admin, "INSERT INTO "+quoteIdent(composite)+" SELECT seq DIV 3, seq % 3 FROM seq_3_to_30002")
+	createTable(t, admin, nullable, "(a BIGINT NULL, b INT NOT NULL, UNIQUE KEY ua (a)) ENGINE=InnoDB")
+	mustExec(t, admin, "INSERT INTO "+quoteIdent(nullable)+" SELECT IF(seq % 10 = 0, NULL, seq), seq FROM seq_1_to_30000")
+	for _, name := range []string{composite, nullable} {
+		mustExec(t, admin, "ANALYZE TABLE "+quoteIdent(name))
+	}
+	src := openTestSource(t, Options{})
+	snap := snapshotOf(t, src, 2)
+	for _, name := range []string{composite, nullable} {
+		tb := table(t, snap, name)
+		if tb.Key == nil || tb.Key.Column != "a" || !tb.Key.Integer {
+			t.Fatalf("%s: key %+v, want the integer column a", name, tb.Key)
+		}
+		parts, err := partition.Plan(context.Background(), snap, tb, partition.Options{Workers: 4, MinSplitBytes: 1, TargetPartBytes: 1 << 40})
+		if err != nil || len(parts) < 3 {
+			t.Fatalf("%s: %d parts, %v", name, len(parts), err)
+		}
+		cols := []source.ScanColumn{{Column: tb.Columns[0], Target: typemap.Target{Kind: typemap.Int64}},
+			{Column: tb.Columns[1], Target: typemap.Target{Kind: typemap.Int64}}}
+		seen := map[[2]int64]int{}
+		var sizes []int
+		for _, p := range parts {
+			rows, _ := scanAll(t, snap, source.ScanRequest{Table: tb, Range: p.Range, Columns: cols})
+			sizes = append(sizes, len(rows))
+			for _, r := range rows {
+				a := int64(-1) // NULL
+				if !r[0].IsNull() {
+					a = r[0].Int64()
+				}
+				seen[[2]int64{a, r[1].Int64()}]++
+			}
+		}
+		total := 0
+		for row, n := range seen {
+			if n != 1 {
+				t.Errorf("%s: row %v read %d times", name, row, n)
+			}
+			total += n
+		}
+		if total != 30000 {
+			t.Errorf("%s: the parts read %d rows, want 30000", name, total)
+		}
+		t.Logf("%s: part sizes %v", name, sizes)
+	}
+}

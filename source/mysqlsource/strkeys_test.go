@@ -28,7 +28,7 @@ type stringKeyCase struct {
 // Values whose order under the column's collation differs from their byte
 // order: case and accents ('a' = 'Á' = 'á' under _general_ci), German ß
 // (= 'ss' under _unicode_ci), Swedish ü (= 'y' under latin1_swedish_ci),
-// emoji (4-byte UTF-8; all equal under utf8mb4_general_ci), control
+// emoji (4-byte UTF-8; all equal under utf8mb4_general_ci), UTF-16, control
 // characters that sort below the pad space, trailing spaces (ignored under
 // PAD SPACE collations, significant under NO PAD), 0x00 and 0xff bytes.
 var stringKeyCases = []stringKeyCase{
@@ -60,6 +60,9 @@ var stringKeyCases = []stringKeyCase{
 			"INSERT INTO %s VALUES (100001, X''), (100004, X'ff'), (100006, X'ffffff')"}},
 	{name: "emoji", def: "(rid INT NOT NULL, k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci NOT NULL PRIMARY KEY)", even: true,
 		fill: []string{"INSERT INTO %s SELECT seq, CONCAT(CONVERT(CHAR(0x1F600 + seq % 80 USING utf32) USING utf8mb4), seq) FROM seq_1_to_4000"}},
+	{name: "utf16", def: "(rid INT NOT NULL, k VARCHAR(20) CHARACTER SET utf16 COLLATE utf16_unicode_ci NOT NULL PRIMARY KEY)", even: true,
+		// Bytes that are not UTF-8 at all: the bounds are UTF-16.
+		fill: []string{"INSERT INTO %s SELECT seq, CONCAT(ELT(1 + seq % 5, 'a', 'Á', 'ß', '😀', 'Z'), seq) FROM seq_1_to_4000"}},
 	{name: "nullable", def: "(rid INT NOT NULL, k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NULL, UNIQUE KEY uk (k))", even: true,
 		fill: []string{"INSERT INTO %s SELECT seq, IF(seq % 10 = 0, NULL, CONCAT(ELT(1 + seq % 4, 'a', 'Á', 'b', 'É'), seq)) FROM seq_1_to_4000"}},
 	{name: "composite", def: "(k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL, rid INT NOT NULL, PRIMARY KEY (k, rid))",
