@@ -126,6 +126,9 @@ type keySample struct {
 // value equal to it ('a' and 'Á' under utf8mb4_general_ci, 'a' and 'a ' under
 // a PAD SPACE collation). A leading column that repeats (the first column of
 // a composite key) samples the same way, with less even parts.
+//
+// The index walked is the key's (Tables chose it); for another column, the
+// first B-tree index it leads. A column no index orders is not sampled.
 func (s *Snapshot) KeyBoundaries(ctx context.Context, t source.Table, column string, n int) ([][]byte, error) {
 	if n < 2 {
 		return nil, nil
@@ -134,8 +137,14 @@ func (s *Snapshot) KeyBoundaries(ctx context.Context, t source.Table, column str
 	if err != nil {
 		return nil, err
 	}
+	ix, err := s.orderedIndex(ctx, t, column)
+	if err != nil || ix == "" {
+		// Without an index on the column each stride would sort the
+		// table: not worth it to plan.
+		return nil, err
+	}
 	k := quoteIdent(column)
-	from := qualified(t) + forceIndex(s.keyIndex(t, column))
+	from := qualified(t) + forceIndex(ix)
 	est := t.EstimatedRows
 	if est <= 0 {
 		// TABLE_ROWS is not known yet: the optimizer's own estimate.
@@ -211,6 +220,24 @@ func (s *Snapshot) KeyBoundaries(ctx context.Context, t source.Table, column str
 		}
 		samples = append(samples, keySample{v, last.rank + stride})
 	}
+}
+
+// orderedIndex is an index that orders column's whole values: the key's
+// own, or else any B-tree index column leads, not by a prefix ("" if none).
+func (s *Snapshot) orderedIndex(ctx context.Context, t source.Table, column string) (string, error) {
+	if index := s.keyIndex(t, column); index != "" {
+		return index, nil
+	}
+	indexes, err := s.indexes(ctx, t, false)
+	if err != nil {
+		return "", err
+	}
+	for _, ix := range indexes {
+		if ix.usable && ix.btree && !ix.prefix && ix.columns[0] == column {
+			return ix.name, nil
+		}
+	}
+	return "", nil
 }
 
 // pickBoundaries returns, for each i in 1..n−1, the sample whose rank is

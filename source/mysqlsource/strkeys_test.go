@@ -441,3 +441,40 @@ func TestKeyBoundariesSmallTables(t *testing.T) {
 	mustExec(t, admin, "INSERT INTO "+quoteIdent(name)+" VALUES (3, ''), (4, 'b'), (5, 'a')")
 	check("three keys", 2)
 }
+
+// TestKeyBoundariesOtherColumn: a string column that is not Table.Key is
+// sampled through any index it leads (here a non-unique one), and ranges
+// over it read every row once; a column without an index is not sampled
+// (each stride would sort the table).
+func TestKeyBoundariesOtherColumn(t *testing.T) {
+	ctx := context.Background()
+	admin := adminDB(t)
+	name := uniqueName(t, "skey_other")
+	createTable(t, admin, name, "(rid INT NOT NULL PRIMARY KEY, k VARCHAR(10) NOT NULL, u VARCHAR(10), KEY kk (k)) ENGINE=InnoDB")
+	mustExec(t, admin, "INSERT INTO "+quoteIdent(name)+" SELECT seq, CONCAT(ELT(1 + seq % 3, 'a', 'A', 'b'), seq % 50), seq FROM seq_1_to_3000",
+		"ANALYZE TABLE "+quoteIdent(name))
+	src := openTestSource(t, Options{})
+	snap := snapshotOf(t, src, 1)
+	tb := table(t, snap, name)
+	if tb.Key == nil || tb.Key.Column != "rid" {
+		t.Fatalf("key %+v", tb.Key)
+	}
+	bounds, err := snap.KeyBoundaries(ctx, tb, "k", 6)
+	if err != nil || len(bounds) < 3 {
+		t.Fatalf("KeyBoundaries over the indexed column k: %q, %v", bounds, err)
+	}
+	ridCol := source.ScanColumn{Column: tb.Columns[0], Target: typemap.Target{Kind: typemap.Int64}}
+	parts := make([][]int64, len(bounds)+1)
+	for j, r := range keyRanges(bounds) {
+		rows, _ := scanAll(t, snap, source.ScanRequest{Table: tb, Range: &r, Columns: []source.ScanColumn{ridCol}})
+		for _, row := range rows {
+			parts[j] = append(parts[j], row[0].Int64())
+		}
+	}
+	if err := checkParts(parts, keyRanks(t, admin, name)); err != nil {
+		t.Error(err)
+	}
+	if b, err := snap.KeyBoundaries(ctx, tb, "u", 6); err != nil || b != nil {
+		t.Errorf("KeyBoundaries over the unindexed column u: %q, %v; want none", b, err)
+	}
+}

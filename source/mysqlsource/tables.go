@@ -224,9 +224,8 @@ var integerTypes = map[string]bool{"tinyint": true, "smallint": true, "mediumint
 // prefix), and KeyBoundaries reads them back as bytes.
 var stringKeyTypes = map[string]bool{"char": true, "varchar": true, "binary": true, "varbinary": true}
 
-// uniqueIndex is one unique index of a table, as information_schema
-// describes it.
-type uniqueIndex struct {
+// tableIndex is one index of a table, as information_schema describes it.
+type tableIndex struct {
 	name    string
 	columns []string // in index order; "" for a functional key part (MySQL 8)
 	prefix  bool     // the leading column is indexed by a prefix (SUB_PART)
@@ -257,7 +256,7 @@ type uniqueIndex struct {
 // above MaxInt64 are read by the range whose Upper is nil (the last range of
 // any plan that covers the table), and by no bounded one.
 func (s *Snapshot) key(ctx context.Context, t source.Table) (*source.Key, error) {
-	indexes, err := s.uniqueIndexes(ctx, t)
+	indexes, err := s.indexes(ctx, t, true)
 	if err != nil {
 		return nil, err
 	}
@@ -323,14 +322,18 @@ func (s *Snapshot) key(ctx context.Context, t source.Table) (*source.Key, error)
 	return k, nil
 }
 
-// uniqueIndexes lists t's unique indexes, PRIMARY first, then by name.
-// Columns are read by name (SELECT *) because servers differ: MariaDB has
-// IGNORED, MySQL 8 IS_VISIBLE and functional key parts without a
-// COLUMN_NAME.
-func (s *Snapshot) uniqueIndexes(ctx context.Context, t source.Table) ([]uniqueIndex, error) {
+// indexes lists t's indexes (only the unique ones if uniqueOnly), PRIMARY
+// first, then unique ones, then by name. Columns are read by name (SELECT
+// *) because servers differ: MariaDB has IGNORED, MySQL 8 IS_VISIBLE and
+// functional key parts without a COLUMN_NAME.
+func (s *Snapshot) indexes(ctx context.Context, t source.Table, uniqueOnly bool) ([]tableIndex, error) {
+	maxNonUnique := 1
+	if uniqueOnly {
+		maxNonUnique = 0
+	}
 	rows, err := s.src.db.QueryContext(ctx, `SELECT * FROM information_schema.STATISTICS
-		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0
-		ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`, t.Database, t.Name)
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE <= ?
+		ORDER BY INDEX_NAME = 'PRIMARY' DESC, NON_UNIQUE, INDEX_NAME, SEQ_IN_INDEX`, t.Database, t.Name, maxNonUnique)
 	if err != nil {
 		return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
 	}
@@ -344,7 +347,7 @@ func (s *Snapshot) uniqueIndexes(ctx context.Context, t source.Table) ([]uniqueI
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	var out []uniqueIndex
+	var out []tableIndex
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, fmt.Errorf("mysqlsource: list indexes of %s: %w", t.Target(), err)
@@ -355,7 +358,7 @@ func (s *Snapshot) uniqueIndexes(ctx context.Context, t source.Table) ([]uniqueI
 		}
 		name := f["INDEX_NAME"].String
 		if len(out) == 0 || out[len(out)-1].name != name {
-			out = append(out, uniqueIndex{
+			out = append(out, tableIndex{
 				name:   name,
 				prefix: f["SUB_PART"].Valid,
 				btree:  strings.EqualFold(f["INDEX_TYPE"].String, "BTREE"),
