@@ -66,9 +66,9 @@ type Config struct {
 // FixedMemoryOverhead is the process memory outside a task's budget: the Go
 // runtime and the program, database drivers' read buffers, and the sink's
 // upload buffers (s3sink: part size × upload concurrency per file being
-// written). Budget plus this is what a process running one task needs as
-// long as six times its largest row fits in the budget; a larger row adds
-// the difference (see TaskOptions.MemoryLimit).
+// written). Budget plus this is what a process running one task needs;
+// rows of 4 MiB or more add a term that grows with the largest of them,
+// since a Parquet page holds a whole value (see TaskOptions.MemoryLimit).
 const FixedMemoryOverhead = 128 << 20
 
 // DefaultMemoryLimit is the memory budget of a task when
@@ -95,16 +95,20 @@ type TaskOptions struct {
 	// whose reservation does not fit waits. A row of 4 MiB or more is in
 	// memory up to six times while it is written (the driver's value, and
 	// SQLite's copy or pgx's read buffer rounded up to a power of two;
-	// parquet-go's column buffer, encoded page and page with levels, a Parquet
-	// page holding a whole value), so its worker reserves six times the row
-	// on top of its reservation, at most the whole budget, and other workers
-	// wait before their next part. The process needs the budget plus
-	// FixedMemoryOverhead, plus 6 × (largest row) − MemoryLimit when that is
-	// positive: peak RSS < MemoryLimit + FixedMemoryOverhead +
-	// max(0, 6 × largest row − MemoryLimit). Measured with a 64 MiB budget
-	// and 2 workers (SQLite, a 300-column table alongside): 20 MB values
-	// peak at about 180 MiB (the bound is 254 MiB), 50 MB values at about
-	// 330 MiB (bound 428 MiB).
+	// parquet-go's column buffer, encoded page and page with levels: a
+	// Parquet page holds a whole value), so from such a row on its worker
+	// reserves six times the row on top of its reservation, at most the
+	// whole budget, until its part ends, and other workers wait before
+	// their next part. A worker that reads a huge row while another holds
+	// the budget waits with that row read: two copies of it. With L the
+	// largest row of 4 MiB or more, peak RSS stays under
+	//
+	//	MemoryLimit + FixedMemoryOverhead + max(0, 6L − MemoryLimit) + 2L × (Concurrency − 1)
+	//
+	// (measured, 64 MiB budget, 2 workers: SQLite 20 MB values beside a
+	// 300-column table 178 MiB, under budget + FixedMemoryOverhead = 192;
+	// PostgreSQL 20 MB values 125 MiB; SQLite 50 MB values 330 MiB in one
+	// table and 430 MiB in two read at once, bound 528 MiB).
 	MemoryLimit int64
 	// RowGroupBytes bounds a row group's uncompressed size, and with it
 	// each worker's memory; 0 derives it from MemoryLimit.
