@@ -19,8 +19,9 @@
 //   - socket: connect to a Unix socket instead of host:port.
 //   - lock: auto (default) or none; none never takes FLUSH TABLES WITH READ
 //     LOCK ([Options.NoLock]).
-//   - lock_wait_timeout: how long the lock may wait, a Go duration (default
-//     10s, [Options.LockWaitTimeout]).
+//   - lock_wait_timeout: how long the lock, and a scan's wait for a table's
+//     metadata lock, may wait, a Go duration (default 10s,
+//     [Options.LockWaitTimeout]).
 //   - anything else is a go-sql-driver DSN parameter (tls, timeout,
 //     readTimeout, ...) or a session variable, as in a DSN. time_zone and
 //     sql_mode are always this package's (see Sessions).
@@ -64,6 +65,14 @@
 //
 // While a snapshot is open its transactions hold metadata locks on every
 // table they read: DDL on those tables waits until the snapshot is closed.
+// Another snapshot connection's read of such a table then queues behind the
+// waiting DDL: it gives up after [Options.LockWaitTimeout] with an error
+// naming the table and the DDL (the server's default wait is a day, and the
+// DDL waits for the export), and cancelling the scan interrupts the wait.
+// The snapshot does not cover table definitions: a table dropped or rebuilt
+// (ALTER that copies it) after the snapshot and before a connection read it
+// fails its scan with an error saying so; an instant ALTER (ADD COLUMN) is
+// read as of the snapshot, with the columns listed.
 //
 // # Sessions
 //

@@ -69,11 +69,27 @@ func (s *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Row
 	// interrupts the statement (KILL QUERY) instead of the driver closing
 	// the connection, which would lose the snapshot's transaction.
 	qctx, qcancel := context.WithCancel(context.Background())
+	// Until the server answers, the statement may wait (for a metadata
+	// lock, say): cancelling ctx interrupts that wait too.
+	killedEarly, killDone := false, make(chan struct{})
+	stopEarly := context.AfterFunc(ctx, func() {
+		defer close(killDone)
+		killedEarly = true
+		s.killQuery(conn, qcancel)
+	})
 	sqlRows, err := conn.conn.QueryContext(qctx, q)
+	if !stopEarly() {
+		<-killDone
+	}
 	if err != nil {
 		qcancel()
-		s.release(conn, isServerError(err) && ctx.Err() == nil)
-		return nil, fmt.Errorf("mysqlsource: scan %s: %w", req.Table.Target(), err)
+		// A server error (the KILL's "interrupted" included) ended only the
+		// statement: the connection is still in the snapshot's transaction.
+		s.release(conn, isServerError(err))
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("mysqlsource: scan %s: %w", req.Table.Target(), ctx.Err())
+		}
+		return nil, scanError(req.Table, err)
 	}
 	r := &rows{
 		snap: s, conn: conn, rows: sqlRows, ctx: ctx, qcancel: qcancel,
@@ -86,6 +102,9 @@ func (s *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Row
 	for i := range r.cells {
 		r.ptrs[i] = &r.cells[i]
 	}
+	// A statement killed just as it answered ends with the server's
+	// "interrupted" error, which Close then expects.
+	r.interrupted = killedEarly
 	r.watching.Add(1)
 	r.stopWatch = context.AfterFunc(ctx, func() {
 		defer r.watching.Done()
@@ -203,14 +222,11 @@ func (r *rows) interrupt() {
 	r.mu.Lock()
 	r.interrupted = true
 	r.mu.Unlock()
-	kctx, cancel := context.WithTimeout(context.Background(), killGrace)
-	defer cancel()
-	_, err := r.snap.src.db.ExecContext(kctx, "KILL QUERY "+strconv.FormatInt(r.conn.id, 10))
+	failed := r.snap.killQuery(r.conn, r.qcancel)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err != nil {
+	if failed {
 		r.killFailed = true
-		r.qcancel()
 		return
 	}
 	if r.guard == nil {
@@ -224,6 +240,20 @@ func (r *rows) interrupt() {
 			r.qcancel()
 		})
 	}
+}
+
+// killQuery sends KILL QUERY for the statement running on conn from another
+// connection; when it cannot be sent within killGrace it cancels the
+// statement's context, which makes the driver close the connection, and
+// reports failed.
+func (s *Snapshot) killQuery(conn *snapConn, qcancel context.CancelFunc) (failed bool) {
+	kctx, cancel := context.WithTimeout(context.Background(), killGrace)
+	defer cancel()
+	if _, err := s.src.db.ExecContext(kctx, "KILL QUERY "+strconv.FormatInt(conn.id, 10)); err != nil {
+		qcancel()
+		return true
+	}
+	return false
 }
 
 func (r *rows) Next() bool {
@@ -266,8 +296,32 @@ func (r *rows) end(err error) {
 	case errors.As(err, &tooLarge):
 		r.err = err
 	default:
-		r.err = fmt.Errorf("mysqlsource: scan %s: %w", r.req.Table.Target(), err)
+		r.err = scanError(r.req.Table, err)
 	}
+}
+
+// scanError names the table, and explains the server errors a change of
+// the table's definition after the snapshot causes: InnoDB's consistent
+// read versions rows, not table definitions.
+func scanError(t source.Table, err error) error {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		why := ""
+		switch me.Number {
+		case 1146: // ER_NO_SUCH_TABLE
+			why = "the table was dropped or renamed after the export's snapshot was taken; export it again"
+		case 1412: // ER_TABLE_DEF_CHANGED
+			why = "the table was altered (rebuilt) after the export's snapshot was taken, and MySQL/MariaDB snapshots do not cover table definitions; export it again"
+		case 1205: // ER_LOCK_WAIT_TIMEOUT: a metadata lock, for a read-only consistent read
+			why = "a DDL statement (ALTER, DROP, TRUNCATE, RENAME...) waits for the metadata lock the export holds on the table, " +
+				"and reading it would queue behind that statement for longer than the lock wait timeout (lock_wait_timeout); " +
+				"let the export finish before changing the table, or export it again"
+		}
+		if why != "" {
+			return fmt.Errorf("mysqlsource: scan %s: %s: %w", t.Target(), why, err)
+		}
+	}
+	return fmt.Errorf("mysqlsource: scan %s: %w", t.Target(), err)
 }
 
 func (r *rows) Row(dst []parquet.Value) ([]parquet.Value, error) {

@@ -217,7 +217,10 @@ func (s *Source) newSnapConn(ctx context.Context) (*snapConn, error) {
 			", SESSION net_write_timeout = " + strconv.FormatInt(max(int64(s.opts.NetWriteTimeout/time.Second), 1), 10) +
 			// An idle snapshot connection must outlive the longest table
 			// another connection reads.
-			", SESSION wait_timeout = 31536000",
+			", SESSION wait_timeout = 31536000" +
+			// Scans wait for metadata locks no longer than the snapshot's
+			// lock (Options.LockWaitTimeout).
+			", SESSION lock_wait_timeout = " + strconv.FormatInt(max(int64(s.opts.LockWaitTimeout/time.Second), 1), 10),
 		// WITH CONSISTENT SNAPSHOT means nothing below REPEATABLE READ.
 		"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 	}

@@ -457,3 +457,119 @@ func TestSnapshotClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// TestScanBehindQueuedDDL: one snapshot connection reads a table (and so
+// holds its metadata lock until the snapshot ends); an ALTER TABLE queues
+// behind it; a scan of the table on the other connection queues behind the
+// ALTER. Cancelling that scan's context interrupts the wait (KILL QUERY)
+// even with a lock wait of an hour; and the wait is bounded by
+// Options.LockWaitTimeout, after which the scan fails naming the table and
+// the DDL, where the server's own default would have it wait a day while
+// the ALTER waits for the export.
+func TestScanBehindQueuedDDL(t *testing.T) {
+	admin := adminDB(t)
+	name := uniqueName(t, "ddlwait")
+	// No key: listing it reads nothing on a snapshot connection, so only
+	// the first scan's connection takes its metadata lock.
+	createTable(t, admin, name, "(id BIGINT NOT NULL, v VARCHAR(20)) ENGINE=InnoDB")
+	mustExec(t, admin, "INSERT INTO "+quoteIdent(name)+" SELECT seq, 'orig' FROM seq_1_to_1000")
+	alterer, err := sql.Open("mysql", serverConfig(t).FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alterer.Close()
+
+	// behindDDL opens a snapshot with the given lock wait, reads one row of
+	// the table on one connection, and queues ddl behind it. It returns the
+	// snapshot and a function that closes it and checks the DDL then ran.
+	behindDDL := func(lockWait time.Duration, ddl string) (*Snapshot, source.Table, func()) {
+		snap := snapshotOf(t, openTestSource(t, Options{LockWaitTimeout: lockWait}), 2)
+		tb := table(t, snap, name)
+		first, err := snap.Scan(context.Background(), idValueRequest(tb))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !first.Next() {
+			t.Fatal(first.Err())
+		}
+		altered := make(chan error, 1)
+		go func() {
+			_, err := alterer.Exec(ddl)
+			altered <- err
+		}()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var waiting int
+			admin.QueryRow(`SELECT COUNT(*) FROM information_schema.PROCESSLIST
+				WHERE STATE = 'Waiting for table metadata lock' AND INFO = ?`, ddl).Scan(&waiting)
+			if waiting > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the ALTER TABLE never waited for the snapshot's metadata lock")
+			}
+		}
+		return snap, tb, func() {
+			first.Close()
+			snap.Close()
+			select {
+			case err := <-altered:
+				if err != nil {
+					t.Errorf("%s after the snapshot closed: %v", ddl, err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("%s still waits after the snapshot closed", ddl)
+			}
+		}
+	}
+
+	t.Run("Cancel", func(t *testing.T) {
+		snap, tb, done := behindDDL(time.Hour, "ALTER TABLE "+quoteIdent(name)+" ADD COLUMN a1 INT")
+		defer done()
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(300*time.Millisecond, cancel)
+		ended := make(chan error, 1)
+		go func() {
+			_, err := scanAllErr(ctx, snap, idValueRequest(tb))
+			ended <- err
+		}()
+		select {
+		case err := <-ended:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("cancelled scan behind the ALTER: %v, want context.Canceled", err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("the cancelled scan still waits for the metadata lock: cancelling did not interrupt it")
+		}
+		// The interrupted statement left the connection in the snapshot.
+		snap.mu.Lock()
+		live := snap.live
+		snap.mu.Unlock()
+		if live != 2 {
+			t.Errorf("%d live connections after the cancelled scan, want 2", live)
+		}
+	})
+
+	t.Run("LockWaitTimeout", func(t *testing.T) {
+		snap, tb, done := behindDDL(time.Second, "ALTER TABLE "+quoteIdent(name)+" ADD COLUMN a2 INT")
+		defer done()
+		_, err := scanAllErr(context.Background(), snap, idValueRequest(tb))
+		if err == nil || !strings.Contains(err.Error(), "waits for the metadata lock the export holds") || !strings.Contains(err.Error(), name) {
+			t.Errorf("scan behind the ALTER: %v, want the lock wait's error naming the table", err)
+		}
+	})
+}
+
+// scanAllErr reads every row of req and returns how many, or the error that
+// ended the scan (from Scan itself or from the rows).
+func scanAllErr(ctx context.Context, snap source.Snapshot, req source.ScanRequest) (int, error) {
+	rows, err := snap.Scan(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
+}

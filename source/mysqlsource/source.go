@@ -36,10 +36,15 @@ type Options struct {
 	// turn), as when the account lacks the RELOAD privilege. The URL
 	// parameter lock=none sets it.
 	NoLock bool
-	// LockWaitTimeout bounds how long FLUSH TABLES WITH READ LOCK may wait
-	// for running statements (the server blocks writes while it waits);
-	// past it the snapshot falls back to one connection. Default 10s. The
-	// URL parameter lock_wait_timeout (a Go duration) sets it.
+	// LockWaitTimeout bounds every wait of the export for a lock. FLUSH
+	// TABLES WITH READ LOCK waits for running statements (the server blocks
+	// writes while it waits); past the bound the snapshot falls back to one
+	// connection. A scan waits for a table's metadata lock when a DDL
+	// statement queued behind the lock another snapshot connection holds;
+	// past the bound the scan fails naming the table, where it would
+	// otherwise wait for the DDL, which waits for the export (the server's
+	// own default is a day). Default 10s. The URL parameter
+	// lock_wait_timeout (a Go duration) sets it.
 	LockWaitTimeout time.Duration
 	// NetWriteTimeout is the session net_write_timeout of snapshot
 	// connections: how long the server waits for a slow reader (an upload
