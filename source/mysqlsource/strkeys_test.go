@@ -244,13 +244,7 @@ func TestStringKeyRanges(t *testing.T) {
 					}
 				}
 				ranges := keyRanges(bounds)
-				parts := make([][]int64, len(ranges))
-				for j, r := range ranges {
-					rows, _ := scanAll(t, snap, source.ScanRequest{Table: tb, Range: &r, Columns: []source.ScanColumn{ridCol}})
-					for _, row := range rows {
-						parts[j] = append(parts[j], row[0].Int64())
-					}
-				}
+				parts := ridsPerRange(t, snap, tb, ridCol, ranges)
 				if err := checkParts(parts, rank); err != nil {
 					t.Fatalf("n=%d, bounds %q: %v", n, bounds, err)
 				}
@@ -378,13 +372,7 @@ func TestKeyBoundariesEstimates(t *testing.T) {
 				ranges = append(ranges, *p.Range)
 			}
 		}
-		parts := make([][]int64, len(ranges))
-		for j, r := range ranges {
-			rows, _ := scanAll(t, snap, source.ScanRequest{Table: tb, Range: &r, Columns: []source.ScanColumn{ridCol}})
-			for _, row := range rows {
-				parts[j] = append(parts[j], row[0].Int64())
-			}
-		}
+		parts := ridsPerRange(t, snap, tb, ridCol, ranges)
 		if err := checkParts(parts, rank); err != nil {
 			t.Fatalf("estimate %d: %v", est, err)
 		}
@@ -424,13 +412,7 @@ func TestKeyBoundariesSmallTables(t *testing.T) {
 			t.Fatalf("%s: %q, %v", what, bounds, err)
 		}
 		ridCol := source.ScanColumn{Column: tb.Columns[0], Target: typemap.Target{Kind: typemap.Int64}}
-		parts := make([][]int64, len(bounds)+1)
-		for j, r := range keyRanges(bounds) {
-			rows, _ := scanAll(t, snap, source.ScanRequest{Table: tb, Range: &r, Columns: []source.ScanColumn{ridCol}})
-			for _, row := range rows {
-				parts[j] = append(parts[j], row[0].Int64())
-			}
-		}
+		parts := ridsPerRange(t, snap, tb, ridCol, keyRanges(bounds))
 		if err := checkParts(parts, keyRanks(t, admin, name)); err != nil {
 			t.Errorf("%s: %v", what, err)
 		}
@@ -464,17 +446,24 @@ func TestKeyBoundariesOtherColumn(t *testing.T) {
 		t.Fatalf("KeyBoundaries over the indexed column k: %q, %v", bounds, err)
 	}
 	ridCol := source.ScanColumn{Column: tb.Columns[0], Target: typemap.Target{Kind: typemap.Int64}}
-	parts := make([][]int64, len(bounds)+1)
-	for j, r := range keyRanges(bounds) {
-		rows, _ := scanAll(t, snap, source.ScanRequest{Table: tb, Range: &r, Columns: []source.ScanColumn{ridCol}})
-		for _, row := range rows {
-			parts[j] = append(parts[j], row[0].Int64())
-		}
-	}
+	parts := ridsPerRange(t, snap, tb, ridCol, keyRanges(bounds))
 	if err := checkParts(parts, keyRanks(t, admin, name)); err != nil {
 		t.Error(err)
 	}
 	if b, err := snap.KeyBoundaries(ctx, tb, "u", 6); err != nil || b != nil {
 		t.Errorf("KeyBoundaries over the unindexed column u: %q, %v; want none", b, err)
 	}
+}
+
+// ridsPerRange scans each range and returns the rid values each read.
+func ridsPerRange(t *testing.T, snap *Snapshot, tb source.Table, ridCol source.ScanColumn, ranges []source.KeyRange) [][]int64 {
+	t.Helper()
+	parts := make([][]int64, len(ranges))
+	for j, r := range ranges {
+		rows, _ := scanAll(t, snap, source.ScanRequest{Table: tb, Range: &r, Columns: []source.ScanColumn{ridCol}})
+		for _, row := range rows {
+			parts[j] = append(parts[j], row[0].Int64())
+		}
+	}
+	return parts
 }
