@@ -81,7 +81,9 @@ func TestPostgresTableAlteredAfterPlanning(t *testing.T) {
 	if err != nil {
 		testenv.Unavailable(t, "PostgreSQL", "start it or set SNAPEXPORT_PG_URL", err)
 	}
-	defer admin.Close(ctx)
+	// Closed after the cleanup below drops the schema (cleanups run last
+	// first; a deferred Close would run before them).
+	t.Cleanup(func() { admin.Close(context.Background()) })
 	schema := fmt.Sprintf("ddl_%d", time.Now().UnixNano()%1e9)
 	for _, q := range []string{
 		"CREATE SCHEMA " + schema,
@@ -95,7 +97,11 @@ func TestPostgresTableAlteredAfterPlanning(t *testing.T) {
 		_, err := admin.Exec(ctx, q)
 		require.NoError(t, err, q)
 	}
-	t.Cleanup(func() { admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+	t.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop the test schema: %v", err)
+		}
+	})
 
 	alterer, err := pgx.Connect(ctx, testenv.PostgresURL())
 	require.NoError(t, err)
@@ -142,7 +148,7 @@ func TestMariaDBTableDroppedOrAlteredAfterPlanning(t *testing.T) {
 	require.NoError(t, err)
 	admin, err := sql.Open("mysql", cfg.FormatDSN())
 	require.NoError(t, err)
-	defer admin.Close()
+	t.Cleanup(func() { admin.Close() }) // after the DROP below
 	if err := admin.PingContext(ctx); err != nil {
 		testenv.Unavailable(t, "MariaDB", "start it or set SNAPEXPORT_MYSQL_URL", err)
 	}
@@ -165,7 +171,11 @@ func TestMariaDBTableDroppedOrAlteredAfterPlanning(t *testing.T) {
 		"CREATE TABLE "+keyed+" (id INT NOT NULL PRIMARY KEY, v INT) ENGINE=InnoDB",
 		"INSERT INTO "+keyed+" SELECT seq, seq FROM seq_1_to_100",
 		"ANALYZE TABLE "+big+", "+keyless+", "+keyed)
-	t.Cleanup(func() { admin.Exec("DROP TABLE IF EXISTS " + big + ", " + keyless + ", " + keyed) })
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP TABLE IF EXISTS " + big + ", " + keyless + ", " + keyed); err != nil {
+			t.Errorf("drop the test tables: %v", err)
+		}
+	})
 
 	for _, c := range []struct {
 		name, ddl string

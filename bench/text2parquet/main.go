@@ -30,7 +30,7 @@ import (
 
 // formats are the read_csv settings of each client's output.
 var formats = map[string]string{
-	"csv": `delim = ',', quote = '"', escape = '"', nullstr = ''`,     // psql COPY (FORMAT csv, HEADER)
+	"csv": `delim = ',', quote = '"', escape = '"', nullstr = ''`,    // psql COPY (FORMAT csv, HEADER)
 	"tsv": `delim = '\t', quote = '', escape = '', nullstr = 'NULL'`, // mysql --batch
 }
 
