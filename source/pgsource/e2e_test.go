@@ -64,13 +64,7 @@ func TestExportEndToEnd(t *testing.T) {
 	}
 
 	out := t.TempDir()
-	exp, err := snapexport.New(snapexport.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exp.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	exp, ctx := newExporter(t)
 	id := "pg-e2e-" + randomSuffix()
 	task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{
 		ExportTaskIdentifier: id,
@@ -363,13 +357,7 @@ func TestExportSnapshot(t *testing.T) {
 		mustExec(t, pool, "CREATE TABLE "+s+"."+name+" (id int PRIMARY KEY, v text)")
 		mustExec(t, pool, "INSERT INTO "+s+"."+name+" SELECT g, 'orig' FROM generate_series(1, 200000) g")
 	}
-	exp, err := snapexport.New(snapexport.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exp.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	exp, ctx := newExporter(t)
 	task, out, id := startExport(t, ctx, exp, s, 2)
 	for p := range task.Progress() {
 		if p.Status != snapexport.StatusStarting {
@@ -417,13 +405,7 @@ func TestExportConnectionKilled(t *testing.T) {
 	s := scratchSchema(t, pool)
 	mustExec(t, pool, "CREATE TABLE "+s+".big (id int, pad text)")
 	mustExec(t, pool, "INSERT INTO "+s+".big SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 400000) g")
-	exp, err := snapexport.New(snapexport.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exp.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	exp, ctx := newExporter(t)
 	task, out, id := startExport(t, ctx, exp, s, 1)
 
 	// Kill the scan as soon as it runs.
@@ -482,13 +464,7 @@ func TestExportSplitTables(t *testing.T) {
 	} {
 		mustExec(t, pool, q)
 	}
-	exp, err := snapexport.New(snapexport.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exp.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	exp, ctx := newExporter(t)
 	// Parts of 4 MiB: the 25 MB tables are split as large ones are.
 	task, out, id := startExportOpts(t, ctx, exp, s, snapexport.TaskOptions{Concurrency: 4, TargetPartBytes: 4 << 20})
 	rec, err := task.Wait(ctx)
@@ -517,15 +493,14 @@ func TestExportSplitTables(t *testing.T) {
 }
 
 // checkDigest compares the table on the server with its files in DuckDB by
-// count, sum of id, and a digest of all columns: per row, the md5 of the
-// columns' text joined by '|' (NULL as \N), whose first 15 hex digits (60
-// bits, so the sum of millions fits) are summed. The sum does not depend on
-// row order, and a row read twice, lost, or with any value changed moves it.
+// count, sum of id, and the md5 of every row's columns as text (id, pad;
+// NULL as \N) joined in key order: a row read twice, lost, or with any value
+// changed moves it. id must be unique.
 func checkDigest(t *testing.T, db *duckcheck.DB, pool *pgxpool.Pool, table string, files []string) {
 	t.Helper()
 	var want string
 	err := pool.QueryRow(context.Background(), `SELECT count(*)::text || ' ' || sum(id)::text || ' ' ||
-		sum(('x' || substr(md5(id::text || '|' || coalesce(pad, '\N')), 1, 15))::bit(60)::bigint::numeric)::text FROM `+table).Scan(&want)
+		md5(string_agg(id::text || '|' || coalesce(pad, '\N'), ',' ORDER BY id)) FROM `+table).Scan(&want)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,10 +509,26 @@ func checkDigest(t *testing.T, db *duckcheck.DB, pool *pgxpool.Pool, table strin
 		list[i] = "'" + f + "'"
 	}
 	got := db.Rows(`SELECT count(*)::VARCHAR || ' ' || sum(id)::VARCHAR || ' ' ||
-		sum(('0x' || substr(md5(id::VARCHAR || '|' || coalesce(pad, '\N')), 1, 15))::BIGINT::HUGEINT)::VARCHAR
+		md5(string_agg(id::VARCHAR || '|' || coalesce(pad, '\N'), ',' ORDER BY id))
 		FROM read_parquet([` + strings.Join(list, ", ") + `])`)[0][0]
 	t.Logf("%s: count, sum(id), digest: %s", table, want)
 	if got != want {
 		t.Errorf("%s: count, sum(id), digest of all columns = %v in the files, %s on the server", table, got, want)
 	}
+}
+
+// newExporter returns an exporter and a context of five minutes for one
+// test; both end when the test does.
+func newExporter(t *testing.T) (snapexport.Exporter, context.Context) {
+	t.Helper()
+	exp, err := snapexport.New(snapexport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(func() {
+		cancel()
+		exp.Close()
+	})
+	return exp, ctx
 }
