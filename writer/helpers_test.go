@@ -115,23 +115,6 @@ func writeFile(t testing.TB, dir string, tbl table, opts writer.Options) string 
 	return path
 }
 
-func toInt64(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int32:
-		return int64(x)
-	case int:
-		return int64(x)
-	case uint64:
-		return int64(x)
-	case nil:
-		return 0
-	}
-	n, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64)
-	return n
-}
-
 // wantSchema is the Parquet schema element DuckDB must report for a target.
 func wantSchema(c writer.Column) duckcheck.Column {
 	s := duckcheck.Column{Name: c.Name, Repetition: "OPTIONAL"}
@@ -432,7 +415,7 @@ func checkStatistics(t *testing.T, db *duckcheck.DB, path string, tbl table) {
 			FROM parquet_metadata(?) WHERE path_in_schema = ? ORDER BY row_group_id`, path, c.Name)
 		first := 0
 		for g, rg := range rgs {
-			n := int(toInt64(rg[0]))
+			n := int(duckcheck.ToInt(rg[0]))
 			var lo, hi any
 			nan := false
 			for _, r := range tbl.rows[first : first+n] {

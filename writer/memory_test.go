@@ -82,8 +82,8 @@ func TestRowGroupsBounded(t *testing.T) {
 	}
 	var total int64
 	for _, g := range groups {
-		total += toInt64(g[1])
-		if size := toInt64(g[2]); size > limit*5/4 {
+		total += duckcheck.ToInt(g[1])
+		if size := duckcheck.ToInt(g[2]); size > limit*5/4 {
 			t.Errorf("row group %v: %d bytes uncompressed, want about %d", g[0], size, limit)
 		}
 	}

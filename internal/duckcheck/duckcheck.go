@@ -95,8 +95,8 @@ func (d *DB) Schema(path string) []Column {
 	out := make([]Column, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, Column{
-			Name: str(r[0]), Type: str(r[1]), TypeLength: toInt(r[2]), Repetition: str(r[3]),
-			ConvertedType: str(r[4]), LogicalType: str(r[5]), Precision: toInt(r[6]), Scale: toInt(r[7]),
+			Name: str(r[0]), Type: str(r[1]), TypeLength: ToInt(r[2]), Repetition: str(r[3]),
+			ConvertedType: str(r[4]), LogicalType: str(r[5]), Precision: ToInt(r[6]), Scale: ToInt(r[7]),
 		})
 	}
 	return out
@@ -114,12 +114,12 @@ func (d *DB) CheckNullCounts(path string) {
 		if len(stat) != 1 {
 			d.t.Fatalf("duckcheck: no metadata for column %s of %s", c.Name, path)
 		}
-		if toInt(stat[0][1]) > 0 {
+		if ToInt(stat[0][1]) > 0 {
 			d.t.Errorf("duckcheck: %s: column %s has row groups without a null count", path, c.Name)
 			continue
 		}
 		real := d.Int(fmt.Sprintf(`SELECT count(*) FROM read_parquet(?) WHERE %s IS NULL`, Ident(c.Name)), path)
-		if got := toInt(stat[0][0]); got != real {
+		if got := ToInt(stat[0][0]); got != real {
 			d.t.Errorf("duckcheck: %s: column %s: statistics say %d NULLs, the data has %d", path, c.Name, got, real)
 		}
 	}
@@ -141,7 +141,9 @@ func str(v any) string {
 	}
 }
 
-func toInt(v any) int64 {
+// ToInt converts a value DuckDB returned for an integer column (int64,
+// int32, HUGEINT as *big.Int, ...) to int64; NULL is 0.
+func ToInt(v any) int64 {
 	switch x := v.(type) {
 	case nil:
 		return 0
