@@ -1,7 +1,26 @@
-# Shared by bench/pg/run.sh and bench/mysql/run.sh (sourced, not run): timing
-# of one run and the table of medians. The caller sets WORK (a scratch
-# directory), RESULTS (a file), and COUNT (an associative array: rows per
-# table), and runs every method with its output directory at $WORK/out.
+# Shared by bench/pg/run.sh and bench/mysql/run.sh (sourced, not run): the
+# options, timing of one run and the table of medians. For measure and
+# summary the caller sets WORK (a scratch directory), RESULTS (a file), and
+# COUNT (an associative array: rows per table), and runs every method with
+# its output directory at $WORK/out.
+
+# parse_args DEFAULT_TABLES ARGS...: sets RUNS, TABLES and SETUP_ONLY from
+# [--setup-only] [--runs N] [--tables LIST].
+parse_args() {
+	TABLES=$1
+	shift
+	RUNS=5
+	SETUP_ONLY=0
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--setup-only) SETUP_ONLY=1 ;;
+		--runs) RUNS=$2; shift ;;
+		--tables) TABLES=$2; shift ;;
+		*) echo "usage: $0 [--setup-only] [--runs N] [--tables LIST]" >&2; exit 2 ;;
+		esac
+		shift
+	done
+}
 
 # measure TABLE METHOD CMD... : one timed run, "table method seconds rss_kib"
 # appended to $RESULTS. Exports (b-*) and baselines (c-*) must have written

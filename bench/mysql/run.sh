@@ -28,18 +28,9 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-RUNS=5
-TABLES="sbtest1 wide"
-SETUP_ONLY=0
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--setup-only) SETUP_ONLY=1 ;;
-	--runs) RUNS=$2; shift ;;
-	--tables) TABLES=$2; shift ;;
-	*) echo "usage: $0 [--setup-only] [--runs N] [--tables LIST]" >&2; exit 2 ;;
-	esac
-	shift
-done
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+parse_args "sbtest1 wide" "$@"
 
 BASE_URL=${SNAPEXPORT_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
 DB=${BENCH_DB:-snapexport_bench}
@@ -116,8 +107,6 @@ go build -o "$WORK/text2parquet" ./bench/text2parquet
 
 # --- runs -------------------------------------------------------------------
 RESULTS=$WORK/results.tsv
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
 : > "$RESULTS"
 
 # DuckDB column types of a table, from the catalog, as a DuckDB struct literal.

@@ -21,18 +21,9 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-RUNS=5
-TABLES="pgbench_accounts wide"
-SETUP_ONLY=0
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--setup-only) SETUP_ONLY=1 ;;
-	--runs) RUNS=$2; shift ;;
-	--tables) TABLES=$2; shift ;;
-	*) echo "usage: $0 [--setup-only] [--runs N] [--tables LIST]" >&2; exit 2 ;;
-	esac
-	shift
-done
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+parse_args "pgbench_accounts wide" "$@"
 
 BASE_URL=${SNAPEXPORT_PG_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 DB=${BENCH_DB:-snapexport_bench}
@@ -92,8 +83,6 @@ go build -o "$WORK/text2parquet" ./bench/text2parquet
 
 # --- runs -------------------------------------------------------------------
 RESULTS=$WORK/results.tsv
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
 : > "$RESULTS"
 
 declare -A COUNT COLSPEC
