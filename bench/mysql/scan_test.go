@@ -13,16 +13,16 @@ import (
 	"database/sql"
 	"net/url"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
-	"github.com/parquet-go/parquet-go"
 
+	"github.com/snapexport/snapexport/bench/internal/scanbench"
 	"github.com/snapexport/snapexport/internal/testenv"
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/source/mysqlsource"
-	"github.com/snapexport/snapexport/typemap"
 )
 
 const benchDatabase = "snapexport_bench"
@@ -68,48 +68,15 @@ func BenchmarkMysqlsourceScan(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var found []source.Table
 	for _, name := range tables {
-		var tb *source.Table
-		for i := range listed {
-			if listed[i].Name == name {
-				tb = &listed[i]
-			}
-		}
-		if tb == nil {
+		i := slices.IndexFunc(listed, func(t source.Table) bool { return t.Name == name })
+		if i < 0 {
 			b.Skipf("table %s not loaded (bash bench/mysql/run.sh --setup-only)", name)
 		}
-		req := source.ScanRequest{Table: *tb}
-		for _, c := range tb.Columns {
-			t, err := typemap.RDS().Map(src.Engine(), tb.Target(), c)
-			if err != nil {
-				b.Fatal(err)
-			}
-			req.Columns = append(req.Columns, source.ScanColumn{Column: c, Target: t})
-		}
-		b.Run(name, func(b *testing.B) {
-			var rowsRead int64
-			start := time.Now()
-			for b.Loop() {
-				rows, err := snap.Scan(ctx, req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				buf := make([]parquet.Value, 0, len(req.Columns))
-				for rows.Next() {
-					if buf, err = rows.Row(buf[:0]); err != nil {
-						b.Fatal(err)
-					}
-					rowsRead++
-				}
-				if err := rows.Err(); err != nil {
-					b.Fatal(err)
-				}
-				rows.Close()
-			}
-			b.ReportMetric(float64(rowsRead)/time.Since(start).Seconds(), "rows/s")
-			b.ReportMetric(float64(rowsRead)/float64(b.N), "rows/op")
-		})
+		found = append(found, listed[i])
 	}
+	scanbench.Run(b, snap, src.Engine(), found)
 }
 
 // BenchmarkRawBytes reads the same tables with SELECT * through plain
