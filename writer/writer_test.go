@@ -172,16 +172,15 @@ func TestAllKinds(t *testing.T) {
 	})
 }
 
-// pageStarts lists, per column, the index in the file of the first row of
-// every page, read from the offset index; it also checks that the column
-// index describes the same pages.
-func pageStarts(t *testing.T, path string) [][]int64 {
+// openParquet opens the Parquet file at path with parquet-go; the file is
+// closed when the test ends.
+func openParquet(t *testing.T, path string) *parquet.File {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	st, err := f.Stat()
 	if err != nil {
 		t.Fatal(err)
@@ -190,6 +189,15 @@ func pageStarts(t *testing.T, path string) [][]int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pf
+}
+
+// pageStarts lists, per column, the index in the file of the first row of
+// every page, read from the offset index; it also checks that the column
+// index describes the same pages.
+func pageStarts(t *testing.T, path string) [][]int64 {
+	t.Helper()
+	pf := openParquet(t, path)
 	var starts [][]int64
 	var base int64
 	for _, rg := range pf.RowGroups() {
@@ -258,19 +266,7 @@ func valueWant(c writer.Column, v parquet.Value) any {
 // DuckDB orders them (NaN above every number).
 func checkPageIndex(t *testing.T, path string, tbl table) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pf := openParquet(t, path)
 	var base int64
 	for g, rg := range pf.RowGroups() {
 		for i, cc := range rg.ColumnChunks() {
