@@ -16,6 +16,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/source/sourcetest"
 	"github.com/snapexport/snapexport/typemap"
 )
 
@@ -529,7 +530,7 @@ func TestScanBehindQueuedDDL(t *testing.T) {
 		time.AfterFunc(300*time.Millisecond, cancel)
 		ended := make(chan error, 1)
 		go func() {
-			_, err := scanAllErr(ctx, snap, idValueRequest(tb))
+			_, err := sourcetest.ReadAll(ctx, snap, idValueRequest(tb))
 			ended <- err
 		}()
 		select {
@@ -552,24 +553,9 @@ func TestScanBehindQueuedDDL(t *testing.T) {
 	t.Run("LockWaitTimeout", func(t *testing.T) {
 		snap, tb, done := behindDDL(time.Second, "ALTER TABLE "+quoteIdent(name)+" ADD COLUMN a2 INT")
 		defer done()
-		_, err := scanAllErr(context.Background(), snap, idValueRequest(tb))
+		_, err := sourcetest.ReadAll(context.Background(), snap, idValueRequest(tb))
 		if err == nil || !strings.Contains(err.Error(), "waits for the metadata lock the export holds") || !strings.Contains(err.Error(), name) {
 			t.Errorf("scan behind the ALTER: %v, want the lock wait's error naming the table", err)
 		}
 	})
-}
-
-// scanAllErr reads every row of req and returns how many, or the error that
-// ended the scan (from Scan itself or from the rows).
-func scanAllErr(ctx context.Context, snap source.Snapshot, req source.ScanRequest) (int, error) {
-	rows, err := snap.Scan(ctx, req)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		n++
-	}
-	return n, rows.Err()
 }

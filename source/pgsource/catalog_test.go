@@ -10,6 +10,7 @@ import (
 
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/source/pgsource"
+	"github.com/snapexport/snapexport/source/sourcetest"
 	"github.com/snapexport/snapexport/typemap"
 )
 
@@ -139,7 +140,7 @@ func TestTablesWhatIsListed(t *testing.T) {
 	}
 	bad := req
 	bad.Partition = "not_a_partition"
-	if _, err := scanAllErr(context.Background(), snap, bad); err == nil || !strings.Contains(err.Error(), "not a partition") {
+	if _, err := sourcetest.ReadAll(context.Background(), snap, bad); err == nil || !strings.Contains(err.Error(), "not a partition") {
 		t.Errorf("scan of an unknown partition: %v, want an error saying it is not a partition", err)
 	}
 

@@ -19,6 +19,7 @@ import (
 	"github.com/snapexport/snapexport/internal/testenv"
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/source/pgsource"
+	"github.com/snapexport/snapexport/source/sourcetest"
 	"github.com/snapexport/snapexport/typemap"
 )
 
@@ -202,31 +203,9 @@ func rdsRequest(t testing.TB, tb source.Table) source.ScanRequest {
 // scanAll reads a whole scan, cloning values.
 func scanAll(t testing.TB, snap source.Snapshot, req source.ScanRequest) [][]parquet.Value {
 	t.Helper()
-	out, err := scanAllErr(context.Background(), snap, req)
+	out, err := sourcetest.ReadAll(context.Background(), snap, req)
 	if err != nil {
 		t.Fatalf("scan %s: %v", req.Table.Target(), err)
 	}
 	return out
-}
-
-func scanAllErr(ctx context.Context, snap source.Snapshot, req source.ScanRequest) ([][]parquet.Value, error) {
-	rows, err := snap.Scan(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][]parquet.Value
-	var buf []parquet.Value
-	for rows.Next() {
-		buf, err = rows.Row(buf[:0])
-		if err != nil {
-			return out, err
-		}
-		row := make([]parquet.Value, len(buf))
-		for i, v := range buf {
-			row[i] = v.Clone()
-		}
-		out = append(out, row)
-	}
-	return out, rows.Err()
 }

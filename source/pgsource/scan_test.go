@@ -13,6 +13,7 @@ import (
 
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/source/pgsource"
+	"github.com/snapexport/snapexport/source/sourcetest"
 	"github.com/snapexport/snapexport/typemap"
 )
 
@@ -152,7 +153,7 @@ func TestOverrideErrors(t *testing.T) {
 	scan := func(name string, target typemap.Target) error {
 		for _, c := range tb.Columns {
 			if c.Name == name {
-				_, err := scanAllErr(context.Background(), snap, source.ScanRequest{Table: tb, Columns: []source.ScanColumn{{Column: c, Target: target}}})
+				_, err := sourcetest.ReadAll(context.Background(), snap, source.ScanRequest{Table: tb, Columns: []source.ScanColumn{{Column: c, Target: target}}})
 				return err
 			}
 		}
@@ -189,7 +190,7 @@ func TestOverrideErrors(t *testing.T) {
 	// A hand-made column that lies about its type is caught, not misread.
 	lie := tb.Columns[1] // txt
 	lie.DataType = "bigint"
-	_, err := scanAllErr(context.Background(), snap, source.ScanRequest{Table: tb,
+	_, err := sourcetest.ReadAll(context.Background(), snap, source.ScanRequest{Table: tb,
 		Columns: []source.ScanColumn{{Column: lie, Target: typemap.Target{Kind: typemap.Int64}}}})
 	if !errors.Is(err, source.ErrUnsupportedConversion) {
 		t.Errorf("a text column described as bigint: %v, want source.ErrUnsupportedConversion", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/source/pgsource"
+	"github.com/snapexport/snapexport/source/sourcetest"
 )
 
 // TestSnapshotConsistency: with several tables and concurrent scans (whole
@@ -82,7 +83,7 @@ func TestSnapshotConsistency(t *testing.T) {
 	errs := make([]error, len(jobs))
 	for i, j := range jobs {
 		wg.Go(func() {
-			rows, err := scanAllErr(context.Background(), snap, j.req)
+			rows, err := sourcetest.ReadAll(context.Background(), snap, j.req)
 			errs[i] = err
 			for _, r := range rows {
 				results[i] = append(results[i], fmt.Sprintf("%d=%s", r[0].Int32(), r[1].ByteArray()))
@@ -212,7 +213,7 @@ func TestScanLockConflict(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	_, err = scanAllErr(context.Background(), snap, rdsRequest(t, listed[0]))
+	_, err = sourcetest.ReadAll(context.Background(), snap, rdsRequest(t, listed[0]))
 	if err == nil || !strings.Contains(err.Error(), "waits for an exclusive lock") {
 		t.Errorf("scan behind a queued ALTER: %v, want the lock-conflict error", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/source/sourcetest"
 )
 
 // TestKeyQuantiles: boundaries from a sample cut a skewed key (two dense
@@ -128,7 +129,7 @@ func TestBlockRanges(t *testing.T) {
 	// A partitioned table has no pages of its own.
 	preq := rdsRequest(t, tables["parted"])
 	preq.Blocks = &plan[0]
-	if _, err := scanAllErr(context.Background(), snap, preq); err == nil || !strings.Contains(err.Error(), "partitioned") {
+	if _, err := sourcetest.ReadAll(context.Background(), snap, preq); err == nil || !strings.Contains(err.Error(), "partitioned") {
 		t.Errorf("page range on a partitioned table: %v, want an error", err)
 	}
 }

@@ -233,13 +233,16 @@ func columnNames(tb source.Table) []string {
 	return out
 }
 
-// scan reads a whole scan, cloning every value (Row's byte arrays are valid
-// only until the next Next). It checks that Row appends to dst.
+// scan reads a whole scan with ReadAll.
 func (f *fixture) scan(snap source.Snapshot, req source.ScanRequest) ([][]parquet.Value, error) {
-	return scanWith(f.ctx, snap, req)
+	return ReadAll(f.ctx, snap, req)
 }
 
-func scanWith(ctx context.Context, snap source.Snapshot, req source.ScanRequest) (out [][]parquet.Value, err error) {
+// ReadAll reads a whole scan, cloning every value (Row's byte arrays are
+// valid only until the next Next), and returns the rows read and the error
+// that ended the scan: Scan's, Row's, Err's, or else Close's. It checks that
+// Row appends one value per column to dst. Drivers' own tests use it too.
+func ReadAll(ctx context.Context, snap source.Snapshot, req source.ScanRequest) (out [][]parquet.Value, err error) {
 	rows, err := snap.Scan(ctx, req)
 	if err != nil {
 		return nil, err

@@ -608,7 +608,7 @@ func testSnapshotIsolation(f *fixture) {
 	errs := make([]error, len(reqs))
 	var wg sync.WaitGroup
 	for i, r := range reqs {
-		wg.Go(func() { results[i], errs[i] = scanWith(f.ctx, snap, r) })
+		wg.Go(func() { results[i], errs[i] = ReadAll(f.ctx, snap, r) })
 	}
 	wg.Wait()
 	var ranged [][]parquet.Value

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/source/sourcetest"
 	"github.com/snapexport/snapexport/source/sqlitesource"
 	"github.com/snapexport/snapexport/typemap"
 )
@@ -273,16 +274,8 @@ func scanAll(tb source.Table) source.ScanRequest {
 }
 
 func countRows(snap source.Snapshot, tb source.Table) (int, error) {
-	rows, err := snap.Scan(context.Background(), scanAll(tb))
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		n++
-	}
-	return n, errors.Join(rows.Err(), rows.Close())
+	rows, err := sourcetest.ReadAll(context.Background(), snap, scanAll(tb))
+	return len(rows), err
 }
 
 // TestSnapshotConnectionCap: Workers beyond MaxConnections share them.
