@@ -19,6 +19,9 @@
 // [Harness.Close]), so a DROP never waits for a snapshot that still holds a
 // lock.
 //
+// [ReadAll], the suite's way to read a whole scan (values cloned, the Row
+// contract checked), is exported for drivers' own tests.
+//
 // # Portability
 //
 // The suite's SQL is the subset PostgreSQL, MySQL/MariaDB and SQLite share:
