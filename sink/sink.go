@@ -115,3 +115,45 @@ func ReadObject(ctx context.Context, s Sink, key string) ([]byte, error) {
 	defer r.Close()
 	return io.ReadAll(r)
 }
+
+// Abandoned is a write that began and neither finished nor was cleaned up:
+// an incomplete S3 multipart upload, a dirsink temporary file left by a
+// process that was killed. Nothing of it is visible through NewReader or List.
+type Abandoned struct {
+	// Key is the key the object was being written to.
+	Key string
+	// ID is the sink's own handle on it (the S3 upload ID, the temporary
+	// file's name), for messages and for [Sweeper.Sweep].
+	ID string
+	// Started is when the write began, where the sink knows it.
+	Started time.Time
+}
+
+// Sweeper is implemented by sinks where an interrupted write can leave
+// something behind that List does not show. The exporter calls it when it
+// resumes a task, on the task's own prefix only, and names in the task's
+// warnings (key and ID) whatever it could not remove.
+type Sweeper interface {
+	// Abandoned yields every abandoned write whose Key starts with prefix.
+	// Writes still in progress (in this or another process) may be yielded
+	// too: the caller sweeps only prefixes it owns.
+	Abandoned(ctx context.Context, prefix string) iter.Seq2[Abandoned, error]
+	// Sweep removes one abandoned write. One that is already gone is not an
+	// error.
+	Sweep(ctx context.Context, a Abandoned) error
+}
+
+// LeftoverError is wrapped by an error from [Writer.Close] (or returned by
+// [Sweeper.Sweep]) when the sink could not remove what an aborted write left
+// behind, after its own retries. The caller names Abandoned in its warnings
+// so a person can remove it.
+type LeftoverError struct {
+	Abandoned Abandoned
+	Err       error
+}
+
+func (e *LeftoverError) Error() string {
+	return "sink: the abandoned write " + e.Abandoned.ID + " of " + e.Abandoned.Key + " could not be removed: " + e.Err.Error()
+}
+
+func (e *LeftoverError) Unwrap() error { return e.Err }
