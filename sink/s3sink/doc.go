@@ -18,8 +18,10 @@
 //
 //	s3://bucket[/prefix][?param=value&...]
 //
-// The path is the key prefix (Options.Prefix). Parameters (unknown ones are
-// an error):
+// The path is the key prefix (Options.Prefix). The bucket name must follow
+// S3's naming rules ([ValidateBucketName]: 3–63 lowercase letters, digits,
+// dots and hyphens, ...); a name that breaks one is refused before anything
+// else, with the rule it breaks. Parameters (unknown ones are an error):
 //
 //	region                        region to sign for; default: AWS_REGION, AWS_DEFAULT_REGION, the
 //	                              shared config; "us-east-1" when an endpoint is given

@@ -95,14 +95,14 @@ type Sink struct {
 }
 
 // Open returns a sink over bucket, written through client. It checks the
-// options but makes no request; [Sink.Check] verifies the bucket. The
+// bucket name ([ValidateBucketName]) and the options but makes no request; [Sink.Check] verifies the bucket. The
 // caller keeps ownership of client.
 func Open(ctx context.Context, client *s3.Client, bucket string, opts *Options) (*Sink, error) {
 	if client == nil {
 		return nil, errors.New("s3sink: nil client")
 	}
-	if bucket == "" || strings.ContainsAny(bucket, "/?#") {
-		return nil, fmt.Errorf("s3sink: invalid bucket name %q", bucket)
+	if err := ValidateBucketName(bucket); err != nil {
+		return nil, err
 	}
 	var o Options
 	if opts != nil {
