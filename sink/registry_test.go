@@ -39,7 +39,7 @@ func TestOpenURLMessages(t *testing.T) {
 		"Bad_Bucket!": `invalid bucket name "Bad_Bucket!"`,
 		// Neither: no secret is echoed.
 		"user:s3cr3t@host": `"xxxxx@host" is neither a bucket name`,
-		"ftp:x":       `"ftp:x" is neither a bucket name (which cannot contain ':') nor a URL (scheme://…, with one of the schemes file, mem, s3)`,
+		"ftp:x":            `"ftp:x" is neither a bucket name (which cannot contain ':') nor a URL (scheme://…, with one of the schemes file, mem, s3)`,
 	} {
 		s, err := sink.OpenURL(t.Context(), raw)
 		if err == nil {
