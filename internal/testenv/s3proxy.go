@@ -12,7 +12,9 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // S3Proxy is an HTTP reverse proxy on 127.0.0.1 between the SDK and the test
@@ -244,3 +246,19 @@ func (p *S3Proxy) ModifyResponse(f func(*http.Response) error) { p.rp.ModifyResp
 // CloseClientConnections closes the connections clients hold to the
 // proxy.
 func (p *S3Proxy) CloseClientConnections() { p.srv.CloseClientConnections() }
+
+// Outage is a rule for [S3Proxy.SetRule]: the store goes away for d (every
+// connection is reset, the way a restarting store or a network cut looks)
+// from the first attempt of the upload of part partNumber of any object.
+func Outage(partNumber string, d time.Duration) func(S3Request) *S3Fault {
+	var until atomic.Int64
+	return func(r S3Request) *S3Fault {
+		if r.Op == "UploadPart" && r.Query.Get("partNumber") == partNumber {
+			until.CompareAndSwap(0, time.Now().Add(d).UnixNano())
+		}
+		if time.Now().UnixNano() < until.Load() {
+			return &S3Fault{Reset: true}
+		}
+		return nil
+	}
+}

@@ -67,6 +67,8 @@ type Sink struct {
 	filePerm fs.FileMode
 	dirPerm  fs.FileMode
 
+	dirs sync.RWMutex // makeIn (shared) against removeEmptyDirs
+
 	mu      sync.Mutex
 	root    *os.Root // nil until the directory exists, see openRoot
 	closed  bool
@@ -269,18 +271,16 @@ func (s *Sink) NewWriter(ctx context.Context, key string, opts *sink.WriterOptio
 	w := &writer{s: s, ctx: ctx, key: key, name: name, dir: dir, ifNotExists: opts != nil && opts.IfNotExists}
 	tdir := filepath.Join(tmpDir, name)
 	for attempt := 0; ; attempt++ {
-		if err := root.MkdirAll(tdir, s.dirPerm); err != nil {
-			s.removeEmptyDirs(root, tdir)
-			return nil, s.writeErr(key, err)
-		}
 		w.tmp = filepath.Join(tdir, tempName())
-		f, err := root.OpenFile(w.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.filePerm)
+		f, err := s.makeIn(root, tdir, func() (*os.File, error) {
+			return root.OpenFile(w.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.filePerm)
+		})
 		if err == nil {
 			w.f = f
 			break
 		}
-		// ErrNotExist: another writer's cleanup removed the folder,
-		// emptied, between MkdirAll and OpenFile. ErrExist: a name
+		// ErrNotExist: another process's cleanup removed a folder,
+		// emptied, while it was being made or used. ErrExist: a name
 		// collision.
 		if attempt < 5 && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist)) {
 			continue
@@ -444,24 +444,22 @@ func (w *writer) publish() error {
 	// never finishes leaves no empty folder for readers to trip on.
 	madeDirs := false
 	for attempt := 0; ; attempt++ {
-		if w.dir != "." {
-			if _, err := root.Lstat(w.dir); notExist(err) {
-				madeDirs = true
-			}
-			if err := root.MkdirAll(w.dir, w.s.dirPerm); err != nil {
-				w.s.removeEmptyDirs(root, w.dir)
-				return w.s.writeErr(w.key, err)
-			}
+		if _, err := root.Lstat(w.dir); notExist(err) {
+			madeDirs = true
 		}
-		err := w.place(root)
+		_, err := w.s.makeIn(root, w.dir, func() (*os.File, error) { return nil, w.place(root) })
 		if err == nil {
 			break
 		}
 		_, serr := root.Lstat(w.tmp)
 		if tmpGone := notExist(serr); !tmpGone && attempt < 5 && errors.Is(err, fs.ErrNotExist) {
-			continue // a Delete removed the folder, emptied, after MkdirAll
+			continue // another process's Delete removed a folder, emptied
 		} else if tmpGone {
 			err = fmt.Errorf("dirsink: writing %q in %s: its temporary file %q was removed (swept as abandoned by a resuming export?)", w.key, w.s.location, filepath.ToSlash(w.tmp))
+		} else if w.ifNotExists && (errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EPERM)) {
+			err = fmt.Errorf("dirsink: writing %q in %s (IfNotExists needs hard links): %w", w.key, w.s.location, err)
+		} else if !errors.Is(err, sink.ErrExist) {
+			err = w.s.writeErr(w.key, err)
 		}
 		if madeDirs {
 			w.s.removeEmptyDirs(root, w.dir)
@@ -483,13 +481,11 @@ func (w *writer) publish() error {
 }
 
 // place puts the temporary file at the key: rename(2), or link(2) for
-// IfNotExists.
+// IfNotExists. Its errors are the OS's, but for the key existing
+// (sink.ErrExist).
 func (w *writer) place(root *os.Root) error {
 	if !w.ifNotExists {
-		if err := root.Rename(w.tmp, w.name); err != nil {
-			return w.s.writeErr(w.key, err)
-		}
-		return nil
+		return root.Rename(w.tmp, w.name)
 	}
 	// link(2) fails if the name exists, deciding a race atomically; the
 	// temporary name is then removed, leaving the object.
@@ -498,7 +494,7 @@ func (w *writer) place(root *os.Root) error {
 		return fmt.Errorf("%w: %q in %s", sink.ErrExist, w.key, w.s.location)
 	}
 	if err != nil {
-		return fmt.Errorf("dirsink: writing %q in %s (IfNotExists needs hard links): %w", w.key, w.s.location, err)
+		return err
 	}
 	// The object is published: failing now would report a visible object
 	// as not written, so a temp name that will not go is only left
@@ -522,10 +518,29 @@ func syncDir(root *os.Root, dir string) error {
 	return err
 }
 
+// makeIn creates dir (relative to root, "." for root itself) with its
+// parents and runs use in it, while no removeEmptyDirs of this sink runs:
+// use creates an entry that keeps dir from being empty (the temporary
+// file, the object), so between the two no cleanup of another writer of
+// this sink can remove dir. Other processes' cleanups can; callers retry
+// on fs.ErrNotExist.
+func (s *Sink) makeIn(root *os.Root, dir string, use func() (*os.File, error)) (*os.File, error) {
+	s.dirs.RLock()
+	defer s.dirs.RUnlock()
+	if dir != "." {
+		if err := root.MkdirAll(dir, s.dirPerm); err != nil {
+			return nil, err
+		}
+	}
+	return use()
+}
+
 // removeEmptyDirs removes dir and its parents below root while they are
 // empty; the first that exists and is not stops it. A dir that does not
 // exist (a MkdirAll that failed half way) is passed over.
 func (s *Sink) removeEmptyDirs(root *os.Root, dir string) {
+	s.dirs.Lock()
+	defer s.dirs.Unlock()
 	for d := dir; d != "." && d != string(filepath.Separator); d = filepath.Dir(d) {
 		if err := root.Remove(d); err != nil {
 			if _, lerr := root.Lstat(d); lerr == nil {

@@ -32,33 +32,13 @@ func (h *harness) Leftovers(_ context.Context, prefix string) ([]string, error) 
 	if err != nil {
 		return left, err
 	}
-	tmp, err := tempLeftovers(filepath.Join(h.dir, tmpDir, filepath.FromSlash(prefix)))
+	// In the temporary folder every file is a leftover.
+	tmp, err := walkFiles(filepath.Join(h.dir, tmpDir, filepath.FromSlash(prefix)), true, func(string) bool { return true })
 	return append(left, tmp...), err
 }
 
 // tmpDir is where dirsink keeps its temporary files.
 const tmpDir = ".snapexport-tmp"
-
-// tempLeftovers reports everything below top, which is in the temporary
-// folder.
-func tempLeftovers(top string) ([]string, error) {
-	var left []string
-	err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == top {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() {
-			left = append(left, p)
-		} else if entries, err := os.ReadDir(p); err == nil && len(entries) == 0 {
-			left = append(left, p+" (empty directory)")
-		}
-		return nil
-	})
-	return left, err
-}
 
 // leftovers reports temporary files and empty directories below root, the
 // temporary folder included.
@@ -74,6 +54,14 @@ func leftovers(root string) ([]string, error) {
 }
 
 func walkLeftovers(top string, emptyTop bool) ([]string, error) {
+	// Outside the temporary folder only the old layout's temp files are.
+	return walkFiles(top, emptyTop, func(name string) bool { return strings.HasPrefix(name, ".snapexport-tmp-") })
+}
+
+// walkFiles reports the files below top whose name leftover accepts, and
+// the empty directories (top itself only with emptyTop), skipping the
+// temporary folder.
+func walkFiles(top string, emptyTop bool, leftover func(name string) bool) ([]string, error) {
 	var left []string
 	err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) && p == top {
@@ -83,8 +71,8 @@ func walkLeftovers(top string, emptyTop bool) ([]string, error) {
 			return err
 		}
 		if d.IsDir() {
-			if d.Name() == tmpDir {
-				return fs.SkipDir // see tempLeftovers
+			if d.Name() == tmpDir && p != top {
+				return fs.SkipDir // see Leftovers
 			}
 			if p == top && !emptyTop {
 				return nil
@@ -94,7 +82,7 @@ func walkLeftovers(top string, emptyTop bool) ([]string, error) {
 			}
 			return nil
 		}
-		if strings.HasPrefix(d.Name(), ".snapexport-tmp-") {
+		if leftover(d.Name()) {
 			left = append(left, p)
 		}
 		return nil

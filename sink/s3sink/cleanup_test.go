@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapexport/snapexport/internal/testenv"
 	"github.com/snapexport/snapexport/sink"
 	"github.com/snapexport/snapexport/sink/s3sink"
 )
@@ -219,16 +220,7 @@ func TestLeftoverError(t *testing.T) {
 // burst empties ("retry quota exceeded").
 func TestOutageRetried(t *testing.T) {
 	e := newEnv(t)
-	var downUntil atomic.Int64
-	e.proxy.SetRule(func(r recorded) *fault {
-		if r.Op == "UploadPart" && r.Query.Get("partNumber") == "3" && downUntil.Load() == 0 {
-			downUntil.Store(time.Now().Add(1500 * time.Millisecond).UnixNano())
-		}
-		if time.Now().UnixNano() < downUntil.Load() {
-			return &fault{Reset: true}
-		}
-		return nil
-	})
+	e.proxy.SetRule(testenv.Outage("3", 1500*time.Millisecond))
 	s := e.sink(&s3sink.Options{PartSize: part, Concurrency: 4}, nil)
 	payload := data(56, 6*part+3)
 	if err := sink.WriteObject(e.ctx, s, "obj", payload, nil); err != nil {
@@ -254,16 +246,7 @@ func TestOutageRetried(t *testing.T) {
 // retries until it is back: nothing is left.
 func TestCleanupOwnBudget(t *testing.T) {
 	e := newEnv(t)
-	var downUntil atomic.Int64
-	e.proxy.SetRule(func(r recorded) *fault {
-		if r.Op == "UploadPart" && r.Query.Get("partNumber") == "2" && downUntil.Load() == 0 {
-			downUntil.Store(time.Now().Add(4 * time.Second).UnixNano())
-		}
-		if time.Now().UnixNano() < downUntil.Load() {
-			return &fault{Reset: true}
-		}
-		return nil
-	})
+	e.proxy.SetRule(testenv.Outage("2", 4*time.Second))
 	s := e.sink(&s3sink.Options{PartSize: part, Concurrency: 2}, func(o *s3sink.ClientOptions) { o.MaxAttempts = 1 })
 	if err := sink.WriteObject(e.ctx, s, "obj", data(57, 3*part), nil); err == nil {
 		t.Fatal("write succeeded with one attempt per request through an outage")

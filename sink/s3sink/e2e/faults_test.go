@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,24 +68,12 @@ func TestExportThroughS3Faults(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
 	dbPath, rows, sumK := faultDB(t)
 
-	outage := func(d time.Duration) func(r testenv.S3Request) *testenv.S3Fault {
-		var until atomic.Int64
-		return func(r testenv.S3Request) *testenv.S3Fault {
-			if r.Op == "UploadPart" && r.Query.Get("partNumber") == "2" {
-				until.CompareAndSwap(0, time.Now().Add(d).UnixNano())
-			}
-			if time.Now().UnixNano() < until.Load() {
-				return &testenv.S3Fault{Reset: true}
-			}
-			return nil
-		}
-	}
 	for _, c := range []struct {
 		name string
 		rule func(r testenv.S3Request) *testenv.S3Fault
 	}{
-		{"Outage1500ms", outage(1500 * time.Millisecond)},
-		{"Outage10s", outage(10 * time.Second)},
+		{"Outage1500ms", testenv.Outage("2", 1500*time.Millisecond)},
+		{"Outage10s", testenv.Outage("2", 10*time.Second)},
 		{"Random5xx20pct", func(r testenv.S3Request) *testenv.S3Fault {
 			// Seeded by the request's number: the same requests fail on
 			// every run.
