@@ -132,21 +132,28 @@ type Abandoned struct {
 // Sweeper is implemented by sinks where an interrupted write can leave
 // something behind that List does not show. The exporter calls it when it
 // resumes a task, on the task's own prefix only, and names in the task's
-// warnings (key and ID) whatever it could not remove.
+// warnings (key and ID) whatever it could not remove. dirsink, s3sink and
+// memsink implement it; sinktest checks every "must" below.
 type Sweeper interface {
-	// Abandoned yields every abandoned write whose Key starts with prefix.
-	// Writes still in progress (in this or another process) may be yielded
-	// too: the caller sweeps only prefixes it owns.
+	// Abandoned yields every abandoned write whose Key starts with prefix
+	// (as List's prefix: not necessarily at a "/"). Writes still in
+	// progress (in this or another process) may be yielded too: the caller
+	// sweeps only prefixes it owns. Finished objects must not be yielded.
 	Abandoned(ctx context.Context, prefix string) iter.Seq2[Abandoned, error]
-	// Sweep removes one abandoned write. One that is already gone is not an
-	// error.
+	// Sweep removes one abandoned write, as Abandoned yielded it. One that
+	// is already gone (swept, finished or aborted since) is not an error.
+	// Once Sweep has returned nil, the write's own Close, should its
+	// writer still be open (a process that stalled rather than died),
+	// must fail and publish nothing. An error that means the write stays
+	// is a *LeftoverError.
 	Sweep(ctx context.Context, a Abandoned) error
 }
 
-// LeftoverError is wrapped by an error from [Writer.Close] (or returned by
-// [Sweeper.Sweep]) when the sink could not remove what an aborted write left
+// LeftoverError is wrapped by an error from [Writer.Close] or [Sink.Close]
+// (s3sink: the abort of a multipart upload failed), or returned by
+// [Sweeper.Sweep], when the sink could not remove what an aborted write left
 // behind, after its own retries. The caller names Abandoned in its warnings
-// so a person can remove it.
+// so a person can remove it; errors.As finds every one in an errors.Join.
 type LeftoverError struct {
 	Abandoned Abandoned
 	Err       error
