@@ -183,12 +183,13 @@ func (s *Sink) Close() error {
 		open = append(open, w)
 	}
 	s.mu.Unlock()
-	var errs []error
-	for _, w := range open {
-		if err := w.abortBySink(); err != nil {
-			errs = append(errs, err)
-		}
+	// At once for all: each abort first waits for its parts in flight.
+	errs := make([]error, len(open))
+	var wg sync.WaitGroup
+	for i, w := range open {
+		wg.Go(func() { errs[i] = w.abortBySink() })
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
