@@ -71,7 +71,7 @@
 // (cancelled or not, closed or not) and waits for all the aborts, so a
 // process that is cancelled, interrupted or fails and then closes its sink
 // leaves no incomplete upload. The cleanup requests have their own retries
-// (12 attempts, at least a minute of backoff, within 2 minutes per upload),
+// (12 attempts with at least 55 s of backoff in all, within 2 minutes per upload),
 // outside the client's retryer and its max_attempts. Close decides before
 // it publishes: the publishing request (PutObject or
 // CompleteMultipartUpload) is not cut short by a cancellation that comes
