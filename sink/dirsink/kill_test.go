@@ -1,14 +1,12 @@
 package dirsink_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
-	"time"
 
+	"github.com/snapexport/snapexport/internal/testenv"
 	"github.com/snapexport/snapexport/sink"
 	"github.com/snapexport/snapexport/sink/dirsink"
 )
@@ -27,42 +25,7 @@ func TestKilledWriterSwept(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledWriterSwept$")
-	cmd.Env = append(os.Environ(), killedWriterEnv+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if sc.Text() == "written" {
-				ready <- sc.Text()
-				return
-			}
-		}
-		close(ready)
-	}()
-	select {
-	case _, ok := <-ready:
-		if !ok {
-			_ = cmd.Wait()
-			t.Fatal("the child ended before writing")
-		}
-	case <-time.After(time.Minute):
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatal("the child did not write within a minute")
-	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no cleanup runs
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	testenv.RunAndKill(t, "TestKilledWriterSwept", killedWriterEnv+"="+dir)
 
 	ctx := t.Context()
 	s, err := dirsink.Open(dir, nil)
@@ -114,7 +77,5 @@ func killedWriter(dir string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Println("written")
-	time.Sleep(10 * time.Minute) // killed long before
-	os.Exit(1)
+	testenv.AwaitKill()
 }

@@ -1,14 +1,11 @@
 package s3sink_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
@@ -33,42 +30,7 @@ func TestKilledWriterSwept(t *testing.T) {
 		return
 	}
 	e := newEnv(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledWriterSwept$")
-	cmd.Env = append(os.Environ(), killedWriterEnv+"="+strings.Join([]string{e.srv.Endpoint, e.srv.Region, e.srv.AccessKey, e.srv.SecretKey, e.bucket}, "\n"))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if sc.Text() == "written" {
-				ready <- true
-				return
-			}
-		}
-		ready <- false
-	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			_ = cmd.Wait()
-			t.Fatal("the child ended before writing")
-		}
-	case <-time.After(time.Minute):
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatal("the child did not write within a minute")
-	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no abort runs
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	testenv.RunAndKill(t, "TestKilledWriterSwept", killedWriterEnv+"="+strings.Join([]string{e.srv.Endpoint, e.srv.Region, e.srv.AccessKey, e.srv.SecretKey, e.bucket}, "\n"))
 
 	s, err := s3sink.Open(e.ctx, newClient(t, clientOptions(e.srv, "")), e.bucket, &s3sink.Options{Prefix: "exports"})
 	if err != nil {
@@ -119,7 +81,5 @@ func killedWriter(v []string) {
 	if _, err := w.Write(data(60, part+1)); err != nil {
 		fail(err)
 	}
-	fmt.Println("written")
-	time.Sleep(10 * time.Minute) // killed long before
-	os.Exit(1)
+	testenv.AwaitKill()
 }
