@@ -192,6 +192,13 @@ func (le *lease) fenceLocked(ctx context.Context) error {
 	return nil
 }
 
+// expiry is when the lease runs out unless a record write renews it.
+func (le *lease) expiry() time.Time {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	return le.lastBeat.Add(le.duration)
+}
+
 func (le *lease) lostError(next int) error {
 	return fmt.Errorf("%w (generation %d, lease %s): this process (generation %d) stalled longer than the lease of %s or was declared stale, so it stops and publishes nothing more; follow the task with describe-export-tasks",
 		errLeaseLost, next, le.layout.leaseKey(next), next-1, le.duration)

@@ -139,12 +139,17 @@ func (r *run) heartbeat(ctx context.Context, stop <-chan struct{}) {
 			return
 		case <-tick.C:
 		}
-		err := r.writeExportInfo(ctx, r.task.Info())
+		// A heartbeat that has not landed when the lease runs out is
+		// given up: landing later, it could overwrite the record of a
+		// process that took the task over meanwhile.
+		bctx, cancel := context.WithDeadline(ctx, r.lease.expiry())
+		err := r.writeExportInfo(bctx, r.task.Info())
 		if err == nil && r.tablesDirty.Swap(false) {
-			if err = r.writeTablesInfo(ctx); err != nil {
+			if err = r.writeTablesInfo(bctx); err != nil {
 				r.tablesDirty.Store(true)
 			}
 		}
+		cancel()
 		if errors.Is(err, errLeaseLost) {
 			r.task.cancel(err) // another process owns the task: stop everything
 			return
