@@ -143,9 +143,12 @@ type TaskOptions struct {
 	// task's goroutines; the task waits for it to return, so it should be
 	// quick.
 	OnEvent func(Event)
-	// Events, if set, receives the same events. Sends wait for the reader:
-	// give a buffered channel and read it until the final event, which is
-	// sent before the task's Done channel closes.
+	// Events, if set, receives the same events without ever blocking the
+	// task or StartExportTask: an event that finds the channel full is
+	// dropped (the final event's Message says how many were), the final
+	// event is always delivered, and the channel is closed after it. Give
+	// each task its own channel, buffered (64 holds every event of most
+	// tasks), and read it until it is closed.
 	Events chan<- Event
 }
 

@@ -179,7 +179,7 @@ func (t *task) finish(status Status, err error, f func(*ExportTask)) {
 	t.mu.Unlock()
 	// The final event goes out before Done closes, so a program that exits
 	// after Wait has delivered it.
-	t.events.emit(finalEvent(rec))
+	t.events.final(finalEvent(rec))
 	close(t.done)
 }
 

@@ -357,3 +357,35 @@ func lastEvent(ch chan snapexport.Event) snapexport.Event {
 	}
 	return e
 }
+
+// TestEventsNeverBlock: an unbuffered Events channel nobody reads until the
+// task is done must not block StartExportTask nor the task (the old code
+// sent "started" synchronously and hung); the final event still arrives,
+// then the channel is closed.
+func TestEventsNeverBlock(t *testing.T) {
+	ch := make(chan snapexport.Event)
+	exp := newExporter(t)
+	started := make(chan snapexport.Task, 1)
+	go func() {
+		task, err := exp.StartExportTask(context.Background(), snapexport.StartExportTaskInput{
+			ExportTaskIdentifier: "events-unread", SourceArn: "sqlite://" + demoDB(t, 1), Sink: memsink.New(""),
+			Options: &snapexport.TaskOptions{Events: ch},
+		})
+		assert.NoError(t, err)
+		started <- task
+	}()
+	var task snapexport.Task
+	select {
+	case task = <-started:
+	case <-time.After(time.Minute):
+		t.Fatal("StartExportTask blocked on the unread Events channel")
+	}
+	waitComplete(t, task)
+	var got []snapexport.Event
+	for ev := range ch { // ends: the channel is closed after the final event
+		got = append(got, ev)
+	}
+	require.Len(t, got, 1, "only the final event is delivered to a channel read that late")
+	assert.Equal(t, snapexport.EventCompleted, got[0].Type)
+	assert.Contains(t, got[0].Message, "earlier events were dropped")
+}
