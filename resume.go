@@ -22,7 +22,7 @@ import (
 // had, so the kept parts and the new ones tile each table exactly.
 
 // prepareResume checks that the task in the destination may be resumed by
-// this input and returns what its earlier run finished, by table target.
+// this input and returns what its earlier run finished, by tableKey.
 func prepareResume(ctx context.Context, s sink.Sink, l layout, in StartExportTaskInput, identity string) (ExportTask, map[string][]manifest.Part, error) {
 	d := destination{sink: s, prefix: l.prefix}
 	prev, err := d.readRecord(ctx, l.id)
@@ -57,7 +57,11 @@ func prepareResume(ctx context.Context, s sink.Sink, l layout, in StartExportTas
 		}
 		for _, ts := range ti.PerTableStatus {
 			if ts.TableStatistics != nil {
-				parts[ts.Target] = ts.TableStatistics.Parts
+				key := ts.TableKey
+				if key == "" { // a record written before tableKey
+					key = ts.Target
+				}
+				parts[key] = ts.TableStatistics.Parts
 			}
 		}
 	}

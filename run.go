@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -49,7 +50,7 @@ type run struct {
 	closeDrivers func()
 
 	// resume holds the finished parts of the run this task continues,
-	// by table target; nil for a fresh task.
+	// by tableKey; nil for a fresh task.
 	resume map[string][]manifest.Part
 	// keptFiles are the files of the parts kept from the run this task
 	// continues, oldFiles those of its unfinished parts (cancelled parts
@@ -87,6 +88,7 @@ type run struct {
 // tableRun is the state of one table within a run.
 type tableRun struct {
 	table    source.Table
+	dir      string // the table's folder (layout.tableFolders)
 	cols     []source.ScanColumn
 	wcols    []writer.Column
 	mappings []manifest.TypeMapping
@@ -268,7 +270,7 @@ func (r *run) planTables(ctx context.Context, tables []source.Table) error {
 				Detail: "no column of the table can be exported"})
 			continue
 		}
-		if prev, ok := r.resume[t.Target()]; ok && len(prev) > 0 {
+		if prev, ok := r.resume[tableKey(t)]; ok && len(prev) > 0 {
 			tr.parts = resumedParts(prev) // the kept parts and the new ones must tile the table
 		} else {
 			parts, err := partition.Plan(ctx, r.snap, t, partition.Options{Workers: r.opts.Concurrency, TargetPartBytes: r.opts.TargetPartBytes})
@@ -278,12 +280,31 @@ func (r *run) planTables(ctx context.Context, tables []source.Table) error {
 			tr.parts = parts
 		}
 		tr.partState = make([]partState, len(tr.parts))
-		if prev, ok := r.resume[t.Target()]; ok {
+		if prev, ok := r.resume[tableKey(t)]; ok {
 			r.keepFinished(tr, prev)
 		}
 		r.estimate += max(t.EstimatedRows, 0)
 		r.tables = append(r.tables, tr)
 	}
+	// Every table gets a folder of its own, whatever sanitising makes of
+	// its name; a resumed table keeps the folder its files are in.
+	recorded := map[string]string{}
+	for key, parts := range r.resume {
+		for _, p := range parts {
+			for _, f := range p.Files {
+				recorded[key] = path.Dir(path.Dir(f))
+			}
+		}
+	}
+	list := make([]source.Table, len(r.tables))
+	for i, tr := range r.tables {
+		list[i] = tr.table
+	}
+	dirs, clashes := r.layout.tableFolders(list, recorded)
+	for i, tr := range r.tables {
+		tr.dir = dirs[i]
+	}
+	r.warnings.General = append(r.warnings.General, clashes...)
 	return nil
 }
 
@@ -450,7 +471,7 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 		if p.RollBatches {
 			batch += seq // one worker's files go to batch folders 1, 2, …, as RDS
 		}
-		key := r.layout.partKey(t.table, batch, p.Index)
+		key := r.layout.partKey(t.dir, batch, p.Index)
 		// Write-ahead intent: a later owner of the task can remove the
 		// file if this run never records it.
 		if err := r.lease.intend(ctx, key); err != nil {
@@ -1173,7 +1194,7 @@ func (r *run) writeTablesInfo(ctx context.Context) error {
 			warn = t.failed.Error()
 		}
 		entries = append(entries, manifest.TableStatus{
-			Target: t.table.Target(), Status: string(t.status), SizeGB: float64(bytes) / (1 << 30), WarningMessage: warn,
+			Target: t.table.Target(), TableKey: tableKey(t.table), Status: string(t.status), SizeGB: float64(bytes) / (1 << 30), WarningMessage: warn,
 			TableStatistics: &manifest.TableStatistics{
 				PartitioningInfo: manifest.PartitioningInfo{NumberOfPartitions: len(t.parts), NumberOfCompletedPartitions: t.partsDone},
 				ExportedRows:     rows, ExportedBytes: bytes, Files: files,

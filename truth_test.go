@@ -93,15 +93,23 @@ func (s *stallingRows) Err() error {
 func readTablesInfo(t *testing.T, s sink.Sink, id string) map[string]manifest.TableStatus {
 	t.Helper()
 	out := map[string]manifest.TableStatus{}
+	for _, ts := range listTablesInfo(t, s, id) {
+		out[ts.Target] = ts
+	}
+	return out
+}
+
+// listTablesInfo is every entry of a task's tables info files, in order.
+func listTablesInfo(t *testing.T, s sink.Sink, id string) []manifest.TableStatus {
+	t.Helper()
+	var out []manifest.TableStatus
 	for obj, err := range s.List(context.Background(), id+"/export_tables_info_") {
 		require.NoError(t, err)
 		b, err := sink.ReadObject(context.Background(), s, obj.Key)
 		require.NoError(t, err)
 		var ti manifest.TablesInfo
 		require.NoError(t, json.Unmarshal(b, &ti))
-		for _, ts := range ti.PerTableStatus {
-			out[ts.Target] = ts
-		}
+		out = append(out, ti.PerTableStatus...)
 	}
 	return out
 }

@@ -96,7 +96,10 @@ type TablesInfo struct {
 
 // TableStatus is one table's entry.
 type TableStatus struct {
-	Target          string           `json:"target"`
+	Target string `json:"target"`
+	// TableKey is database, schema and table joined by NUL bytes: unlike
+	// Target, it tells apart tables whose names contain dots.
+	TableKey        string           `json:"tableKey,omitempty"`
 	Status          string           `json:"status"`
 	SizeGB          float64          `json:"sizeGB"`
 	TableStatistics *TableStatistics `json:"tableStatistics,omitempty"`
