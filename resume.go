@@ -189,16 +189,41 @@ func (r *run) sweepOlder(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// sameSnapshot reports whether two snapshot identities name the same data:
-// equal but for the keys that change with every snapshot even of unchanged
-// data (PostgreSQL's exported snapshot name, connection counts).
+// dataVersionSuffix ends the snapshot identity keys a source driver sets
+// to a per-database data version ("<db>.data_version"): a value that
+// changes whenever data of that database changes, and only then.
+const dataVersionSuffix = ".data_version"
+
+// sameSnapshot reports whether two snapshot identities name the same data.
+// Where the source reports per-database data versions (keys ending in
+// dataVersionSuffix: PostgreSQL's row-change counters of each exported
+// database), those alone decide, so that writes to other databases of the
+// server, which move the cluster-wide WAL position and transaction ids, do
+// not count. Otherwise the identities must be equal but for the keys that
+// change with every snapshot even of unchanged data (PostgreSQL's exported
+// snapshot name, connection counts).
 func sameSnapshot(a, b map[string]string) bool {
 	if len(a) == 0 || len(b) == 0 {
 		return false
 	}
-	volatile := func(k string) bool {
-		return strings.HasSuffix(k, "exported_snapshot") || strings.HasSuffix(k, "connections")
+	versioned := func(m map[string]string) bool {
+		for k := range m {
+			if strings.HasSuffix(k, dataVersionSuffix) {
+				return true
+			}
+		}
+		return false
 	}
+	if versioned(a) || versioned(b) {
+		return equalOn(a, b, func(k string) bool { return strings.HasSuffix(k, dataVersionSuffix) })
+	}
+	return equalOn(a, b, func(k string) bool {
+		return !strings.HasSuffix(k, "exported_snapshot") && !strings.HasSuffix(k, "connections")
+	})
+}
+
+// equalOn reports whether a and b agree on every key that counts.
+func equalOn(a, b map[string]string, counts func(string) bool) bool {
 	keys := slices.Collect(maps.Keys(a))
 	for k := range b {
 		if !slices.Contains(keys, k) {
@@ -206,7 +231,7 @@ func sameSnapshot(a, b map[string]string) bool {
 		}
 	}
 	for _, k := range keys {
-		if !volatile(k) && a[k] != b[k] {
+		if counts(k) && a[k] != b[k] {
 			return false
 		}
 	}

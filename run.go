@@ -202,6 +202,19 @@ func (r *run) export(ctx context.Context) error {
 	}
 
 	snapTime := info.Time.UTC()
+	unchanged := false
+	if rf := r.task.Info().ResumedFrom; rf != nil {
+		unchanged = sameSnapshot(rf.SnapshotIdentity, info.ID)
+		if r.kept > 0 && !unchanged {
+			at := "an unknown time"
+			if rf.SnapshotTime != nil {
+				at = rf.SnapshotTime.UTC().Format(time.RFC3339)
+			}
+			r.warnings.General = append(r.warnings.General, manifest.Entry{Reason: ReasonMixedSnapshots, Detail: fmt.Sprintf(
+				"this resumed task kept %d parts read from the snapshot of %s and read the rest from the snapshot of %s, and the source changed in between (or its unchanged-ness cannot be shown): the tables are not from one point in time; start a new task for a consistent export",
+				r.kept, at, snapTime.Format(time.RFC3339))})
+		}
+	}
 	if !r.task.transition(StatusInProgress, func(rec *ExportTask) {
 		rec.SnapshotTime = &snapTime
 		rec.SnapshotIdentity = info.ID
@@ -213,7 +226,7 @@ func (r *run) export(ctx context.Context) error {
 		if rec.ResumedFrom != nil {
 			rf := *rec.ResumedFrom
 			rf.PartitionsKept = r.kept
-			rf.SourceUnchanged = sameSnapshot(rf.SnapshotIdentity, info.ID)
+			rf.SourceUnchanged = unchanged
 			rec.ResumedFrom = &rf
 		}
 	}) {
@@ -921,6 +934,10 @@ func (r *run) tidy(ctx context.Context) {
 		_ = r.sink.Delete(ctx, k) // what stays is harmless and named by the task's prefix
 	}
 }
+
+// ReasonMixedSnapshots is the general warning of a resumed task whose data
+// comes from two snapshots of a source that changed in between.
+const ReasonMixedSnapshots = "MIXED_SNAPSHOTS"
 
 // ErrRecordNotWritten is matched by the error of a task whose final record
 // could not be written to the destination: the task ended (its status is

@@ -1,0 +1,94 @@
+package snapexport_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/testenv"
+	"github.com/snapexport/snapexport/sink/memsink"
+)
+
+// TestPostgresSourceUnchangedPerDatabase: a resume judges unchanged-ness
+// by the exported database alone. Writes to another database of the server
+// (which move the cluster's WAL position and transaction ids, what the old
+// code compared) leave SourceUnchanged true; a write to the exported
+// database makes it false and puts a MIXED_SNAPSHOTS general warning on
+// the COMPLETE record.
+func TestPostgresSourceUnchangedPerDatabase(t *testing.T) {
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, testenv.PostgresURL())
+	if err != nil {
+		testenv.Unavailable(t, "PostgreSQL", "start it or set SNAPEXPORT_PG_URL", err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	const db = "snapexport_own_unchanged"
+	_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+db)
+	_, err = admin.Exec(ctx, "CREATE DATABASE "+db)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)") })
+	u := strings.Replace(testenv.PostgresURL(), "/test?", "/"+db+"?", 1)
+	require.Contains(t, u, db, "SNAPEXPORT_PG_URL must end in /test?...")
+	exec := func(url string, qs ...string) {
+		t.Helper()
+		c, err := pgx.Connect(ctx, url)
+		require.NoError(t, err)
+		defer c.Close(ctx) // a backend that exits reports its counters
+		for _, q := range qs {
+			_, err := c.Exec(ctx, q)
+			require.NoError(t, err, q)
+		}
+	}
+	// No autovacuum: its ANALYZE writes pg_statistic rows, a change.
+	exec(u,
+		"CREATE TABLE a (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false)",
+		"INSERT INTO a SELECT g, 'v' FROM generate_series(1, 100) g",
+		"CREATE TABLE b (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false)",
+		"INSERT INTO b VALUES (1, repeat('x', 5000))",
+		"ANALYZE a", "ANALYZE b")
+
+	mem := memsink.New("")
+	exp := newExporter(t)
+	failThenResume := func(id string, between func()) snapexport.ExportTask {
+		t.Helper()
+		task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{ExportTaskIdentifier: id, SourceArn: u, Sink: mem,
+			ExportOnly: []string{db}, Options: &snapexport.TaskOptions{MaxValueBytes: 1000}})
+		require.NoError(t, err)
+		rec, err := task.Wait(ctx)
+		require.Error(t, err, "b's value is over the limit")
+		require.Equal(t, snapexport.StatusFailed, rec.Status)
+		between()
+		task, err = exp.StartExportTask(ctx, snapexport.StartExportTaskInput{ExportTaskIdentifier: id, SourceArn: u, Sink: mem,
+			ExportOnly: []string{db}, Resume: true})
+		require.NoError(t, err)
+		rec = waitComplete(t, task)
+		require.NotNil(t, rec.ResumedFrom)
+		require.Equal(t, 1, rec.ResumedFrom.PartitionsKept, "a is kept")
+		return rec
+	}
+
+	rec := failThenResume("own-unchanged-1", func() {
+		exec(testenv.PostgresURL(), "CREATE TEMP TABLE own_elsewhere (i int)", "INSERT INTO own_elsewhere SELECT generate_series(1, 100)")
+	})
+	assert.True(t, rec.ResumedFrom.SourceUnchanged, "writes to another database do not change this one: %v vs %v", rec.ResumedFrom.SnapshotIdentity, rec.SnapshotIdentity)
+	assert.NotContains(t, rec.WarningMessage, snapexport.ReasonMixedSnapshots)
+
+	rec = failThenResume("own-unchanged-2", func() {
+		exec(u, "INSERT INTO a VALUES (1000, 'new')")
+	})
+	assert.False(t, rec.ResumedFrom.SourceUnchanged)
+	w, err := snapexport.ParseWarnings(rec.WarningMessage)
+	require.NoError(t, err)
+	mixed := 0
+	for _, e := range w.General {
+		if e.Reason == snapexport.ReasonMixedSnapshots {
+			mixed++
+		}
+	}
+	assert.Equal(t, 1, mixed, "a resume that mixes two snapshots says so: %s", rec.WarningMessage)
+}
