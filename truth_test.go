@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -278,4 +279,42 @@ func TestCancelIsSeenAndWins(t *testing.T) {
 	_, err = other.CancelExportTask(ctx, "done-first")
 	assert.ErrorIs(t, err, snapexport.ErrInvalidExportTaskState)
 	assert.False(t, strings.Contains(strings.Join(mem.Keys(), " "), "cancel_request_done-first"), "no cancel request stays beside a COMPLETE task")
+}
+
+// brokenRecords fails every record write once broken is set (a full disk,
+// a store that refuses writes).
+type brokenRecords struct {
+	sink.Sink
+	broken atomic.Bool
+}
+
+var errStoreDown = errors.New("injected: the store refuses writes")
+
+func (s *brokenRecords) NewWriter(ctx context.Context, key string, opts *sink.WriterOptions) (sink.Writer, error) {
+	if s.broken.Load() && (strings.Contains(key, "/export_info_") || strings.Contains(key, "/export_tables_info_")) {
+		return nil, errStoreDown
+	}
+	return s.Sink.NewWriter(ctx, key, opts)
+}
+
+// TestUnwritableFinalRecordIsReported: when the final record cannot be
+// written, the task does not end COMPLETE and Wait's error says the record
+// is not in the destination (the CLI prints it and exits 1). The old code
+// reported nothing and describe later said "stopped responding".
+func TestUnwritableFinalRecordIsReported(t *testing.T) {
+	ctx := context.Background()
+	store := &brokenRecords{Sink: memsink.New("")}
+	src := openGated(t, "gated://broken-records")
+	exp := newExporter(t)
+	task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{ExportTaskIdentifier: "broken-records", Source: src, Sink: store,
+		Options: &snapexport.TaskOptions{HeartbeatInterval: fastBeat}})
+	require.NoError(t, err)
+	waitStatus(t, task, snapexport.StatusInProgress)
+	store.broken.Store(true)
+	close(src.gate)
+	rec, err := task.Wait(ctx)
+	require.ErrorIs(t, err, snapexport.ErrRecordNotWritten)
+	assert.ErrorIs(t, err, errStoreDown)
+	assert.Equal(t, snapexport.StatusFailed, rec.Status, "a COMPLETE record that is not in the destination would lie")
+	assert.Contains(t, err.Error(), "could not be written")
 }
