@@ -241,6 +241,9 @@ func (r *run) export(ctx context.Context) error {
 	if err := r.sweepOlder(ctx); err != nil {
 		return destinationFailure(r.task.Info(), err)
 	}
+	if r.resume != nil {
+		r.sweepAbandoned(ctx)
+	}
 
 	if err := r.exportTables(ctx); err != nil {
 		return err
@@ -852,6 +855,7 @@ func (r *run) end(ctx context.Context, err error) {
 			err = errCanceledByRequest
 		}
 	}
+	r.sweepAbandoned(mctx) // every writer of this run has finished or been aborted
 	if err == nil {
 		if serr := r.sweepOlder(mctx); serr != nil {
 			err = destinationFailure(r.task.Info(), serr)
@@ -1286,6 +1290,37 @@ func (c *countingWriter) uncount() {
 	c.table.Add(-c.n)
 	c.part.Add(-c.n)
 	c.n = 0
+}
+
+// sweepAbandoned removes the writes under the task's prefix that began and
+// were neither finished nor cleaned up (incomplete multipart uploads,
+// temporary files of a killed process), where the sink can see them
+// (sink.Sweeper), and names in the warnings what it could not remove. It
+// runs when a resumed task has taken the task over, before it writes, and
+// when a run ends, after its own writers are done: the prefix is the
+// task's own.
+func (r *run) sweepAbandoned(ctx context.Context) {
+	sw, ok := r.sink.(sink.Sweeper)
+	if !ok {
+		return
+	}
+	var failed []manifest.Entry
+	for a, err := range sw.Abandoned(ctx, r.layout.root()+"/") {
+		if err != nil {
+			failed = append(failed, manifest.Entry{Target: r.layout.root() + "/", Reason: "CLEANUP_FAILED",
+				Detail: "the abandoned writes under the task's prefix could not be listed: " + err.Error()})
+			break
+		}
+		if err := sw.Sweep(ctx, a); err != nil {
+			failed = append(failed, manifest.Entry{Target: a.Key, Reason: "CLEANUP_FAILED",
+				Detail: fmt.Sprintf("an abandoned write could not be removed (ID %s): %v; remove it by hand", a.ID, err)})
+		}
+	}
+	if len(failed) > 0 {
+		r.mu.Lock()
+		r.warnings.General = append(r.warnings.General, failed...)
+		r.mu.Unlock()
+	}
 }
 
 // leftover names in the warnings what a sink could not remove of an
