@@ -24,16 +24,44 @@ func (h *harness) MakeSink(context.Context) (sink.Sink, error) { return dirsink.
 
 func (h *harness) Close() {}
 
-// Leftovers reports temporary files and empty directories under prefix:
-// an aborted write must remove its temp file and the directories it made.
+// Leftovers reports temporary files and empty directories under prefix
+// and in the temporary folder: an aborted write must remove its temp file
+// and the directories it made.
 func (h *harness) Leftovers(_ context.Context, prefix string) ([]string, error) {
-	return walkLeftovers(filepath.Join(h.dir, filepath.FromSlash(prefix)), true)
+	left, err := walkLeftovers(filepath.Join(h.dir, filepath.FromSlash(prefix)), true)
+	if err != nil {
+		return left, err
+	}
+	// In the temporary folder every file is a leftover.
+	tmp, err := walkFiles(filepath.Join(h.dir, tmpDir, filepath.FromSlash(prefix)), true, func(string) bool { return true })
+	return append(left, tmp...), err
 }
 
-// leftovers reports temporary files and empty directories below root.
-func leftovers(root string) ([]string, error) { return walkLeftovers(root, false) }
+// tmpDir is where dirsink keeps its temporary files.
+const tmpDir = ".snapexport-tmp"
+
+// leftovers reports temporary files and empty directories below root, the
+// temporary folder included.
+func leftovers(root string) ([]string, error) {
+	left, err := walkLeftovers(root, false)
+	if err != nil {
+		return left, err
+	}
+	if _, err := os.Lstat(filepath.Join(root, tmpDir)); err == nil {
+		left = append(left, filepath.Join(root, tmpDir)+" (the temporary folder)")
+	}
+	return left, nil
+}
 
 func walkLeftovers(top string, emptyTop bool) ([]string, error) {
+	// Outside the temporary folder only the old layout's temp files are.
+	return walkFiles(top, emptyTop, func(name string) bool { return strings.HasPrefix(name, ".snapexport-tmp-") })
+}
+
+// walkFiles reports the files below top whose name leftover accepts, and
+// the empty directories (top itself only with emptyTop), skipping the
+// temporary folder.
+func walkFiles(top string, emptyTop bool, leftover func(name string) bool) ([]string, error) {
 	var left []string
 	err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) && p == top {
@@ -43,6 +71,9 @@ func walkLeftovers(top string, emptyTop bool) ([]string, error) {
 			return err
 		}
 		if d.IsDir() {
+			if d.Name() == tmpDir && p != top {
+				return fs.SkipDir // see Leftovers
+			}
 			if p == top && !emptyTop {
 				return nil
 			}
@@ -51,7 +82,7 @@ func walkLeftovers(top string, emptyTop bool) ([]string, error) {
 			}
 			return nil
 		}
-		if strings.HasPrefix(d.Name(), ".snapexport-tmp-") {
+		if leftover(d.Name()) {
 			left = append(left, p)
 		}
 		return nil
@@ -76,15 +107,35 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-func TestOpenCreatesRoot(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "a", "b c", "d")
+// TestOpenCreatesNothing: opening, listing, reading, deleting and
+// sweeping leave a missing directory missing (describe and refused starts
+// write nothing); the first write creates it with its parents.
+func TestOpenCreatesNothing(t *testing.T) {
+	ctx := t.Context()
+	base := t.TempDir()
+	dir := filepath.Join(base, "a", "b c", "d")
 	s, err := dirsink.Open(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		t.Fatalf("root not created: %v", err)
+	for o, err := range s.List(ctx, "") {
+		t.Errorf("List of a missing directory: %v, %v", o, err)
+	}
+	for a, err := range s.Abandoned(ctx, "") {
+		t.Errorf("Abandoned of a missing directory: %v, %v", a, err)
+	}
+	if _, err := s.NewReader(ctx, "k"); !errors.Is(err, sink.ErrNotExist) {
+		t.Errorf("NewReader in a missing directory = %v, want ErrNotExist", err)
+	}
+	if err := s.Delete(ctx, "k"); !errors.Is(err, sink.ErrNotExist) {
+		t.Errorf("Delete in a missing directory = %v, want ErrNotExist", err)
+	}
+	if _, err := s.NewWriter(ctx, "bad/../key", nil); !errors.Is(err, sink.ErrInvalidKey) {
+		t.Errorf("NewWriter(invalid key) = %v", err)
+	}
+	if entries, err := os.ReadDir(base); err != nil || len(entries) != 0 {
+		t.Fatalf("the sink created %v (%v) before any write", entries, err)
 	}
 	if got, want := s.Location(), "file://"+(&url.URL{Path: dir}).EscapedPath(); got != want {
 		t.Errorf("Location() = %q, want %q", got, want)
@@ -92,17 +143,24 @@ func TestOpenCreatesRoot(t *testing.T) {
 	if s.Dir() != dir {
 		t.Errorf("Dir() = %q, want %q", s.Dir(), dir)
 	}
-	// Location opens the same directory again.
-	again, err := sink.OpenURL(t.Context(), s.Location())
+	// Location opens the same directory again; the first write creates it.
+	again, err := sink.OpenURL(ctx, s.Location())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	if err := sink.WriteObject(t.Context(), again, "k", []byte("v"), nil); err != nil {
+	if err := sink.WriteObject(ctx, again, "k", []byte("v"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := os.ReadFile(filepath.Join(dir, "k")); err != nil || string(got) != "v" {
 		t.Errorf("file written through %s: %q, %v", s.Location(), got, err)
+	}
+	// The first sink, opened before the directory existed, sees it now.
+	if got, err := sink.ReadObject(ctx, s, "k"); err != nil || string(got) != "v" {
+		t.Errorf("reading through the sink opened first: %q, %v", got, err)
+	}
+	if left, err := leftovers(dir); err != nil || len(left) > 0 {
+		t.Errorf("leftovers %q, %v", left, err)
 	}
 }
 
@@ -131,9 +189,6 @@ func TestURL(t *testing.T) {
 	cases := []struct{ url, dir string }{
 		{"file://" + base + "/abs", filepath.Join(base, "abs")},
 		{"file://localhost" + base + "/local", filepath.Join(base, "local")},
-		{"file://./rel/dir", filepath.Join(base, "rel", "dir")},
-		{"file://.", base},
-		{"file://../" + filepath.Base(base) + "/up", filepath.Join(base, "up")},
 		{"file://" + base + "/with%20space", filepath.Join(base, "with space")},
 		{"FILE://" + base + "/upper", filepath.Join(base, "upper")},
 	}
@@ -152,7 +207,10 @@ func TestURL(t *testing.T) {
 		}
 		s.Close()
 	}
-	for _, bad := range []string{"file://", "file://host/dir", "file://" + base + "/x?perm=1", "file://" + base + "#frag", "file://u:secret@localhost/x"} {
+	// Relative forms are refused: RFC 8089 has none, and "file://./x" is
+	// host "." and path "/x", which other tools read as /x.
+	for _, bad := range []string{"file://", "file://host/dir", "file://" + base + "/x?perm=1", "file://" + base + "#frag", "file://u:secret@localhost/x",
+		"file://./rel/dir", "file://.", "file://../x", "file://./x"} {
 		s, err := sink.OpenURL(t.Context(), bad)
 		if err == nil {
 			s.Close()
@@ -162,6 +220,15 @@ func TestURL(t *testing.T) {
 		if strings.Contains(err.Error(), "secret") {
 			t.Errorf("OpenURL(%q) error shows the password: %v", bad, err)
 		}
+		if !strings.Contains(err.Error(), "file:///absolute/path") {
+			t.Errorf("OpenURL(%q) = %v; want it to show the form file:///absolute/path", bad, err)
+		}
+	}
+	if entries, err := os.ReadDir(base); err != nil || len(entries) != 0 {
+		t.Errorf("opening by URL created %v (%v)", entries, err)
+	}
+	if _, err := os.Stat("/x"); err == nil {
+		t.Log("/x exists on this machine (not made by this test)")
 	}
 	if !slices.Contains(sink.Schemes(), "file") {
 		t.Errorf("scheme file not registered: %q", sink.Schemes())
@@ -212,7 +279,9 @@ func TestFiles(t *testing.T) {
 }
 
 // TestTempFiles checks the temporary file's name and place while a write
-// is in progress, and that its name cannot be used as a key.
+// is in progress — in the temporary folder, never in the key's folder, so
+// a reader globbing the folder cannot trip on it — and that its names
+// cannot be used as keys.
 func TestTempFiles(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -228,9 +297,12 @@ func TestTempFiles(t *testing.T) {
 	if _, err := w.Write([]byte("partial")); err != nil {
 		t.Fatal(err)
 	}
-	left, err := leftovers(dir)
-	if err != nil || len(left) != 1 || filepath.Dir(left[0]) != filepath.Join(dir, "d") {
-		t.Errorf("during the write: temp files %q, %v; want one in %s", left, err, filepath.Join(dir, "d"))
+	tmps, err := filepath.Glob(filepath.Join(dir, tmpDir, "d", "obj", "*"))
+	if err != nil || len(tmps) != 1 {
+		t.Errorf("during the write: temp files %q, %v; want one in %s", tmps, err, filepath.Join(dir, tmpDir, "d", "obj"))
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "d")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the key's folder exists before the object does: %v", err)
 	}
 	for _, err := range s.List(ctx, "") {
 		t.Errorf("List shows something while only a temp file exists (err %v)", err)
@@ -238,12 +310,18 @@ func TestTempFiles(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{".snapexport-tmp-0123", "d/.snapexport-tmp-x"} {
+	if left, err := leftovers(dir); err != nil || len(left) > 0 {
+		t.Errorf("after Close: leftovers %q, %v", left, err)
+	}
+	for _, key := range []string{".snapexport-tmp", ".snapexport-tmp/d/obj/x", ".snapexport-tmp-0123", "d/.snapexport-tmp-x"} {
 		if _, err := s.NewWriter(ctx, key, nil); !errors.Is(err, sink.ErrInvalidKey) {
 			t.Errorf("NewWriter(%q) = %v, want ErrInvalidKey", key, err)
 		}
 		if _, err := s.NewReader(ctx, key); !errors.Is(err, sink.ErrInvalidKey) {
 			t.Errorf("NewReader(%q) = %v, want ErrInvalidKey", key, err)
+		}
+		if err := s.Delete(ctx, key); !errors.Is(err, sink.ErrInvalidKey) {
+			t.Errorf("Delete(%q) = %v, want ErrInvalidKey", key, err)
 		}
 	}
 }
@@ -356,6 +434,9 @@ func TestSymlinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
 	for name, target := range map[string]string{
 		"dirlink":   outside,
 		"filelink":  filepath.Join(outside, "secret"),

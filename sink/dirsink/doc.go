@@ -5,29 +5,57 @@
 //
 //	file:///abs/dir              an absolute directory
 //	file://localhost/abs/dir     the same (RFC 8089)
-//	file://./rel/dir             relative to the working directory at open
-//	file://../rel/dir            likewise
 //
 // Any other host is refused (file URLs are local), and so are query
 // parameters, user information and fragments: the URL has no parameters.
-// Percent-escapes are decoded ("file:///tmp/my%20dir"). The form
-// "file:rel/dir" is not accepted because [sink.OpenURL] reads a string
-// without "://" as an S3 bucket name. Importing the package registers the
-// scheme "file"; [Open] is the explicit constructor. The directory is
-// created (with its parents) if missing.
+// Relative forms are refused with a message giving file:///absolute/path:
+// RFC 8089 has no relative file URLs, and "file://./x" (host ".", path
+// "/x") is /x to other tools. [sink.OpenURL] refuses "file:rel" and
+// "file:/x" likewise. Percent-escapes are decoded ("file:///tmp/my%20dir").
+// Importing the package registers the scheme "file"; [Open] is the explicit
+// constructor, which also takes a relative path (resolved at Open).
 //
-// # Atomic visibility
+// # Nothing is created until an object is written
 //
-// A writer writes a temporary file named ".snapexport-tmp-<random>" in the
-// directory of its key. Close fsyncs it, renames it to the key (or, with
-// IfNotExists, hard-links it there, which fails if the key exists, so two
-// racing writers cannot both win: [Sink.AtomicIfNotExists] reports true),
-// and fsyncs the directory (and its parents up to root when the writer
-// created directories), so a published object survives a crash. Temporary
-// files are never listed, and keys whose last segment starts with
-// ".snapexport-tmp-" are refused with [sink.ErrInvalidKey]. Cancelling the
-// writer's context removes its temporary file at once, even if Close is
-// never called. IfNotExists needs a file system with hard links.
+// Open creates nothing; it only checks that the directory, or the nearest
+// of its parents that exists, is a directory. The directory and its
+// parents are created by the first write. Listing, reading, deleting and
+// sweeping a directory that does not exist find nothing and create
+// nothing, so describing tasks or a start refused before it writes leaves
+// the file system as it was.
+//
+// # Atomic visibility and the temporary folder
+//
+// A writer writes a temporary file in the folder ".snapexport-tmp" directly
+// under the root, at ".snapexport-tmp/<key>/<start>-<random>" (<start> is
+// when the write began, in Unix nanoseconds, hexadecimal). The folder is
+// outside every key's folder, so no reader of a table's folder ever meets a
+// half-written file: DuckDB's glob matches names that start with a dot
+// (read_parquet('<table>/1/*') fails on a ".tmp" file there), so a dot
+// prefix next to the final file would not be enough, while Spark, Hive,
+// Athena/Trino and Arrow datasets skip names starting with "." or "_" when
+// they read the root. It is on the same file system as the objects, so
+// the rename stays atomic. Close fsyncs the file, creates the key's folders,
+// renames the file to the key (or, with IfNotExists, hard-links it there,
+// which fails if the key exists, so two racing writers cannot both win:
+// [Sink.AtomicIfNotExists] reports true), and fsyncs the folder (and its
+// parents up to root when the writer created folders), so a published
+// object survives a crash. The folders of ".snapexport-tmp" are removed when
+// they empty, the folder itself included. List never shows the temporary
+// folder, and keys with a segment starting with ".snapexport-tmp" are
+// refused with [sink.ErrInvalidKey] (which also keeps the
+// ".snapexport-tmp-<random>" files of earlier versions out of List).
+// Cancelling the writer's context removes its temporary file at once, even
+// if Close is never called. IfNotExists needs a file system with hard links.
+//
+// # Abandoned writes
+//
+// A process killed while writing leaves its temporary file.
+// [Sink.Abandoned] (sink.Sweeper) yields the temporary files of keys under
+// a prefix, with the key, the file's path relative to the root as ID and
+// the start time; [Sink.Sweep] removes one (a missing one is not an error).
+// Writes still in progress, in this or another process, are yielded too;
+// a swept write's Close fails and publishes nothing.
 //
 // # Keys and the file system
 //

@@ -24,4 +24,16 @@
 // visible all at once and never partly. IfNotExists is decided under the
 // store's lock, so it is atomic ([Sink.AtomicIfNotExists] reports true).
 // Keys follow [sink.ValidateKey], like every driver's.
+//
+// # Abandoned writes
+//
+// A write in memory cannot outlive its process, so nothing is ever left
+// behind for a later process. memsink implements [sink.Sweeper] all the
+// same, over what stands for an abandoned write within one process: a
+// writer open on the store (through any handle), neither closed nor
+// cancelled, as a test leaves the writer of an exporter it stalled or
+// "killed". [Sink.Abandoned] yields those under a prefix (ID "mem-write-N",
+// Started when NewWriter was called); [Sink.Sweep] marks one swept, and
+// its Write and Close then fail and publish nothing. Core tests use this to
+// exercise a resume's sweep and a fenced-out writer without S3.
 package memsink

@@ -27,12 +27,15 @@ func init() {
 var (
 	_ sink.Sink              = (*Sink)(nil)
 	_ sink.ConditionalWriter = (*Sink)(nil)
+	_ sink.Sweeper           = (*Sink)(nil)
 )
 
-// store holds the objects of one name.
+// store holds the objects of one name, and the writers open on it.
 type store struct {
 	mu      sync.RWMutex
 	objects map[string]object
+	writers map[string]*writer // by ID: open, neither closed nor swept
+	nextID  uint64
 }
 
 // object is immutable once stored: readers share data without copying.
@@ -73,7 +76,7 @@ func New(name string) *Sink {
 	}
 	st, ok := stores[name]
 	if !ok {
-		st = &store{objects: map[string]object{}}
+		st = &store{objects: map[string]object{}, writers: map[string]*writer{}}
 		stores[name] = st
 	}
 	return &Sink{name: name, st: st}
@@ -123,20 +126,42 @@ func (s *Sink) NewWriter(ctx context.Context, key string, opts *sink.WriterOptio
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memsink: writing %q: %w", key, err)
 	}
-	w := &writer{ctx: ctx, s: s, key: key}
+	w := &writer{ctx: ctx, s: s, key: key, started: time.Now()}
 	if opts != nil {
 		w.opts = *opts
 	}
+	st := s.st
+	st.mu.Lock()
+	st.nextID++
+	w.id = "mem-write-" + strconv.FormatUint(st.nextID, 10)
+	st.writers[w.id] = w
+	st.mu.Unlock()
+	// A cancelled writer can never publish: forget it at once, so a writer
+	// given up without Close is not kept.
+	w.stop = context.AfterFunc(ctx, func() {
+		st.mu.Lock()
+		delete(st.writers, w.id)
+		st.mu.Unlock()
+	})
 	return w, nil
 }
 
 type writer struct {
-	ctx    context.Context
-	s      *Sink
-	key    string
-	opts   sink.WriterOptions
-	buf    bytes.Buffer
-	closed bool
+	ctx     context.Context
+	s       *Sink
+	key     string
+	id      string
+	started time.Time
+	stop    func() bool
+	opts    sink.WriterOptions
+	buf     bytes.Buffer
+	closed  bool
+	swept   atomic.Bool // set by Sweep: the write may not publish
+}
+
+// errSwept fails a writer whose write was swept as abandoned.
+func (w *writer) errSwept() error {
+	return fmt.Errorf("memsink: writing %q: the write %s was swept as abandoned", w.key, w.id)
 }
 
 func (w *writer) Write(p []byte) (int, error) {
@@ -146,6 +171,9 @@ func (w *writer) Write(p []byte) (int, error) {
 	if err := w.ctx.Err(); err != nil {
 		return 0, fmt.Errorf("memsink: writing %q: %w", w.key, err)
 	}
+	if w.swept.Load() {
+		return 0, w.errSwept()
+	}
 	return w.buf.Write(p)
 }
 
@@ -154,18 +182,23 @@ func (w *writer) Close() error {
 		return fmt.Errorf("memsink: writer for %q closed twice", w.key)
 	}
 	w.closed = true
+	w.stop()
 	data := w.buf.Bytes()
 	w.buf = bytes.Buffer{}
-	if err := w.s.check(); err != nil {
-		return err
-	}
 	st := w.s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	// Checked under the lock: a cancellation that happened before this
-	// Close is never followed by a publish.
+	delete(st.writers, w.id)
+	if err := w.s.check(); err != nil {
+		return err
+	}
+	// Checked under the lock: a cancellation or sweep that happened
+	// before this Close is never followed by a publish.
 	if err := w.ctx.Err(); err != nil {
 		return fmt.Errorf("memsink: writing %q: %w", w.key, err)
+	}
+	if w.swept.Load() {
+		return w.errSwept()
 	}
 	if _, exists := st.objects[w.key]; exists && w.opts.IfNotExists {
 		return fmt.Errorf("%w: %q in %s", sink.ErrExist, w.key, w.s.Location())
@@ -263,6 +296,56 @@ func (s *Sink) Close() error {
 
 // AtomicIfNotExists implements [sink.ConditionalWriter]: true.
 func (s *Sink) AtomicIfNotExists() bool { return true }
+
+// Abandoned implements [sink.Sweeper]. In memory a write cannot outlive its
+// process, so what it yields are the writers open on the store (through
+// any handle), neither closed nor cancelled: a writer whose owner stopped
+// without Close, which is how a test stands for a process that was killed
+// or lost its lease. ID is the writer's ("mem-write-N").
+func (s *Sink) Abandoned(ctx context.Context, prefix string) iter.Seq2[sink.Abandoned, error] {
+	return func(yield func(sink.Abandoned, error) bool) {
+		if err := s.check(); err != nil {
+			yield(sink.Abandoned{}, err)
+			return
+		}
+		var out []sink.Abandoned
+		s.st.mu.RLock()
+		for _, w := range s.st.writers {
+			if strings.HasPrefix(w.key, prefix) {
+				out = append(out, sink.Abandoned{Key: w.key, ID: w.id, Started: w.started})
+			}
+		}
+		s.st.mu.RUnlock()
+		slices.SortFunc(out, func(a, b sink.Abandoned) int { return strings.Compare(a.Key+"\x00"+a.ID, b.Key+"\x00"+b.ID) })
+		for _, a := range out {
+			if err := ctx.Err(); err != nil {
+				yield(sink.Abandoned{}, err)
+				return
+			}
+			if !yield(a, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Sweep implements [sink.Sweeper]: the writer a names publishes nothing;
+// its Write and Close fail. One already closed or swept is not an error.
+func (s *Sink) Sweep(ctx context.Context, a sink.Abandoned) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.check(); err != nil {
+		return err
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	if w, ok := s.st.writers[a.ID]; ok && w.key == a.Key {
+		w.swept.Store(true)
+		delete(s.st.writers, a.ID)
+	}
+	return nil
+}
 
 // Keys returns the keys of every object in the store, sorted.
 func (s *Sink) Keys() []string {

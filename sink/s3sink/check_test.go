@@ -109,12 +109,12 @@ func TestCheck(t *testing.T) {
 		// (x-amz-bucket-region); versitygw names its own, so a proxy
 		// rewrites it.
 		p := newProxy(t, srv.Endpoint)
-		p.rp.ModifyResponse = func(r *http.Response) error {
+		p.ModifyResponse(func(r *http.Response) error {
 			if r.Request.Method == http.MethodHead {
 				r.Header.Set("X-Amz-Bucket-Region", "ap-southeast-2")
 			}
 			return nil
-		}
+		})
 		err := open(t, bucket, func(o *s3sink.ClientOptions) { o.Endpoint = p.URL() }).Check(ctx)
 		var be *s3sink.BucketError
 		if !errors.As(err, &be) || !be.WrongRegion() || be.Region != "ap-southeast-2" || be.ClientRegion != "us-east-1" {

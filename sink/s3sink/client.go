@@ -1,12 +1,16 @@
 package s3sink
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -37,7 +41,8 @@ type ClientOptions struct {
 	ResponseChecksumValidation aws.ResponseChecksumValidation
 	// MaxAttempts bounds the attempts of each request, the first included,
 	// for transient failures (5xx, throttling, connection resets; 403 and
-	// 404 are never retried). 0 is the SDK default, 3.
+	// 404 are never retried). 0 is DefaultMaxAttempts (10). See
+	// [NewRetryer] for the backoff between them.
 	MaxAttempts int
 	// RoleARN, if set, is assumed through STS AssumeRole with the base
 	// credentials, and the temporary credentials sign every request. They
@@ -93,6 +98,12 @@ func NewClient(ctx context.Context, opts *ClientOptions) (*s3.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3sink: loading the AWS configuration: %w", err)
 	}
+	// Not the SDK's default retryer: see NewRetryer. The attempts are
+	// MaxAttempts, else AWS_MAX_ATTEMPTS or the shared config's
+	// max_attempts, else DefaultMaxAttempts; AWS_RETRY_MODE is not used.
+	attempts := cmp.Or(cfg.RetryMaxAttempts, DefaultMaxAttempts)
+	cfg.Retryer = func() aws.Retryer { return NewRetryer(attempts) }
+	cfg.RetryMaxAttempts = 0
 	endpoint := o.Endpoint
 	if endpoint != "" && !strings.Contains(endpoint, "://") {
 		scheme := "https://"
@@ -156,4 +167,61 @@ func SessionName(taskID string) string {
 		name = name[:64]
 	}
 	return string(name)
+}
+
+// Retry defaults of [NewRetryer], for a long-running bulk job.
+const (
+	// DefaultMaxAttempts is the attempts of one request, the first
+	// included: with the backoff below, a request outlasts an outage of
+	// at least 35 s (the shortest total wait), at most about 70 s before
+	// it fails.
+	DefaultMaxAttempts = 10
+	// retryBaseDelay is the backoff before the first retry, doubled for
+	// each next one up to retryMaxBackoff.
+	retryBaseDelay  = 250 * time.Millisecond
+	retryMaxBackoff = 20 * time.Second
+)
+
+// NewRetryer returns the retryer [NewClient] gives its clients: the SDK's
+// standard retryer (which retries 5xx answers, throttling, connection
+// resets and timeouts, and never 4xx such as 403 or 404) with maxAttempts
+// attempts per request, and two changes for a bulk job that may run for
+// hours:
+//
+//   - No client-side retry quota (ratelimit.None). The SDK's default is one
+//     token bucket of 500 for the whole client, where a retry costs 5 and a
+//     timeout 10: a burst of failures across concurrent part uploads (a
+//     1.4 s outage is enough) empties it, and every later retry then fails
+//     at once with "retry quota exceeded", whatever max_attempts is. Each
+//     request keeps its own bound instead: maxAttempts and the backoff.
+//   - "Equal jitter" backoff: before retry n the wait is d/2 plus a random
+//     part of d/2, d = 250 ms × 2^(n-1) capped at 20 s. The fixed half makes
+//     the least total wait grow with the attempts (35 s over 10 attempts),
+//     so an outage of that length never ends a request by bad luck, while
+//     the random half spreads concurrent retries apart.
+//
+// The sink's cleanup requests (AbortMultipartUpload and the ListParts that
+// checks it, the sweep of abandoned uploads) do not use the client's
+// retryer: they have their own attempts and deadline, so a budget spent by
+// the data requests cannot keep an upload from being aborted.
+func NewRetryer(maxAttempts int) aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = maxAttempts
+		o.MaxBackoff = retryMaxBackoff
+		o.RateLimiter = ratelimit.None
+		o.Backoff = equalJitter{base: retryBaseDelay, max: retryMaxBackoff}
+	})
+}
+
+// equalJitter waits half the exponential delay plus a random part of the
+// other half (the "equal jitter" of the AWS architecture blog's backoff
+// article).
+type equalJitter struct{ base, max time.Duration }
+
+func (b equalJitter) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	d := b.max
+	if n := attempt - 1; n < 30 {
+		d = min(b.base<<max(n, 0), b.max)
+	}
+	return d/2 + rand.N(d/2+1), nil
 }

@@ -18,8 +18,10 @@
 //
 //	s3://bucket[/prefix][?param=value&...]
 //
-// The path is the key prefix (Options.Prefix). Parameters (unknown ones are
-// an error):
+// The path is the key prefix (Options.Prefix). The bucket name must follow
+// S3's naming rules ([ValidateBucketName]: 3–63 lowercase letters, digits,
+// dots and hyphens, ...); a name that breaks one is refused before anything
+// else, with the rule it breaks. Parameters (unknown ones are an error):
 //
 //	region                        region to sign for; default: AWS_REGION, AWS_DEFAULT_REGION, the
 //	                              shared config; "us-east-1" when an endpoint is given
@@ -29,7 +31,7 @@
 //	request_checksum_calculation  when_supported (default) | when_required, for stores that
 //	                              refuse the SDK's automatic CRC32 checksums
 //	response_checksum_validation  when_supported (default) | when_required
-//	max_attempts=N                attempts per request, retries of transient errors included (default 3)
+//	max_attempts=N                attempts per request, retries of transient errors included (default 10)
 //	role_arn=ARN                  assume this IAM role with STS AssumeRole (RDS IamRoleArn)
 //	role_session_name=NAME        its session name; see SessionName (default "snapexport")
 //	external_id=ID                AssumeRole external ID
@@ -59,19 +61,37 @@
 //
 // When the writer's context is cancelled — even if Close is never called —
 // or an upload fails, the multipart upload is aborted (AbortMultipartUpload
-// on a fresh context, with more attempts than other requests), so nothing is
-// left behind; [Sink.IncompleteUploads] lists what ListMultipartUploads
-// shows. Parts already in flight are let finish first (for up to 30 s): a
-// part the store is still storing when the upload is aborted can bring the
-// upload back, on AWS as on versitygw. ListParts then confirms the upload is
-// gone, and the abort is repeated if a late part revived it. Close decides before it publishes: the publishing request
-// (PutObject or CompleteMultipartUpload) is not cut short by a cancellation
-// that comes while it runs, so Close either publishes and returns nil or
-// publishes nothing. Should an abort itself fail (the store is gone for
-// good), Close's error names the upload ID; a bucket lifecycle rule
-// (AbortIncompleteMultipartUpload) is the backstop. One case escapes the
-// sink: a CreateMultipartUpload whose answer is lost and that the SDK then
-// retries leaves the first upload behind, unknown to the sink.
+// on a fresh context), so nothing is left behind; [Sink.IncompleteUploads]
+// lists what ListMultipartUploads shows. Parts already in flight are let
+// finish first (for up to 30 s): a part the store is still storing when the
+// upload is aborted can bring the upload back, on AWS as on versitygw.
+// ListParts then confirms the upload is gone, and the abort is repeated if
+// a late part revived it. The abort is awaited: the writer's Close returns
+// only once it is done, and [Sink.Close] aborts every writer still open
+// (cancelled or not, closed or not) and waits for all the aborts, so a
+// process that is cancelled, interrupted or fails and then closes its sink
+// leaves no incomplete upload. The cleanup requests have their own retries
+// (12 attempts, at least a minute of backoff, within 2 minutes per upload),
+// outside the client's retryer and its max_attempts. Close decides before
+// it publishes: the publishing request (PutObject or
+// CompleteMultipartUpload) is not cut short by a cancellation that comes
+// while it runs, so Close either publishes and returns nil or publishes
+// nothing. Should an abort itself fail (the store is gone for good), the
+// error of Close (the writer's, or the sink's for a writer it aborted)
+// wraps a *sink.LeftoverError naming the key and the upload ID; a bucket
+// lifecycle rule (AbortIncompleteMultipartUpload) is the backstop.
+//
+// # Abandoned uploads
+//
+// A process killed while writing leaves its multipart uploads. [Sink]
+// implements sink.Sweeper: [Sink.Abandoned] lists the incomplete uploads
+// under a prefix (ListMultipartUploads; key relative to the sink's prefix,
+// the upload ID, the Initiated time) and [Sink.Sweep] aborts one, with the
+// checks and retries above; an upload already gone is not an error. A
+// resuming export sweeps its own prefix this way. This also removes the
+// one upload the writer cannot know: that of a CreateMultipartUpload whose
+// answer was lost and which the SDK then retried. An object that fits in
+// one part is a single PutObject and never leaves anything.
 //
 // IfNotExists is S3's conditional write: If-None-Match: * on PutObject and
 // on CompleteMultipartUpload, which AWS S3 and versitygw v1.8.0 evaluate
@@ -82,14 +102,23 @@
 // # Retries
 //
 // Transient failures — 5xx answers, throttling (503 SlowDown), connection
-// resets and refusals — are retried by the SDK's standard retryer with
-// exponential backoff, up to ClientOptions.MaxAttempts attempts per request;
-// parts are retried one by one. 4xx answers such as 403 and 404 are not
-// retried. When a publishing request succeeded on the store but its answer
-// was lost, the SDK's retry finds the upload gone (NoSuchUpload) or, for a
-// conditional write, the object there (412): the sink then compares the
-// object's ETag with the one its parts (or bytes) give and reports success
-// when they match.
+// resets and refusals, timeouts — are retried by the retryer of
+// [NewRetryer]: the SDK's standard retryer with up to
+// ClientOptions.MaxAttempts attempts per request (max_attempts; default
+// [DefaultMaxAttempts], 10), "equal jitter" exponential backoff from 125–250
+// ms up to 10–20 s, at least 35 s of waiting in all, and no client-wide
+// retry quota. The SDK's default quota is one token bucket for the whole
+// client, which a burst of failed part uploads empties (a 1.4 s outage was
+// enough), after which every retry fails at once with "retry quota
+// exceeded"; here each request has its own bound instead, and an outage of
+// half a minute costs time, not the export. Parts are retried one by one.
+// 4xx answers such as 403 and 404 are not retried. A client built
+// elsewhere and given to [Open] keeps its own retryer for the data requests;
+// the cleanup requests always use their own. When a publishing request
+// succeeded on the store but its answer was lost, the SDK's retry finds the
+// upload gone (NoSuchUpload) or, for a conditional write, the object there
+// (412): the sink then compares the object's ETag with the one its parts
+// (or bytes) give and reports success when they match.
 //
 // # Encryption and roles
 //

@@ -17,7 +17,7 @@ import (
 // part uploads, the cancellation callback.
 func TestNoGoroutineLeft(t *testing.T) {
 	e := newEnv(t)
-	e.proxy.setRule(func(r recorded) *fault {
+	e.proxy.SetRule(func(r recorded) *fault {
 		if r.Key == "refused" && r.Op == "UploadPart" && r.Query.Get("partNumber") == "2" {
 			return &fault{Status: 403, Code: "AccessDenied"}
 		}
@@ -79,7 +79,7 @@ func TestNoGoroutineLeft(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		tr.CloseIdleConnections()
-		e.proxy.srv.CloseClientConnections()
+		e.proxy.CloseClientConnections()
 		http.DefaultTransport.(*http.Transport).CloseIdleConnections() // the proxy's client side
 		if runtime.NumGoroutine() <= base {
 			break

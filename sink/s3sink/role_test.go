@@ -116,7 +116,7 @@ func TestAssumeRole(t *testing.T) {
 	if !strings.Contains(auth[0], "Credential=AKIDBASEEXAMPLE/") {
 		t.Errorf("AssumeRole was not signed with the base credentials: %q", auth[0])
 	}
-	reqs := e.proxy.requests()
+	reqs := e.proxy.Requests()
 	if len(reqs) == 0 {
 		t.Fatal("no S3 request went through the proxy")
 	}
@@ -163,7 +163,7 @@ func TestAssumeRoleRefused(t *testing.T) {
 	if calls, _ := sts.recorded(); len(calls) != 1 {
 		t.Errorf("%d AssumeRole calls for a 403, want 1", len(calls))
 	}
-	if n := len(e.proxy.requests()); n != 0 {
+	if n := len(e.proxy.Requests()); n != 0 {
 		t.Errorf("%d S3 requests without credentials, want none", n)
 	}
 }

@@ -22,6 +22,7 @@ var (
 	_ sink.Sink              = (*Sink)(nil)
 	_ sink.ConditionalWriter = (*Sink)(nil)
 	_ sink.Checker           = (*Sink)(nil)
+	_ sink.Sweeper           = (*Sink)(nil)
 	_ sink.Writer            = (*writer)(nil)
 )
 
@@ -87,17 +88,21 @@ type Sink struct {
 
 	checksum types.ChecksumAlgorithm // asked for on multipart uploads
 	partPool sync.Pool               // *[]byte of capacity PartSize
+
+	mu      sync.Mutex
+	closed  bool
+	writers map[*writer]struct{} // not yet finished: Close aborts them
 }
 
 // Open returns a sink over bucket, written through client. It checks the
-// options but makes no request; [Sink.Check] verifies the bucket. The
+// bucket name ([ValidateBucketName]) and the options but makes no request; [Sink.Check] verifies the bucket. The
 // caller keeps ownership of client.
 func Open(ctx context.Context, client *s3.Client, bucket string, opts *Options) (*Sink, error) {
 	if client == nil {
 		return nil, errors.New("s3sink: nil client")
 	}
-	if bucket == "" || strings.ContainsAny(bucket, "/?#") {
-		return nil, fmt.Errorf("s3sink: invalid bucket name %q", bucket)
+	if err := ValidateBucketName(bucket); err != nil {
+		return nil, err
 	}
 	var o Options
 	if opts != nil {
@@ -135,7 +140,7 @@ func Open(ctx context.Context, client *s3.Client, bucket string, opts *Options) 
 		return nil, fmt.Errorf("s3sink: unknown server-side encryption %q (want %q or %q)", o.SSE, SSEKMS, SSES3)
 	}
 	copts := client.Options()
-	s := &Sink{client: client, bucket: bucket, prefix: prefix, opts: o, region: copts.Region}
+	s := &Sink{client: client, bucket: bucket, prefix: prefix, opts: o, region: copts.Region, writers: map[*writer]struct{}{}}
 	if copts.RequestChecksumCalculation != aws.RequestChecksumCalculationWhenRequired {
 		// As the SDK's upload manager does: parts carry a CRC32 that
 		// CompleteMultipartUpload lists, so the store checks every part.
@@ -163,9 +168,50 @@ func (s *Sink) Location() string {
 // unless Options.DisableConditionalWrites.
 func (s *Sink) AtomicIfNotExists() bool { return !s.opts.DisableConditionalWrites }
 
-// Close releases nothing: the client belongs to the caller. It is there for
-// sink.Sink.
-func (s *Sink) Close() error { return nil }
+// Close aborts every writer still open (as a cancellation of its context
+// would) and waits for the aborts of their multipart uploads, so a process
+// that stops — cancelled, interrupted, failed — leaves no incomplete upload
+// once Close returns. A writer whose Close is publishing is waited for.
+// The error joins those of the aborts that failed, each wrapping a
+// *sink.LeftoverError that names the key and upload ID. Later NewWriter
+// calls fail; the client belongs to the caller and stays open.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	open := make([]*writer, 0, len(s.writers))
+	for w := range s.writers {
+		open = append(open, w)
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, w := range open {
+		if err := w.abortBySink(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// errSinkClosed fails the writers that Sink.Close aborts.
+var errSinkClosed = errors.New("s3sink: the sink was closed while the object was being written")
+
+// track adds a writer to those Close aborts; it fails once the sink is
+// closed.
+func (s *Sink) track(w *writer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("s3sink: writing %q: %w", w.location(), errSinkClosed)
+	}
+	s.writers[w] = struct{}{}
+	return nil
+}
+
+func (s *Sink) untrack(w *writer) {
+	s.mu.Lock()
+	delete(s.writers, w)
+	s.mu.Unlock()
+}
 
 // Check verifies that the bucket exists, that the credentials may use it
 // (HeadBucket, which needs s3:ListBucket; after a refusal, a one-key
@@ -305,6 +351,57 @@ func (s *Sink) IncompleteUploads(ctx context.Context, prefix string) ([]Upload, 
 		}
 	}
 	return out, nil
+}
+
+// Abandoned implements [sink.Sweeper] with ListMultipartUploads: every
+// incomplete multipart upload under prefix (relative to the sink's
+// prefix), whether its writer was killed or is still writing. ID is the
+// upload ID, Started its Initiated time. An object that fits in one part
+// is a single PutObject, so it never leaves anything to sweep.
+func (s *Sink) Abandoned(ctx context.Context, prefix string) iter.Seq2[sink.Abandoned, error] {
+	return func(yield func(sink.Abandoned, error) bool) {
+		full := s.prefix + prefix
+		p := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{Bucket: &s.bucket, Prefix: &full})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx, cleanupRetries)
+			if err != nil {
+				yield(sink.Abandoned{}, s.wrap("ListMultipartUploads", full, err))
+				return
+			}
+			for _, u := range page.Uploads {
+				key, ok := strings.CutPrefix(aws.ToString(u.Key), s.prefix)
+				if !ok || !strings.HasPrefix(key, prefix) {
+					continue
+				}
+				a := sink.Abandoned{Key: key, ID: aws.ToString(u.UploadId), Started: aws.ToTime(u.Initiated)}
+				if !yield(a, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Sweep implements [sink.Sweeper]: it aborts the multipart upload a
+// names, with the cleanup retries (see [NewRetryer]), and checks with
+// ListParts that it is gone, aborting again if a part still in flight
+// brought it back. An upload already gone is not an error. A failure is a
+// *sink.LeftoverError.
+func (s *Sink) Sweep(ctx context.Context, a sink.Abandoned) error {
+	full, err := s.objectKey(a.Key)
+	if err != nil {
+		return err
+	}
+	if a.ID == "" {
+		return fmt.Errorf("s3sink: sweeping %q: no upload ID", a.Key)
+	}
+	ctx, cancel := context.WithTimeout(ctx, abortTimeout)
+	defer cancel()
+	if err := s.abortUpload(ctx, full, a.ID); err != nil {
+		return &sink.LeftoverError{Abandoned: a, Err: fmt.Errorf("s3sink: the incomplete multipart upload %q of %q could not be aborted; it stays until AbortMultipartUpload or a bucket lifecycle rule removes it: %w",
+			a.ID, "s3://"+s.bucket+"/"+full, err)}
+	}
+	return nil
 }
 
 // getPart returns a part buffer of capacity PartSize.

@@ -50,7 +50,7 @@ func TestSSEHeaders(t *testing.T) {
 			o.PartSize = part
 			writeMix(t, e, e.sink(&o, nil))
 			creates := 0
-			for _, r := range e.proxy.requests() {
+			for _, r := range e.proxy.Requests() {
 				switch r.Op {
 				case "PutObject", "CreateMultipartUpload":
 					creates++
@@ -85,7 +85,7 @@ func TestSSEHeaders(t *testing.T) {
 			t.Fatal(err)
 		}
 		writeMix(t, e, s)
-		for _, r := range e.proxy.requests() {
+		for _, r := range e.proxy.Requests() {
 			if r.Op == "PutObject" || r.Op == "CreateMultipartUpload" {
 				if r.Header.Get(sseHeader) != "aws:kms" || r.Header.Get(keyHeader) != kmsKey {
 					t.Errorf("%s %s: encryption headers %q, %q", r.Op, r.Key, r.Header.Get(sseHeader), r.Header.Get(keyHeader))
@@ -110,7 +110,7 @@ func TestKMSKeyRejected(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.proxy.setRule(func(r recorded) *fault {
+			e.proxy.SetRule(func(r recorded) *fault {
 				if r.Header.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id") == "bad-key" {
 					return &fault{Status: c.status, Code: c.code, Message: "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: kms:GenerateDataKey on resource bad-key"}
 				}

@@ -182,6 +182,11 @@ func OpenURL(ctx context.Context, u *url.URL) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Before the client: a malformed name is the error to report, not the
+	// missing region it leads to.
+	if err := ValidateBucketName(bucket); err != nil {
+		return nil, err
+	}
 	client, err := NewClient(ctx, &copts)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package s3sink_test
 
 import (
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -101,15 +102,44 @@ func TestOpenURLRefuses(t *testing.T) {
 	isolateAWSConfig(t)
 	ctx := t.Context()
 	for raw, wantMsg := range map[string]string{
-		"s3://b":                                          "no AWS region",
-		"s3://b?region=us-east-1&part_size=1MiB":          "below S3's minimum",
-		"s3://b/..?region=us-east-1":                      "invalid prefix",
-		"s3://b?region=us-east-1&sse=DES":                 "unknown server-side encryption",
-		"s3://b?region=us-east-1&sse=AES256&kms_key_id=k": "KMS key",
+		"s3://bucket-b": "no AWS region",
+		"s3://bucket-b?region=us-east-1&part_size=1MiB":          "below S3's minimum",
+		"s3://bucket-b/..?region=us-east-1":                      "invalid prefix",
+		"s3://bucket-b?region=us-east-1&sse=DES":                 "unknown server-side encryption",
+		"s3://bucket-b?region=us-east-1&sse=AES256&kms_key_id=k": "KMS key",
+		// A malformed name is refused for what it is, before the missing
+		// region it would lead to.
+		"Bad_Bucket!":                      `invalid bucket name "Bad_Bucket!": a bucket name has only lowercase letters, digits, dots and hyphens; 'B' (uppercase) at byte 0`,
+		"s3://Bad_Bucket!":                 `invalid bucket name "Bad_Bucket!"`,
+		"s3://bad_bucket?region=eu-west-1": `'_' at byte 3`,
+		"ab":                               "3 to 63 characters, this one 2",
+		"-bucket":                          "begins and ends with a letter or digit",
+		"my..bucket":                       "no two adjacent dots",
+		"192.168.5.4":                      "not formatted as an IP address",
+		"xn--bucket":                       `beginning with "xn--" are reserved`,
+		"bucket--x-s3":                     `ending with "--x-s3" are reserved`,
 	} {
 		_, err := sink.OpenURL(ctx, raw)
 		if err == nil || !strings.Contains(err.Error(), wantMsg) {
 			t.Errorf("OpenURL(%q) = %v, want an error containing %q", raw, err, wantMsg)
+		}
+	}
+}
+
+func TestValidateBucketName(t *testing.T) {
+	for _, ok := range []string{"abc", "my-export-bucket", "a.b.c", "snapexport-test-0123456789ab", strings.Repeat("a", 63), "1bucket", "bucket1"} {
+		if err := s3sink.ValidateBucketName(ok); err != nil {
+			t.Errorf("ValidateBucketName(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a", strings.Repeat("a", 64), "Bucket", "buc_ket", "bucket.", ".bucket", "a..b", "10.0.0.1", "sthree-x", "amzn-s3-demo-x", "x-s3alias", "x--ol-s3", "x.mrap", "x--table-s3", "bu cket", "bücket"} {
+		err := s3sink.ValidateBucketName(bad)
+		if err == nil {
+			t.Errorf("ValidateBucketName(%q) = nil, want an error", bad)
+			continue
+		}
+		if !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
+			t.Errorf("ValidateBucketName(%q) = %v, want the name in the message", bad, err)
 		}
 	}
 }

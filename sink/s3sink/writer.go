@@ -29,11 +29,14 @@ const (
 	// writer's context: once Close has decided to publish, the outcome
 	// must be known, not abandoned half way.
 	finishTimeout = 10 * time.Minute
-	// abortTimeout bounds AbortMultipartUpload, sent on a fresh context
-	// because the writer's is usually the cancelled one.
+	// abortTimeout bounds the abort of one upload, its retries and checks
+	// included, sent on a fresh context because the writer's is usually
+	// the cancelled one.
 	abortTimeout = 2 * time.Minute
-	// abortAttempts is the least number of attempts of the abort.
-	abortAttempts = 8
+	// cleanupAttempts is the attempts of each cleanup request
+	// (AbortMultipartUpload, ListParts, ListMultipartUploads); with the
+	// backoff of NewRetryer they outlast an outage of about a minute.
+	cleanupAttempts = 12
 	// abortRounds bounds the aborts of one upload: a part the store was
 	// still storing when the upload was aborted can bring it back (S3:
 	// "it might be necessary to abort a given multipart upload multiple
@@ -68,12 +71,15 @@ func (s *Sink) NewWriter(ctx context.Context, key string, opts *sink.WriterOptio
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{s: s, ctx: ctx, key: full, free: make(chan []byte, s.opts.Concurrency), failed: make(chan struct{})}
+	w := &writer{s: s, ctx: ctx, key: full, rel: key, started: time.Now(), free: make(chan []byte, s.opts.Concurrency), failed: make(chan struct{}), finished: make(chan struct{})}
 	if opts != nil {
 		w.opts = *opts
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, w.cancelledErr()
+	}
+	if err := s.track(w); err != nil {
+		return nil, err
 	}
 	// Part uploads do not follow ctx: see drainTimeout.
 	w.partCtx, w.cancelParts = context.WithCancel(context.WithoutCancel(ctx))
@@ -88,7 +94,11 @@ type writer struct {
 	s    *Sink
 	ctx  context.Context
 	key  string // full key
+	rel  string // the key as given, for sink.Abandoned
 	opts sink.WriterOptions
+
+	started  time.Time
+	finished chan struct{} // closed when Close has returned
 
 	buf      []byte // the part being filled, nil when none
 	nbufs    int    // part buffers this writer holds: filling, uploading, free
@@ -232,6 +242,22 @@ func (w *writer) onCancel() {
 	w.failLocked(w.cancelledErr())
 	w.mu.Unlock()
 	_ = w.abort()
+	w.s.untrack(w)
+}
+
+// abortBySink is Sink.Close's end of a writer: a writer whose Close is
+// publishing is waited for; any other fails and is aborted. It returns the
+// abort's failure.
+func (w *writer) abortBySink() error {
+	w.mu.Lock()
+	if w.closing {
+		w.mu.Unlock()
+		<-w.finished
+		return nil
+	}
+	w.failLocked(fmt.Errorf("s3sink: writing %q: %w", w.location(), errSinkClosed))
+	w.mu.Unlock()
+	return w.abort()
 }
 
 // sendPart hands the full buffer to a part upload, creating the multipart
@@ -347,6 +373,8 @@ func (w *writer) Close() error {
 	}
 	w.closed = true
 	w.closeErr = w.finish()
+	close(w.finished)
+	w.s.untrack(w)
 	return w.closeErr
 }
 
@@ -432,27 +460,37 @@ func (w *writer) abort() error {
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), abortTimeout)
 		defer cancel()
-		if err := w.abortUpload(ctx, id); err != nil {
-			w.abortErr = fmt.Errorf("s3sink: the incomplete multipart upload %q of %q could not be aborted; it stays until AbortMultipartUpload or a bucket lifecycle rule removes it: %w",
-				id, w.location(), err)
+		if err := w.s.abortUpload(ctx, w.key, id); err != nil {
+			w.abortErr = &sink.LeftoverError{
+				Abandoned: sink.Abandoned{Key: w.rel, ID: id, Started: w.started},
+				Err: fmt.Errorf("s3sink: the incomplete multipart upload %q of %q could not be aborted; it stays until AbortMultipartUpload or a bucket lifecycle rule removes it: %w",
+					id, w.location(), err),
+			}
 		}
 	})
 	return w.abortErr
 }
 
-// abortUpload aborts the upload, then checks with ListParts that it is gone
-// and aborts again if a late part brought it back.
-func (w *writer) abortUpload(ctx context.Context, id string) error {
+// cleanupRetries gives a cleanup request its own retryer, not the
+// client's: more attempts, and no budget shared with the data requests.
+func cleanupRetries(o *s3.Options) {
+	o.Retryer = NewRetryer(cleanupAttempts)
+	o.RetryMaxAttempts = 0
+}
+
+// abortUpload aborts the upload of the full key, then checks with
+// ListParts that it is gone and aborts again if a late part brought it
+// back.
+func (s *Sink) abortUpload(ctx context.Context, key, id string) error {
 	pause := 50 * time.Millisecond
 	for round := 1; ; round++ {
-		// More attempts than other requests: when the store blinks, the
-		// abort is what keeps an incomplete upload from staying behind.
-		_, err := w.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &w.s.bucket, Key: &w.key, UploadId: &id},
-			func(o *s3.Options) { o.RetryMaxAttempts = max(o.RetryMaxAttempts, abortAttempts) })
+		// When the store blinks, the abort is what keeps an incomplete
+		// upload from staying behind.
+		_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &key, UploadId: &id}, cleanupRetries)
 		if err != nil && !isCode(err, "NoSuchUpload") {
-			return w.s.wrap("AbortMultipartUpload", w.key, err)
+			return s.wrap("AbortMultipartUpload", key, err)
 		}
-		_, err = w.s.client.ListParts(ctx, &s3.ListPartsInput{Bucket: &w.s.bucket, Key: &w.key, UploadId: &id, MaxParts: aws.Int32(1)})
+		_, err = s.client.ListParts(ctx, &s3.ListPartsInput{Bucket: &s.bucket, Key: &key, UploadId: &id, MaxParts: aws.Int32(1)}, cleanupRetries)
 		switch {
 		case isCode(err, "NoSuchUpload"):
 			return nil

@@ -132,8 +132,8 @@ func TestStreams(t *testing.T) {
 	writeChunks(t, w, payload[:2*part+1], 1<<20)
 	// Two full parts were handed over; wait for them to reach the server
 	// (they upload in the background).
-	waitFor(t, "two part uploads before Close", func() bool { return e.proxy.count("UploadPart") >= 2 })
-	if n := e.proxy.count("CreateMultipartUpload"); n != 1 {
+	waitFor(t, "two part uploads before Close", func() bool { return e.proxy.Count("UploadPart") >= 2 })
+	if n := e.proxy.Count("CreateMultipartUpload"); n != 1 {
 		t.Errorf("%d CreateMultipartUpload before Close, want 1", n)
 	}
 	ups, err := e.direct.IncompleteUploads(e.ctx, "")
@@ -148,10 +148,10 @@ func TestStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.wantObject("big", payload)
-	if n := e.proxy.count("UploadPart"); n != 4 {
+	if n := e.proxy.Count("UploadPart"); n != 4 {
 		t.Errorf("%d UploadPart, want 4", n)
 	}
-	for _, r := range e.proxy.requests() {
+	for _, r := range e.proxy.Requests() {
 		if r.Op == "CreateMultipartUpload" && r.Header.Get("Content-Type") != "application/vnd.apache.parquet" {
 			t.Errorf("CreateMultipartUpload Content-Type = %q", r.Header.Get("Content-Type"))
 		}
@@ -173,7 +173,7 @@ func TestStreams(t *testing.T) {
 	} {
 		before := map[string]int{}
 		for _, op := range []string{"PutObject", "CreateMultipartUpload", "UploadPart"} {
-			before[op] = e.proxy.count(op)
+			before[op] = e.proxy.Count(op)
 		}
 		payload := data(uint64(c.size), c.size)
 		if err := sink.WriteObject(e.ctx, s, "sized", payload, nil); err != nil {
@@ -182,7 +182,7 @@ func TestStreams(t *testing.T) {
 		e.wantObject("sized", payload)
 		got := map[string]int{}
 		for op, n := range before {
-			got[op] = e.proxy.count(op) - n
+			got[op] = e.proxy.Count(op) - n
 		}
 		if got["PutObject"] != c.wantPut || got["CreateMultipartUpload"] != c.wantCreate || got["UploadPart"] != c.wantParts {
 			t.Errorf("%d bytes: %v requests, want PutObject %d, CreateMultipartUpload %d, UploadPart %d", c.size, got, c.wantPut, c.wantCreate, c.wantParts)
@@ -208,7 +208,7 @@ func TestMemoryBound(t *testing.T) {
 	e := newEnv(t)
 	release := make(chan struct{})
 	var held atomic.Int32
-	e.proxy.setRule(func(r recorded) *fault {
+	e.proxy.SetRule(func(r recorded) *fault {
 		if r.Op == "UploadPart" {
 			held.Add(1)
 			<-release
@@ -277,7 +277,7 @@ func TestAbort(t *testing.T) {
 		// The abort may be retried (the store can still be busy with a
 		// part whose request the cancellation cut); the upload is gone,
 		// as checked above.
-		if n := e.proxy.count("AbortMultipartUpload"); n == 0 {
+		if n := e.proxy.Count("AbortMultipartUpload"); n == 0 {
 			t.Error("no AbortMultipartUpload")
 		}
 		if _, err := w.Write([]byte("more")); !errors.Is(err, context.Canceled) {
@@ -291,7 +291,7 @@ func TestAbort(t *testing.T) {
 	t.Run("CancelWhilePartsHeld", func(t *testing.T) {
 		e := newEnv(t)
 		release := make(chan struct{})
-		e.proxy.setRule(func(r recorded) *fault {
+		e.proxy.SetRule(func(r recorded) *fault {
 			if r.Op == "UploadPart" {
 				<-release
 			}
@@ -304,7 +304,7 @@ func TestAbort(t *testing.T) {
 			t.Fatal(err)
 		}
 		writeChunks(t, w, data(4, 2*part+10), 1<<20)
-		waitFor(t, "held part uploads", func() bool { return e.proxy.count("UploadPart") == 2 })
+		waitFor(t, "held part uploads", func() bool { return e.proxy.Count("UploadPart") == 2 })
 		cancel()
 		// The parts in flight reach the store after the cancellation;
 		// the abort must still leave nothing.
@@ -316,7 +316,7 @@ func TestAbort(t *testing.T) {
 	})
 	t.Run("PartRefused", func(t *testing.T) {
 		e := newEnv(t)
-		e.proxy.setRule(func(r recorded) *fault {
+		e.proxy.SetRule(func(r recorded) *fault {
 			if r.Op == "UploadPart" && r.Query.Get("partNumber") == "2" {
 				return &fault{Status: 403, Code: "AccessDenied"}
 			}
@@ -347,7 +347,7 @@ func TestAbort(t *testing.T) {
 	})
 	t.Run("CompleteFails", func(t *testing.T) {
 		e := newEnv(t)
-		e.proxy.setRule(func(r recorded) *fault {
+		e.proxy.SetRule(func(r recorded) *fault {
 			if r.Op == "CompleteMultipartUpload" {
 				return &fault{Status: 500, Code: "InternalError"}
 			}
@@ -358,7 +358,7 @@ func TestAbort(t *testing.T) {
 		if err == nil {
 			t.Fatal("write succeeded although every CompleteMultipartUpload failed")
 		}
-		if n := e.proxy.count("CompleteMultipartUpload"); n != 2 {
+		if n := e.proxy.Count("CompleteMultipartUpload"); n != 2 {
 			t.Errorf("%d CompleteMultipartUpload attempts, want MaxAttempts=2", n)
 		}
 		e.wantNothing("obj")
@@ -366,7 +366,7 @@ func TestAbort(t *testing.T) {
 	t.Run("AbortRefused", func(t *testing.T) {
 		// When the abort itself fails, Close says which upload stays.
 		e := newEnv(t)
-		e.proxy.setRule(func(r recorded) *fault {
+		e.proxy.SetRule(func(r recorded) *fault {
 			switch r.Op {
 			case "UploadPart":
 				return &fault{Status: 403, Code: "AccessDenied"}
@@ -384,7 +384,7 @@ func TestAbort(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), ups[0].UploadID) || !strings.Contains(err.Error(), "could not be aborted") {
 			t.Errorf("Close = %v; want it to name upload %q as left behind", err, ups[0].UploadID)
 		}
-		if n := e.proxy.count("AbortMultipartUpload"); n != 1 {
+		if n := e.proxy.Count("AbortMultipartUpload"); n != 1 {
 			t.Errorf("%d AbortMultipartUpload attempts for a 403, want 1", n)
 		}
 		if _, err := e.direct.Client().AbortMultipartUpload(e.ctx, &s3.AbortMultipartUploadInput{Bucket: &e.bucket, Key: aws.String("obj"), UploadId: &ups[0].UploadID}); err != nil {
@@ -399,7 +399,7 @@ func TestFaults(t *testing.T) {
 	t.Run("Transient", func(t *testing.T) {
 		e := newEnv(t)
 		first := firstTime()
-		e.proxy.setRule(func(r recorded) *fault {
+		e.proxy.SetRule(func(r recorded) *fault {
 			pn := r.Query.Get("partNumber")
 			switch {
 			case r.Op == "CreateMultipartUpload" && r.OpSeq == 0:
@@ -441,7 +441,7 @@ func TestFaults(t *testing.T) {
 		}
 		e.wantObject("small", small)
 		for op, want := range map[string]int{"CreateMultipartUpload": 2, "UploadPart": 5 + 3, "CompleteMultipartUpload": 2, "PutObject": 3} {
-			if got := e.proxy.count(op); got != want {
+			if got := e.proxy.Count(op); got != want {
 				t.Errorf("%d %s requests, want %d", got, op, want)
 			}
 		}
@@ -449,7 +449,7 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("ConditionalConflict", func(t *testing.T) {
 		e := newEnv(t)
-		e.proxy.setRule(func(r recorded) *fault {
+		e.proxy.SetRule(func(r recorded) *fault {
 			if r.Op == "CompleteMultipartUpload" && r.OpSeq == 0 {
 				return &fault{Status: 409, Code: "ConditionalRequestConflict"}
 			}
@@ -461,7 +461,7 @@ func TestFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.wantObject("obj", payload)
-		if n := e.proxy.count("CompleteMultipartUpload"); n != 2 {
+		if n := e.proxy.Count("CompleteMultipartUpload"); n != 2 {
 			t.Errorf("%d CompleteMultipartUpload, want 2", n)
 		}
 	})
@@ -480,7 +480,7 @@ func TestFaults(t *testing.T) {
 		} {
 			t.Run(c.op+"_"+c.code, func(t *testing.T) {
 				e := newEnv(t)
-				e.proxy.setRule(func(r recorded) *fault {
+				e.proxy.SetRule(func(r recorded) *fault {
 					if r.Op == c.op {
 						return &fault{Status: c.status, Code: c.code}
 					}
@@ -495,7 +495,7 @@ func TestFaults(t *testing.T) {
 				// One attempt per request: parts 1 and 2 may both have
 				// been sent, but neither again.
 				attempts := map[string]int{}
-				for _, r := range e.proxy.requests() {
+				for _, r := range e.proxy.Requests() {
 					if r.Op == c.op {
 						attempts[r.Query.Get("partNumber")]++
 					}
@@ -516,7 +516,7 @@ func TestFaults(t *testing.T) {
 		e := newEnv(t)
 		var down atomic.Bool
 		var sawAbort atomic.Bool
-		e.proxy.setRule(func(r recorded) *fault {
+		e.proxy.SetRule(func(r recorded) *fault {
 			if r.Op == "UploadPart" && r.Query.Get("partNumber") == "2" {
 				down.Store(true)
 			}
@@ -609,7 +609,7 @@ func TestListPaginates(t *testing.T) {
 	if i != n {
 		t.Errorf("List gave %d objects, want %d", i, n)
 	}
-	if pages := e.proxy.count("ListObjectsV2"); pages < 2 {
+	if pages := e.proxy.Count("ListObjectsV2"); pages < 2 {
 		t.Errorf("%d ListObjectsV2 pages for %d objects, want 2 or more", pages, n)
 	}
 }

@@ -21,7 +21,21 @@
 // that is not at a "/" boundary (as S3 does) and never shows objects being
 // written; IfNotExists refuses to replace with [sink.ErrExist], and when the
 // sink reports an atomic [sink.ConditionalWriter], exactly one of racing
-// writers wins; Location is set and carries no secrets.
+// writers wins; Location is set and carries no secrets; closing a sink
+// aborts its writers still open, leaving nothing once Close returns.
+//
+// # Sweeper
+//
+// For a sink that implements [sink.Sweeper] (the subtests skip for one that
+// does not): a write left open, as a killed process leaves it, once it has
+// put something on the storage (for S3, once its first part is sent: the
+// suite writes up to about 19 MiB until Abandoned shows it), is yielded by
+// the second sink's Abandoned with its key and an ID; Sweep removes it so
+// that Abandoned no longer yields it and nothing is left; the swept
+// writer's Close then fails and publishes nothing (a stalled owner that
+// comes back); sweeping a write that is already gone, swept or cancelled
+// and closed, returns nil; Abandoned yields only keys under its prefix,
+// whether the prefix ends at a "/" or not, and never a finished object.
 //
 // # Shared storage
 //
@@ -35,6 +49,8 @@
 // "Nothing left behind" cannot be seen through the Sink interface: temp files
 // and incomplete multipart uploads are invisible to List by design. A harness
 // that can see them implements [LeftoverLister]; the suite then checks that
-// aborted and refused writes leave none. A harness that cannot is still run
+// aborted, refused and swept writes leave none, including a write cancelled
+// while several of its S3 parts are still uploading (checked as soon as
+// Close returns). A harness that cannot is still run
 // through every other check.
 package sinktest

@@ -85,6 +85,12 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		t.Run("Missing", r.wrap(testDeleteMissing))
 	})
 	t.Run("Location", r.wrap(testLocation))
+	t.Run("Sweeper", func(t *testing.T) {
+		t.Run("AbandonedIsSwept", r.wrap(testSweepAbandoned))
+		t.Run("SweepGone", r.wrap(testSweepGone))
+		t.Run("OnlyUnderPrefix", r.wrap(testSweepOnlyUnderPrefix))
+	})
+	t.Run("SinkCloseAbortsWriters", r.wrap(testSinkCloseAborts))
 }
 
 type runner struct {
@@ -446,6 +452,19 @@ func testCancelBeforeClose(r *runner) func(t *testing.T) {
 			wantCancelled(e, w.Close())
 			e.wantMissing(key)
 			e.wantNoLeftovers()
+		}))
+		t.Run("WhilePartsUpload", r.wrap(func(e *env) {
+			// Several parts of an S3 sink of any part size, the last still
+			// uploading when the cancel comes: once Close returns, the
+			// abort is done and nothing is left.
+			key := e.key("obj")
+			ctx, cancel := context.WithCancel(e.ctx)
+			w := e.newWriter(ctx, key, nil)
+			e.writeChunks(w, pattern(21, abandonLimit), 1<<20)
+			cancel()
+			wantCancelled(e, w.Close())
+			e.wantNoLeftovers()
+			e.wantMissing(key)
 		}))
 		t.Run("AfterWrites", r.wrap(func(e *env) {
 			key := e.key("obj")
