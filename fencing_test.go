@@ -99,7 +99,7 @@ func TestStalledOwnerIsFenced(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, json.Unmarshal(b2, &info))
 			assert.Equal(t, "COMPLETE", info.Status)
-			assert.Equal(t, 2, info.Generation)
+			assert.GreaterOrEqual(t, info.Generation, 2, "B or a renewal of its lease wrote it")
 			assertFilesAreRecords(t, store, dir, id)
 		})
 	}
