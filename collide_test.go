@@ -23,18 +23,8 @@ import (
 // tables' files in one folder (and a resume deleted the finished one's).
 func TestPostgresCollidingNamesKeepTheirOwnFolders(t *testing.T) {
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, testenv.PostgresURL())
-	if err != nil {
-		testenv.Unavailable(t, "PostgreSQL", "start it or set SNAPEXPORT_PG_URL", err)
-	}
-	t.Cleanup(func() { admin.Close(context.Background()) })
 	const db = "snapexport_own_collide"
-	_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+db)
-	_, err = admin.Exec(ctx, "CREATE DATABASE "+db)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)") })
-	u := strings.Replace(testenv.PostgresURL(), "/test?", "/"+db+"?", 1)
-	require.Contains(t, u, db, "SNAPEXPORT_PG_URL must end in /test?...")
+	u := pgDatabase(t, db)
 	conn, err := pgx.Connect(ctx, u)
 	require.NoError(t, err)
 	rows := map[string]int{`s."with space"`: 30, `s.with_space`: 20, `"x.y".z`: 10, `x."y.z"`: 5}
@@ -90,4 +80,23 @@ func TestPostgresCollidingNamesKeepTheirOwnFolders(t *testing.T) {
 		total += n
 	}
 	assert.Equal(t, int64(65), total)
+}
+
+// pgDatabase creates a database of its own on the test server, dropped
+// when the test ends, and returns its URL.
+func pgDatabase(t *testing.T, db string) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, testenv.PostgresURL())
+	if err != nil {
+		testenv.Unavailable(t, "PostgreSQL", "start it or set SNAPEXPORT_PG_URL", err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+db)
+	_, err = admin.Exec(ctx, "CREATE DATABASE "+db)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)") })
+	u := strings.Replace(testenv.PostgresURL(), "/test?", "/"+db+"?", 1)
+	require.Contains(t, u, db, "SNAPEXPORT_PG_URL must end in /test?...")
+	return u
 }

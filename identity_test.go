@@ -3,7 +3,6 @@ package snapexport_test
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,18 +25,8 @@ import (
 // the COMPLETE record.
 func TestPostgresSourceUnchangedPerDatabase(t *testing.T) {
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, testenv.PostgresURL())
-	if err != nil {
-		testenv.Unavailable(t, "PostgreSQL", "start it or set SNAPEXPORT_PG_URL", err)
-	}
-	t.Cleanup(func() { admin.Close(context.Background()) })
 	const db = "snapexport_own_unchanged"
-	_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+db)
-	_, err = admin.Exec(ctx, "CREATE DATABASE "+db)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)") })
-	u := strings.Replace(testenv.PostgresURL(), "/test?", "/"+db+"?", 1)
-	require.Contains(t, u, db, "SNAPEXPORT_PG_URL must end in /test?...")
+	u := pgDatabase(t, db)
 	exec := func(url string, qs ...string) {
 		t.Helper()
 		c, err := pgx.Connect(ctx, url)
