@@ -143,9 +143,18 @@ func (r *run) heartbeat(ctx context.Context, stop <-chan struct{}) {
 		}
 		// A heartbeat that has not landed when the lease runs out is
 		// given up: landing later, it could overwrite the record of a
-		// process that took the task over meanwhile.
+		// process that took the task over meanwhile. The fence first
+		// renews a lease that ran out (a store that was slow for a
+		// while), so the deadline is never already past.
+		err := r.lease.fence(ctx)
+		if errors.Is(err, errLeaseLost) {
+			r.task.cancel(err)
+			return
+		}
 		bctx, cancel := context.WithDeadline(ctx, r.lease.expiry())
-		err := r.writeExportInfo(bctx, r.task.Info())
+		if err == nil {
+			err = r.writeExportInfo(bctx, r.task.Info())
+		}
 		if err == nil && r.tablesDirty.Swap(false) {
 			if err = r.writeTablesInfo(bctx); err != nil {
 				r.tablesDirty.Store(true)
