@@ -22,6 +22,16 @@
 // then CANCELED and keeps what it finished; nothing half-written is ever
 // visible.
 //
+// # One owner per task
+//
+// Each run of a task owns a fencing generation, claimed with a conditional
+// create of lease_<id>_<g>.json; before every publish of a data file and
+// every record write the run checks that no newer generation exists, and
+// every data file's key is journaled before the file is opened, so a run
+// that resumes a task deletes exactly what older runs left and nothing
+// else. The protocol and its residual window are described in lease.go
+// and the README.
+//
 // # Drivers
 //
 // Sources and sinks are drivers registered by URL scheme; import the ones a

@@ -1,6 +1,7 @@
 package snapexport
 
 import (
+	"fmt"
 	"sync"
 	"time"
 )
@@ -42,30 +43,80 @@ type Event struct {
 }
 
 // emitter delivers a task's events in order to the callback and channel of
-// its options. Unlike progress, events are not dropped: the task waits for
-// the callback to return and for the channel to take each event, so give
-// it a buffered channel and read it until the final event.
+// its options, never blocking the task or the caller on the channel: an
+// event that finds the channel full is dropped (a buffer of 64 holds the
+// events of tasks of up to about 60 tables read late), and the final event
+// says how many were. The final event is always delivered, by a goroutine
+// of its own when the channel is full, and the channel is closed after it.
+// The callback is called in order from the task's goroutines.
 type emitter struct {
-	mu sync.Mutex
-	fn func(Event)
-	ch chan<- Event
+	mu      sync.Mutex
+	fn      func(Event)
+	ch      chan<- Event
+	closed  bool
+	dropped int
 }
 
-func (e *emitter) emit(ev Event) {
+func (e *emitter) prepare(ev *Event) bool {
 	if e == nil || (e.fn == nil && e.ch == nil) {
-		return
+		return false
 	}
 	ev.Time = time.Now().UTC()
 	if ev.Message == "" {
-		ev.Message = eventMessage(ev)
+		ev.Message = eventMessage(*ev)
+	}
+	return true
+}
+
+func (e *emitter) emit(ev Event) {
+	if !e.prepare(&ev) {
+		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
 	if e.fn != nil {
 		e.fn(ev)
 	}
 	if e.ch != nil {
-		e.ch <- ev
+		select {
+		case e.ch <- ev:
+		default:
+			e.dropped++
+		}
+	}
+}
+
+// final delivers the final event and closes the channel.
+func (e *emitter) final(ev Event) {
+	if !e.prepare(&ev) {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
+	e.closed = true
+	if e.dropped > 0 {
+		ev.Message += fmt.Sprintf(" (%d earlier events were dropped: the Events channel was full.)", e.dropped)
+	}
+	if e.fn != nil {
+		e.fn(ev)
+	}
+	if e.ch == nil {
+		return
+	}
+	select {
+	case e.ch <- ev:
+		close(e.ch)
+	default:
+		go func(ch chan<- Event) { // the reader takes it when it reads again
+			ch <- ev
+			close(ch)
+		}(e.ch)
 	}
 }
 

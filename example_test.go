@@ -54,6 +54,7 @@ func ExampleExporter_StartExportTask() {
 	// COMPLETE 12000 rows
 	// example-1/export_info_example-1.json
 	// example-1/export_tables_info_example-1_from_1_to_2.json
+	// example-1/lease_example-1_1.json
 	// example-1/shop/main.customers/1/part-00000-<uuid>.gz.parquet
 	// example-1/shop/main.orders/1/part-00000-<uuid>.gz.parquet
 }

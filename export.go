@@ -132,15 +132,23 @@ type TaskOptions struct {
 	// process; 0 means DefaultHeartbeatInterval. A record not rewritten
 	// for three intervals is reported FAILED by readers.
 	HeartbeatInterval time.Duration
+	// FailFast fails the whole task at the first table that fails. By
+	// default a table that fails fails alone: the other tables are
+	// exported, the task ends FAILED with a cause naming every failed
+	// table, and a resume exports only what failed.
+	FailFast bool
 	// OnEvent, if set, is called with every event of the task (started,
 	// status changes, each table done, and the final completed, failed or
 	// canceled event with its RDS event identifier), in order, from the
 	// task's goroutines; the task waits for it to return, so it should be
 	// quick.
 	OnEvent func(Event)
-	// Events, if set, receives the same events. Sends wait for the reader:
-	// give a buffered channel and read it until the final event, which is
-	// sent before the task's Done channel closes.
+	// Events, if set, receives the same events without ever blocking the
+	// task or StartExportTask: an event that finds the channel full is
+	// dropped (the final event's Message says how many were), the final
+	// event is always delivered, and the channel is closed after it. Give
+	// each task its own channel, buffered (64 holds every event of most
+	// tasks), and read it until it is closed.
 	Events chan<- Event
 }
 
@@ -394,11 +402,9 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 		task: t, src: src, sink: snk, filter: filter, opts: opts, layout: l,
 		closeDrivers: closeAll, resume: resumeParts,
 	}
-	// Claim the identifier in the destination before anything else: with
-	// a conditional create, of two processes starting the same identifier
-	// at once exactly one wins. A destination that cannot be written here
-	// is reported by the run's checks as the task's FailureCause.
-	if err := r.claim(ctx, !in.Resume); errors.Is(err, sink.ErrExist) {
+	// Claim the task in the destination before anything else is written
+	// (run.claim: the conditional create of the record, the lease).
+	if err := r.claim(ctx, in.Resume); err != nil {
 		e.mu.Lock()
 		delete(e.tasks, t.ID())
 		e.order = slices.DeleteFunc(e.order, func(x *task) bool { return x == t })
@@ -406,7 +412,7 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 		e.wg.Done()
 		cancel(nil)
 		closeAll()
-		return nil, newError(ErrExportTaskAlreadyExists, err, "the export task with the ID %s already exists: another process created %s first", l.id, l.exportInfoKey())
+		return nil, err
 	}
 	t.events.emit(Event{Type: EventStarted, Task: t.Info()})
 	go func() {
@@ -531,6 +537,10 @@ func (e *exporter) CancelExportTask(ctx context.Context, id string) (ExportTask,
 			"can't cancel export task %s: it is %s already; only STARTING and IN_PROGRESS tasks can be cancelled", id, rec.Status)
 	}
 	if err := e.dest.requestCancel(ctx, id); err != nil {
+		var se *Error
+		if errors.As(err, &se) {
+			return ExportTask{}, err // refused: the task is completing
+		}
 		return ExportTask{}, newError(ErrInvalidS3Bucket, err, "cannot write the cancel request of export task %s to %s", id, e.dest.sink.Location())
 	}
 	rec.Status = StatusCanceling

@@ -20,6 +20,7 @@ type task struct {
 	subs []*subscription
 
 	events *emitter // nil when nobody listens
+	sealed bool     // the run is writing its final record: no cancel is accepted
 }
 
 func newTask(rec ExportTask, cancel context.CancelCauseFunc) *task {
@@ -69,6 +70,11 @@ func (t *task) requestCancel() (ExportTask, error) {
 	t.mu.Lock()
 	switch t.rec.Status {
 	case StatusStarting, StatusInProgress:
+		if t.sealed {
+			t.mu.Unlock()
+			return ExportTask{}, newError(ErrInvalidExportTaskState, nil,
+				"can't cancel export task %s: it finished exporting and is writing its final record", t.ID())
+		}
 	case StatusCanceling:
 		rec := cloneRecord(t.rec)
 		t.mu.Unlock()
@@ -98,6 +104,18 @@ func (t *task) Wait(ctx context.Context) (ExportTask, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return cloneRecord(t.rec), t.err
+}
+
+// seal stops the task from accepting a cancel, reporting false when one
+// was accepted first (the task is CANCELING).
+func (t *task) seal() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.rec.Status == StatusCanceling {
+		return false
+	}
+	t.sealed = true
+	return true
 }
 
 // update changes the record under the lock and publishes progress; it is how
@@ -161,7 +179,7 @@ func (t *task) finish(status Status, err error, f func(*ExportTask)) {
 	t.mu.Unlock()
 	// The final event goes out before Done closes, so a program that exits
 	// after Wait has delivered it.
-	t.events.emit(finalEvent(rec))
+	t.events.final(finalEvent(rec))
 	close(t.done)
 }
 

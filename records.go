@@ -104,7 +104,7 @@ func (d destination) readRecord(ctx context.Context, id string) (ExportTask, err
 	if err != nil {
 		return ExportTask{}, newError(ErrInvalidParameterValue, err, "the record %s in %s is not an export task record", key, d.sink.Location())
 	}
-	return recordFromInfo(info, time.Now()), nil
+	return d.withCancelRequest(ctx, recordFromInfo(info, time.Now())), nil
 }
 
 func decodeInfo(b []byte, id string) (manifest.ExportInfo, error) {
@@ -151,23 +151,66 @@ func (d destination) listRecords(ctx context.Context) ([]ExportTask, []string, e
 			warnings = append(warnings, fmt.Sprintf("skipped %s: not an export task record (%v)", obj.Key, err))
 			continue
 		}
-		recs = append(recs, recordFromInfo(info, now))
+		recs = append(recs, d.withCancelRequest(ctx, recordFromInfo(info, now)))
 	}
 	return recs, warnings, nil
 }
 
-// requestCancel writes the cancel request a running task polls for.
+// requestCancel writes the cancel request a running task polls for. It
+// is a conditional create: a task that has begun writing its COMPLETE
+// record holds the key already (manifest.CancelRequest.Completing), and the
+// cancel is refused with ErrInvalidExportTaskState.
 func (d destination) requestCancel(ctx context.Context, id string) error {
+	l := d.layout(id)
 	b, _ := json.Marshal(manifest.CancelRequest{ExportTaskIdentifier: id, RequestTime: time.Now().UTC()})
-	return sink.WriteObject(ctx, d.sink, d.layout(id).cancelRequestKey(), b, &sink.WriterOptions{ContentType: "application/json"})
+	err := sink.WriteObject(ctx, d.sink, l.cancelRequestKey(), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true})
+	if err == nil {
+		// The task may have completed (and freed the slot) since its
+		// record was read: then the request is too late.
+		if rec, rerr := d.readRecord(ctx, id); rerr == nil && rec.Status.Final() {
+			_ = d.sink.Delete(ctx, l.cancelRequestKey())
+			return newError(ErrInvalidExportTaskState, nil, "can't cancel export task %s: it is %s already", id, rec.Status)
+		}
+		return nil
+	}
+	if !errors.Is(err, sink.ErrExist) {
+		return err
+	}
+	req, err := readCancelRequest(ctx, d.sink, l)
+	if err != nil {
+		return err
+	}
+	if req.Completing {
+		return newError(ErrInvalidExportTaskState, nil, "can't cancel export task %s: it finished exporting and is writing its final record", id)
+	}
+	return nil // asked already
 }
 
-// cancelRequested reports whether a cancel request for the task exists.
-func cancelRequested(ctx context.Context, s sink.Sink, l layout) bool {
-	r, err := s.NewReader(ctx, l.cancelRequestKey())
+// readCancelRequest reads the task's cancel slot.
+func readCancelRequest(ctx context.Context, s sink.Sink, l layout) (manifest.CancelRequest, error) {
+	var req manifest.CancelRequest
+	b, err := sink.ReadObject(ctx, s, l.cancelRequestKey())
 	if err != nil {
-		return false
+		return req, err
 	}
-	r.Close()
-	return true
+	if err := json.Unmarshal(b, &req); err != nil {
+		return req, fmt.Errorf("snapexport: %s is not a cancel request: %w", l.cancelRequestKey(), err)
+	}
+	return req, nil
+}
+
+// cancelRequested reports whether another process asked for a cancel.
+func cancelRequested(ctx context.Context, s sink.Sink, l layout) bool {
+	req, err := readCancelRequest(ctx, s, l)
+	return err == nil && !req.Completing
+}
+
+// withCancelRequest shows a running task whose cancel was requested as
+// CANCELING, as the process running it will soon say too: describe reads
+// the cancel request with the record.
+func (d destination) withCancelRequest(ctx context.Context, rec ExportTask) ExportTask {
+	if (rec.Status == StatusStarting || rec.Status == StatusInProgress) && cancelRequested(ctx, d.sink, d.layout(rec.ExportTaskIdentifier)) {
+		rec.Status = StatusCanceling
+	}
+	return rec
 }

@@ -210,19 +210,26 @@ func TestResume(t *testing.T) {
 }
 
 // TestResumeReplacesLeftovers stands in for a process killed mid-run: a file
-// of an unfinished part is in the destination, the record is stale. The
-// resume deletes it and writes the part again.
+// of an unfinished part is in the destination, named by the dead run's
+// journal, and the record is stale. The resume deletes it and writes the
+// part again; a file in the table's folder that no record of the task
+// names is not the task's and stays (deletion removes only keys the task's
+// own records name; the old code deleted everything under the folder).
 func TestResumeReplacesLeftovers(t *testing.T) {
 	mem := memsink.New("")
 	ctx := context.Background()
 	dbPath := demoDB(t, 1)
 	start := time.Now().Add(-time.Hour).UTC()
 	info := manifest.ExportInfo{ExportTaskIdentifier: "killed-1", Status: "IN_PROGRESS", TaskStartTime: &start, SourceArn: "sqlite://" + dbPath,
-		HeartbeatTime: start, HeartbeatIntervalSeconds: 1, Generator: manifest.GeneratorName}
+		HeartbeatTime: start, HeartbeatIntervalSeconds: 1, Generator: manifest.GeneratorName, Generation: 1}
 	b, _ := json.Marshal(info)
 	require.NoError(t, sink.WriteObject(ctx, mem, "killed-1/export_info_killed-1.json", b, nil))
+	require.NoError(t, sink.WriteObject(ctx, mem, "killed-1/lease_killed-1_1.json", []byte(`{"generation":1,"runId":"dead"}`), nil))
 	leftover := "killed-1/shop/main.orders/1/part-00000-00000000-0000-0000-0000-000000000000.gz.parquet"
 	require.NoError(t, sink.WriteObject(ctx, mem, leftover, []byte("half of something"), nil))
+	require.NoError(t, sink.WriteObject(ctx, mem, "killed-1/journal_killed-1_1.json", []byte(`{"generation":1,"runId":"dead","keys":["`+leftover+`"]}`), nil))
+	foreign := "killed-1/shop/main.orders/1/part-00000-11111111-0000-0000-0000-000000000000.gz.parquet"
+	require.NoError(t, sink.WriteObject(ctx, mem, foreign, []byte("not the task's"), nil))
 
 	exp := newExporter(t)
 	task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{ExportTaskIdentifier: "killed-1", SourceArn: "sqlite://" + dbPath, Sink: mem, Resume: true})
@@ -231,7 +238,10 @@ func TestResumeReplacesLeftovers(t *testing.T) {
 	assert.Equal(t, "FAILED", rec.ResumedFrom.Status, "a stale record counts as failed")
 	keys := dataKeys(mem)
 	assert.NotContains(t, keys, leftover)
-	assert.Len(t, keys, 3)
+	assert.Contains(t, keys, foreign, "no record of the task names it")
+	assert.Len(t, keys, 4)
+	_, ok := mem.Bytes("killed-1/lease_killed-1_2.json")
+	assert.True(t, ok, "the resume owns generation 2")
 }
 
 func dataKeys(m *memsink.Sink) []string {
@@ -346,4 +356,36 @@ func lastEvent(ch chan snapexport.Event) snapexport.Event {
 		e = <-ch
 	}
 	return e
+}
+
+// TestEventsNeverBlock: an unbuffered Events channel nobody reads until the
+// task is done must not block StartExportTask nor the task (the old code
+// sent "started" synchronously and hung); the final event still arrives,
+// then the channel is closed.
+func TestEventsNeverBlock(t *testing.T) {
+	ch := make(chan snapexport.Event)
+	exp := newExporter(t)
+	started := make(chan snapexport.Task, 1)
+	go func() {
+		task, err := exp.StartExportTask(context.Background(), snapexport.StartExportTaskInput{
+			ExportTaskIdentifier: "events-unread", SourceArn: "sqlite://" + demoDB(t, 1), Sink: memsink.New(""),
+			Options: &snapexport.TaskOptions{Events: ch},
+		})
+		assert.NoError(t, err)
+		started <- task
+	}()
+	var task snapexport.Task
+	select {
+	case task = <-started:
+	case <-time.After(time.Minute):
+		t.Fatal("StartExportTask blocked on the unread Events channel")
+	}
+	waitComplete(t, task)
+	var got []snapexport.Event
+	for ev := range ch { // ends: the channel is closed after the final event
+		got = append(got, ev)
+	}
+	require.Len(t, got, 1, "only the final event is delivered to a channel read that late")
+	assert.Equal(t, snapexport.EventCompleted, got[0].Type)
+	assert.Contains(t, got[0].Message, "earlier events were dropped")
 }

@@ -22,7 +22,7 @@ import (
 // had, so the kept parts and the new ones tile each table exactly.
 
 // prepareResume checks that the task in the destination may be resumed by
-// this input and returns what its earlier run finished, by table target.
+// this input and returns what its earlier run finished, by tableKey.
 func prepareResume(ctx context.Context, s sink.Sink, l layout, in StartExportTaskInput, identity string) (ExportTask, map[string][]manifest.Part, error) {
 	d := destination{sink: s, prefix: l.prefix}
 	prev, err := d.readRecord(ctx, l.id)
@@ -42,10 +42,6 @@ func prepareResume(ctx context.Context, s sink.Sink, l layout, in StartExportTas
 	if !slices.Equal(prev.ExportOnly, nonEmpty(in.ExportOnly)) {
 		return ExportTask{}, nil, newError(ErrInvalidParameterValue, nil, "cannot resume export task %s with another ExportOnly: it exported %q, this request asks for %q", l.id, prev.ExportOnly, in.ExportOnly)
 	}
-	// A cancel request that stopped the earlier run must not stop this one.
-	if err := s.Delete(ctx, l.cancelRequestKey()); err != nil && !errors.Is(err, sink.ErrNotExist) {
-		return ExportTask{}, nil, newError(ErrInvalidS3Bucket, err, "cannot delete the old cancel request of export task %s", l.id)
-	}
 	parts := map[string][]manifest.Part{}
 	for obj, err := range s.List(ctx, l.root()+"/export_tables_info_"+l.id+"_from_") {
 		if err != nil {
@@ -61,7 +57,11 @@ func prepareResume(ctx context.Context, s sink.Sink, l layout, in StartExportTas
 		}
 		for _, ts := range ti.PerTableStatus {
 			if ts.TableStatistics != nil {
-				parts[ts.Target] = ts.TableStatistics.Parts
+				key := ts.TableKey
+				if key == "" { // a record written before tableKey
+					key = ts.Target
+				}
+				parts[key] = ts.TableStatistics.Parts
 			}
 		}
 	}
@@ -111,14 +111,23 @@ func deref(b *[]byte) []byte {
 }
 
 // keepFinished marks the parts an earlier run finished as done, with their
-// rows, bytes and files, so the totals are those of one clean run.
+// rows, bytes and files, so the totals are those of one clean run. The
+// files of parts it did not finish are remembered for the sweep.
 func (r *run) keepFinished(t *tableRun, prev []manifest.Part) {
+	if r.keptFiles == nil {
+		r.keptFiles = map[string]bool{}
+	}
+	for _, p := range prev {
+		if !p.Complete {
+			r.oldFiles = append(r.oldFiles, p.Files...)
+		}
+	}
 	for i, q := range t.parts {
 		for _, p := range prev {
 			if !p.Complete || p.Batch != q.Batch || p.Index != q.Index {
 				continue
 			}
-			t.partState[i] = partState{complete: true, rows: p.Rows, bytes: p.Bytes, files: p.Files}
+			t.partState[i] = partState{complete: true, rows: p.Rows, bytes: p.Bytes, files: p.Files, gen: p.Generation}
 			t.partsDone++
 			t.rows += p.Rows
 			t.files = append(t.files, p.Files...)
@@ -126,6 +135,9 @@ func (r *run) keepFinished(t *tableRun, prev []manifest.Part) {
 			r.rows.Add(p.Rows)
 			r.bytes.Add(p.Bytes)
 			r.kept++
+			for _, f := range p.Files {
+				r.keptFiles[f] = true
+			}
 		}
 	}
 }
@@ -137,7 +149,7 @@ func partRecords(t *tableRun) []manifest.Part {
 	for i, p := range t.parts {
 		st := t.partState[i]
 		out[i] = manifest.Part{Batch: p.Batch, Index: p.Index, Partition: p.Partition, RollBatches: p.RollBatches,
-			Complete: st.complete, Rows: st.rows, Bytes: st.bytes, Files: slices.Clone(st.files)}
+			Complete: st.complete, Rows: st.rows, Bytes: st.bytes, Files: slices.Clone(st.files), Generation: st.gen}
 		if p.Blocks != nil {
 			lo := p.Blocks.Lower
 			out[i].BlockLower, out[i].BlockUpper = &lo, p.Blocks.Upper
@@ -150,39 +162,68 @@ func partRecords(t *tableRun) []manifest.Part {
 	return out
 }
 
-// deleteLeftovers deletes what an earlier run published of part p.
-func (r *run) deleteLeftovers(ctx context.Context, t *tableRun, p partition.Part) error {
-	prefix := fmt.Sprintf("%s/%d/part-%05d-", r.layout.tableDir(t.table), p.Batch, p.Index)
-	if p.RollBatches {
-		// Its files went to batch folders p.Batch, p.Batch+1, …: the part is
-		// the table's only one, so everything of the table is its.
-		prefix = r.layout.tableDir(t.table) + "/"
+// sweepOlder deletes what older runs of the task wrote and this one does
+// not keep: every key their journals name (written before each file was
+// opened) and every file their records list for unfinished parts, except
+// the files of the parts this run kept. It runs when a resumed task starts
+// and again before its final record, since an older run that stalled may
+// have published after the first sweep. Nothing a record of the task does
+// not name is ever deleted.
+func (r *run) sweepOlder(ctx context.Context) error {
+	if r.resume == nil {
+		return nil
 	}
-	var keys []string
-	for obj, err := range r.sink.List(ctx, prefix) {
-		if err != nil {
-			return err
+	keys, err := r.lease.olderKeys(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, k := range slices.Concat(keys, r.oldFiles) {
+		if r.keptFiles[k] {
+			continue
 		}
-		keys = append(keys, obj.Key)
-	}
-	for _, k := range keys {
 		if err := r.sink.Delete(ctx, k); err != nil && !errors.Is(err, sink.ErrNotExist) {
-			return fmt.Errorf("deleting %s left by the earlier run: %w", k, err)
+			errs = append(errs, fmt.Errorf("deleting %s left by an earlier run: %w", k, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// sameSnapshot reports whether two snapshot identities name the same data:
-// equal but for the keys that change with every snapshot even of unchanged
-// data (PostgreSQL's exported snapshot name, connection counts).
+// dataVersionSuffix ends the snapshot identity keys a source driver sets
+// to a per-database data version ("<db>.data_version"): a value that
+// changes whenever data of that database changes, and only then.
+const dataVersionSuffix = ".data_version"
+
+// sameSnapshot reports whether two snapshot identities name the same data.
+// Where the source reports per-database data versions (keys ending in
+// dataVersionSuffix: PostgreSQL's row-change counters of each exported
+// database), those alone decide, so that writes to other databases of the
+// server, which move the cluster-wide WAL position and transaction ids, do
+// not count. Otherwise the identities must be equal but for the keys that
+// change with every snapshot even of unchanged data (PostgreSQL's exported
+// snapshot name, connection counts).
 func sameSnapshot(a, b map[string]string) bool {
 	if len(a) == 0 || len(b) == 0 {
 		return false
 	}
-	volatile := func(k string) bool {
-		return strings.HasSuffix(k, "exported_snapshot") || strings.HasSuffix(k, "connections")
+	versioned := func(m map[string]string) bool {
+		for k := range m {
+			if strings.HasSuffix(k, dataVersionSuffix) {
+				return true
+			}
+		}
+		return false
 	}
+	if versioned(a) || versioned(b) {
+		return equalOn(a, b, func(k string) bool { return strings.HasSuffix(k, dataVersionSuffix) })
+	}
+	return equalOn(a, b, func(k string) bool {
+		return !strings.HasSuffix(k, "exported_snapshot") && !strings.HasSuffix(k, "connections")
+	})
+}
+
+// equalOn reports whether a and b agree on every key that counts.
+func equalOn(a, b map[string]string, counts func(string) bool) bool {
 	keys := slices.Collect(maps.Keys(a))
 	for k := range b {
 		if !slices.Contains(keys, k) {
@@ -190,7 +231,7 @@ func sameSnapshot(a, b map[string]string) bool {
 		}
 	}
 	for _, k := range keys {
-		if !volatile(k) && a[k] != b[k] {
+		if counts(k) && a[k] != b[k] {
 			return false
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -49,8 +50,19 @@ type run struct {
 	closeDrivers func()
 
 	// resume holds the finished parts of the run this task continues,
-	// by table target; nil for a fresh task.
+	// by tableKey; nil for a fresh task.
 	resume map[string][]manifest.Part
+	// keptFiles are the files of the parts kept from the run this task
+	// continues, oldFiles those of its unfinished parts (cancelled parts
+	// keep what they published): older runs' keys not kept are removed.
+	keptFiles map[string]bool
+	oldFiles  []string
+
+	// ctx is the task's context, lease its ownership of the task's objects
+	// (see lease.go), claimErr why the lease could not be claimed.
+	ctx      context.Context
+	lease    *lease
+	claimErr error
 
 	snap     source.Snapshot
 	tables   []*tableRun
@@ -76,6 +88,7 @@ type run struct {
 // tableRun is the state of one table within a run.
 type tableRun struct {
 	table    source.Table
+	dir      string // the table's folder (layout.tableFolders)
 	cols     []source.ScanColumn
 	wcols    []writer.Column
 	mappings []manifest.TypeMapping
@@ -83,6 +96,7 @@ type tableRun struct {
 
 	bytes atomic.Int64 // Parquet bytes written for the table
 	// guarded by run.mu
+	failed    error // the failure of one of its parts
 	rows      int64
 	partsDone int
 	files     []string
@@ -94,10 +108,12 @@ type partState struct {
 	complete    bool
 	rows, bytes int64
 	files       []string
+	gen         int // the generation that wrote files
 }
 
 func (r *run) run(ctx context.Context) {
 	defer r.closeDrivers()
+	r.ctx = ctx
 	stop := make(chan struct{})
 	beating := make(chan struct{})
 	go func() {
@@ -125,11 +141,29 @@ func (r *run) heartbeat(ctx context.Context, stop <-chan struct{}) {
 			return
 		case <-tick.C:
 		}
-		_ = r.writeExportInfo(ctx, r.task.Info())
-		if r.tablesDirty.Swap(false) {
-			if err := r.writeTablesInfo(ctx); err != nil {
+		// A heartbeat that has not landed when the lease runs out is
+		// given up: landing later, it could overwrite the record of a
+		// process that took the task over meanwhile. The fence first
+		// renews a lease that ran out (a store that was slow for a
+		// while), so the deadline is never already past.
+		err := r.lease.fence(ctx)
+		if errors.Is(err, errLeaseLost) {
+			r.task.cancel(err)
+			return
+		}
+		bctx, cancel := context.WithDeadline(ctx, r.lease.expiry())
+		if err == nil {
+			err = r.writeExportInfo(bctx, r.task.Info())
+		}
+		if err == nil && r.tablesDirty.Swap(false) {
+			if err = r.writeTablesInfo(bctx); err != nil {
 				r.tablesDirty.Store(true)
 			}
+		}
+		cancel()
+		if errors.Is(err, errLeaseLost) {
+			r.task.cancel(err) // another process owns the task: stop everything
+			return
 		}
 		if cancelRequested(ctx, r.sink, r.layout) {
 			r.task.Cancel()
@@ -143,6 +177,9 @@ func (r *run) export(ctx context.Context) error {
 		if err := c.Check(ctx); err != nil {
 			return destinationFailure(r.task.Info(), err)
 		}
+	}
+	if r.claimErr != nil {
+		return destinationFailure(r.task.Info(), r.claimErr)
 	}
 	if err := r.writeExportInfo(ctx, r.task.Info()); err != nil {
 		return destinationFailure(r.task.Info(), err)
@@ -174,6 +211,19 @@ func (r *run) export(ctx context.Context) error {
 	}
 
 	snapTime := info.Time.UTC()
+	unchanged := false
+	if rf := r.task.Info().ResumedFrom; rf != nil {
+		unchanged = sameSnapshot(rf.SnapshotIdentity, info.ID)
+		if r.kept > 0 && !unchanged {
+			at := "an unknown time"
+			if rf.SnapshotTime != nil {
+				at = rf.SnapshotTime.UTC().Format(time.RFC3339)
+			}
+			r.warnings.General = append(r.warnings.General, manifest.Entry{Reason: ReasonMixedSnapshots, Detail: fmt.Sprintf(
+				"this resumed task kept %d parts read from the snapshot of %s and read the rest from the snapshot of %s, and the source changed in between (or its unchanged-ness cannot be shown): the tables are not from one point in time; start a new task for a consistent export",
+				r.kept, at, snapTime.Format(time.RFC3339))})
+		}
+	}
 	if !r.task.transition(StatusInProgress, func(rec *ExportTask) {
 		rec.SnapshotTime = &snapTime
 		rec.SnapshotIdentity = info.ID
@@ -185,7 +235,7 @@ func (r *run) export(ctx context.Context) error {
 		if rec.ResumedFrom != nil {
 			rf := *rec.ResumedFrom
 			rf.PartitionsKept = r.kept
-			rf.SourceUnchanged = sameSnapshot(rf.SnapshotIdentity, info.ID)
+			rf.SourceUnchanged = unchanged
 			rec.ResumedFrom = &rf
 		}
 	}) {
@@ -194,6 +244,14 @@ func (r *run) export(ctx context.Context) error {
 
 	if err := r.writeExportInfo(ctx, r.task.Info()); err != nil {
 		return destinationFailure(r.task.Info(), err)
+	}
+	// What the run this task continues left and did not finish goes
+	// before anything new is written.
+	if err := r.sweepOlder(ctx); err != nil {
+		return destinationFailure(r.task.Info(), err)
+	}
+	if r.resume != nil {
+		r.sweepAbandoned(ctx)
 	}
 
 	if err := r.exportTables(ctx); err != nil {
@@ -237,7 +295,7 @@ func (r *run) planTables(ctx context.Context, tables []source.Table) error {
 				Detail: "no column of the table can be exported"})
 			continue
 		}
-		if prev, ok := r.resume[t.Target()]; ok && len(prev) > 0 {
+		if prev, ok := r.resume[tableKey(t)]; ok && len(prev) > 0 {
 			tr.parts = resumedParts(prev) // the kept parts and the new ones must tile the table
 		} else {
 			parts, err := partition.Plan(ctx, r.snap, t, partition.Options{Workers: r.opts.Concurrency, TargetPartBytes: r.opts.TargetPartBytes})
@@ -247,12 +305,31 @@ func (r *run) planTables(ctx context.Context, tables []source.Table) error {
 			tr.parts = parts
 		}
 		tr.partState = make([]partState, len(tr.parts))
-		if prev, ok := r.resume[t.Target()]; ok {
+		if prev, ok := r.resume[tableKey(t)]; ok {
 			r.keepFinished(tr, prev)
 		}
 		r.estimate += max(t.EstimatedRows, 0)
 		r.tables = append(r.tables, tr)
 	}
+	// Every table gets a folder of its own, whatever sanitising makes of
+	// its name; a resumed table keeps the folder its files are in.
+	recorded := map[string]string{}
+	for key, parts := range r.resume {
+		for _, p := range parts {
+			for _, f := range p.Files {
+				recorded[key] = path.Dir(path.Dir(f))
+			}
+		}
+	}
+	list := make([]source.Table, len(r.tables))
+	for i, tr := range r.tables {
+		list[i] = tr.table
+	}
+	dirs, clashes := r.layout.tableFolders(list, recorded)
+	for i, tr := range r.tables {
+		tr.dir = dirs[i]
+	}
+	r.warnings.General = append(r.warnings.General, clashes...)
 	return nil
 }
 
@@ -280,7 +357,10 @@ func sourceTypeName(c source.Column) string {
 }
 
 // exportTables runs every part of every table on one pool of workers, the
-// largest parts first so the pool does not end waiting on one big table.
+// largest parts first so the pool does not end waiting on one big table. A
+// part that fails fails its table alone: the table's other parts are not
+// started and the other tables go on, unless TaskOptions.FailFast. What
+// stops every table is a cancel and the loss of the task's lease.
 func (r *run) exportTables(ctx context.Context) error {
 	type job struct {
 		t *tableRun
@@ -300,31 +380,98 @@ func (r *run) exportTables(ctx context.Context) error {
 			r.tableDone(t)
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
+	wctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var g errgroup.Group
 	g.SetLimit(r.opts.Concurrency)
 	for _, j := range jobs {
-		if gctx.Err() != nil {
+		if wctx.Err() != nil {
 			break
 		}
-		g.Go(func() error { return r.exportPart(gctx, j.t, j.p) })
+		g.Go(func() error {
+			if wctx.Err() != nil || r.tableFailed(j.t) {
+				return nil
+			}
+			err := r.exportPart(wctx, j.t, j.p)
+			switch {
+			case err == nil || ctx.Err() != nil:
+				return err
+			case errors.Is(err, errLeaseLost) || r.opts.FailFast:
+				stop(err)
+				return err
+			}
+			r.failTable(j.t, err)
+			return nil
+		})
 	}
 	err := g.Wait()
-	if err != nil && ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		return context.Cause(ctx)
+	case context.Cause(wctx) != nil && !errors.Is(context.Cause(wctx), context.Canceled):
+		return context.Cause(wctx)
+	case err != nil:
+		return err
 	}
-	return err
+	return r.failedTables()
 }
 
-// exportPart scans one part into its files. On any error nothing of the
-// part stays visible: files in flight are aborted by cancelling their
-// context, files already rolled and published are deleted.
-func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (err error) {
-	if r.resume != nil {
-		// A run that died may have published some of this part's files.
-		if err := r.deleteLeftovers(ctx, t, p); err != nil {
-			return r.partError(t, p, err)
-		}
+func (r *run) tableFailed(t *tableRun) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return t.failed != nil
+}
+
+// failTable marks a table FAILED with the error of its failed part.
+func (r *run) failTable(t *tableRun, err error) {
+	r.mu.Lock()
+	if t.failed == nil {
+		t.failed = err
+		t.status = StatusFailed
 	}
+	r.mu.Unlock()
+	r.tablesDirty.Store(true)
+	r.publishTables(t, false)
+}
+
+// failedTables is the failure of a task whose tables failed, its cause
+// naming every one of them; nil when none did.
+func (r *run) failedTables() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	var causes []string
+	var first *taskFailure
+	for _, t := range r.tables {
+		if t.failed == nil {
+			continue
+		}
+		errs = append(errs, t.failed)
+		var f *taskFailure
+		if !errors.As(t.failed, &f) {
+			f = &taskFailure{fault: ErrExportFailed, err: t.failed, cause: fmt.Sprintf("Failed to export table %s: %v", t.table.Target(), t.failed)}
+		}
+		if first == nil {
+			first = f
+		}
+		causes = append(causes, f.cause)
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return first
+	}
+	return &taskFailure{fault: ErrExportFailed, err: errors.Join(errs...), cause: fmt.Sprintf(
+		"%d tables failed; the other tables were exported, and a resume (CLI --resume) exports only what failed. %s", len(errs), strings.Join(causes, " "))}
+}
+
+// exportPart scans one part into its files. On a failure nothing of the
+// part stays visible: the file in flight is aborted (and the abort awaited),
+// files already rolled and published are deleted. On a cancel the files
+// already published stay and are recorded, as RDS keeps what a cancelled
+// export wrote; the one in flight is aborted.
+func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (err error) {
 	// Reading waits while the budget is spent. A reservation larger than
 	// the whole budget (RowGroupBytes set above it) takes the whole budget.
 	reserve := min(2*r.opts.RowGroupBytes, r.opts.MemoryLimit)
@@ -341,9 +488,7 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 	}
 	defer rows.Close()
 
-	fileCtx, abort := context.WithCancel(ctx)
-	defer abort()
-	var keys []string
+	keys := map[int]string{} // by the roller's file number
 	var partBytes atomic.Int64
 	var partRows int64
 	roller := writer.NewRoller(func(seq int) (io.WriteCloser, error) {
@@ -351,13 +496,20 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 		if p.RollBatches {
 			batch += seq // one worker's files go to batch folders 1, 2, …, as RDS
 		}
-		key := r.layout.partKey(t.table, batch, p.Index)
-		w, err := r.sink.NewWriter(fileCtx, key, &sink.WriterOptions{ContentType: parquetContentType})
-		if err != nil {
+		key := r.layout.partKey(t.dir, batch, p.Index)
+		// Write-ahead intent: a later owner of the task can remove the
+		// file if this run never records it.
+		if err := r.lease.intend(ctx, key); err != nil {
 			return nil, err
 		}
-		keys = append(keys, key)
-		return &countingWriter{w: w, total: &r.bytes, table: &t.bytes, part: &partBytes}, nil
+		fctx, abort := context.WithCancel(ctx)
+		w, err := r.sink.NewWriter(fctx, key, &sink.WriterOptions{ContentType: parquetContentType})
+		if err != nil {
+			abort()
+			return nil, err
+		}
+		keys[seq] = key
+		return &countingWriter{w: w, run: r, ctx: ctx, abort: abort, key: key, total: &r.bytes, table: &t.bytes, part: &partBytes}, nil
 	}, t.wcols, writer.RollerOptions{
 		Options: writer.Options{
 			Codec:         r.opts.Compression,
@@ -368,12 +520,21 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 		TargetFileBytes: r.opts.TargetFileBytes,
 	})
 	defer func() {
-		if err != nil {
-			abort()
-			_ = roller.Abort()
-			r.deleteObjects(keys)
-			err = r.partError(t, p, err)
+		if err == nil {
+			return
 		}
+		_ = roller.Abort() // aborts the file in flight and waits for it (countingWriter.Abort)
+		published := publishedFiles(roller.Files(), keys)
+		switch {
+		case errors.Is(err, errLeaseLost) || errors.Is(context.Cause(r.ctx), errLeaseLost):
+			// Another process owns the task: it removes what the
+			// journal names; this one touches nothing more.
+		case r.ctx.Err() != nil:
+			r.partCanceled(t, p, published)
+		default:
+			r.deleteObjects(published.files)
+		}
+		err = r.partError(t, p, err)
 	}()
 
 	row := make([]parquet.Value, 0, len(t.cols))
@@ -412,7 +573,8 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 	if err = rows.Err(); err != nil {
 		return err
 	}
-	if _, err = roller.Close(); err != nil {
+	files, err := roller.Close()
+	if err != nil {
 		return err
 	}
 	r.addRows(t, pending)
@@ -423,8 +585,20 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 		}
 		r.mu.Unlock()
 	}
-	r.partDone(t, p, keys, partRows, partBytes.Load())
+	done := publishedFiles(files, keys)
+	r.partDone(t, p, partState{complete: true, rows: done.rows, bytes: done.bytes, files: done.files, gen: r.lease.generation()})
 	return nil
+}
+
+// publishedFiles is what a part's finished files hold.
+func publishedFiles(files []writer.FileInfo, keys map[int]string) partState {
+	var st partState
+	for _, f := range files {
+		st.files = append(st.files, keys[f.Seq])
+		st.rows += f.Rows
+		st.bytes += f.Bytes
+	}
+	return st
 }
 
 // pageBytes sizes pages so that a writer's open pages, one per column, fit
@@ -592,15 +766,13 @@ func (r *run) addRows(t *tableRun, n int64) {
 	})
 }
 
-func (r *run) partDone(t *tableRun, p partition.Part, keys []string, rows, bytes int64) {
+func (r *run) partDone(t *tableRun, p partition.Part, st partState) {
 	r.mu.Lock()
-	for i, q := range t.parts {
-		if q.Batch == p.Batch && q.Index == p.Index {
-			t.partState[i] = partState{complete: true, rows: rows, bytes: bytes, files: keys}
-		}
+	if i := t.partIndex(p); i >= 0 {
+		t.partState[i] = st
 	}
 	t.partsDone++
-	t.files = append(t.files, keys...)
+	t.files = append(t.files, st.files...)
 	tableDone := t.partsDone >= len(t.parts)
 	r.mu.Unlock()
 	r.tablesDirty.Store(true)
@@ -609,6 +781,25 @@ func (r *run) partDone(t *tableRun, p partition.Part, keys []string, rows, bytes
 		return
 	}
 	r.publishTables(t, false)
+}
+
+// partCanceled records the files a cancelled part had published: they stay.
+func (r *run) partCanceled(t *tableRun, p partition.Part, st partState) {
+	if len(st.files) == 0 {
+		return
+	}
+	st.gen = r.lease.generation()
+	r.mu.Lock()
+	if i := t.partIndex(p); i >= 0 {
+		t.partState[i] = st
+	}
+	t.files = append(t.files, st.files...)
+	r.mu.Unlock()
+	r.tablesDirty.Store(true)
+}
+
+func (t *tableRun) partIndex(p partition.Part) int {
+	return slices.IndexFunc(t.parts, func(q partition.Part) bool { return q.Batch == p.Batch && q.Index == p.Index })
 }
 
 // tableDone marks a table COMPLETE, reports it and emits its event.
@@ -654,7 +845,33 @@ func (r *run) end(ctx context.Context, err error) {
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), metadataTimeout)
 	defer cancel()
 
+	if lost := lostLease(ctx, err); lost != nil {
+		// Another process owns the task: its records are the truth, and
+		// this one writes none.
+		r.finishLocal(StatusFailed, lost.Error(), r.failedError(ErrExportFailed, lost.Error(), lost))
+		return
+	}
 	canceled := err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled))
+	if err == nil {
+		// A cancel accepted before the final record ends CANCELED: the
+		// completion takes the cancel slot, locally and in the
+		// destination, and loses to a cancel that took it first.
+		switch won, serr := r.claimCompletion(mctx); {
+		case serr != nil:
+			err = destinationFailure(r.task.Info(), serr)
+		case !won:
+			canceled = true
+			err = errCanceledByRequest
+		}
+	}
+	r.sweepAbandoned(mctx) // every writer of this run has finished or been aborted
+	if err == nil {
+		if serr := r.sweepOlder(mctx); serr != nil {
+			err = destinationFailure(r.task.Info(), serr)
+		}
+	} else {
+		_ = r.sweepOlder(mctx) // best effort: a resume sweeps again
+	}
 	var status Status
 	var final error
 	switch {
@@ -664,10 +881,8 @@ func (r *run) end(ctx context.Context, err error) {
 		status = StatusCanceled
 		final = newError(context.Canceled, context.Cause(ctx), "export task %s was canceled", r.task.ID())
 		r.task.transition(StatusCanceling, nil)
-		_ = r.writeTablesInfo(mctx)
 	default:
 		status = StatusFailed
-		_ = r.writeTablesInfo(mctx)
 	}
 	cause := ""
 	if status == StatusFailed {
@@ -678,40 +893,167 @@ func (r *run) end(ctx context.Context, err error) {
 		cause = f.cause
 		final = r.failedError(f.fault, cause, f.err)
 	}
+	r.settle(status)
 
-	r.mu.Lock()
-	for _, t := range r.tables {
-		if t.status != StatusComplete {
-			t.status = status
+	var recordErr error
+	if werr := r.writeTablesInfo(mctx); werr != nil {
+		recordErr = werr
+	}
+	if recordErr != nil && status == StatusComplete {
+		// A COMPLETE task whose tables info is not in the destination would lie.
+		status = StatusFailed
+		cause = fmt.Sprintf("An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", r.task.Info().S3Bucket, recordErr)
+		final = r.failedError(ErrExportFailed, cause, recordErr)
+		r.settle(status)
+	}
+	rec := r.task.Info()
+	r.finalRecord(status, cause)(&rec)
+	if werr := r.writeExportInfo(mctx, rec); werr != nil {
+		recordErr = errors.Join(recordErr, werr)
+		if status == StatusComplete {
+			// A COMPLETE record that is not in the destination would lie.
+			status = StatusFailed
+			cause = fmt.Sprintf("An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", rec.S3Bucket, werr)
+			final = r.failedError(ErrExportFailed, cause, werr)
+			r.settle(status)
 		}
 	}
-	statuses := r.tableStatusesLocked()
+	if recordErr != nil {
+		// Readers elsewhere would see a stale record ("stopped
+		// responding"): the caller must hear it.
+		final = errors.Join(final, newError(ErrRecordNotWritten, recordErr,
+			"the final record of export task %s (%s) could not be written to %s; other processes see an outdated one", r.task.ID(), status, rec.S3Bucket))
+	}
+	if status == StatusComplete && recordErr == nil {
+		r.tidy(mctx)
+	}
+	r.task.finish(status, final, r.finalRecord(status, cause))
+}
+
+// tidy removes, after the COMPLETE record is written, the objects only an
+// unfinished task needs: the journals (a COMPLETE task is never resumed,
+// and its files are in the tables info) and the completion's cancel slot
+// (a cancel requested from now on finds the COMPLETE record). The lease
+// stays: it is the generation a late writer is fenced by.
+func (r *run) tidy(ctx context.Context) {
+	keys := []string{r.layout.cancelRequestKey()}
+	for obj, err := range r.sink.List(ctx, r.layout.journalPrefix()) {
+		if err != nil {
+			break
+		}
+		keys = append(keys, obj.Key)
+	}
+	for _, k := range keys {
+		_ = r.sink.Delete(ctx, k) // what stays is harmless and named by the task's prefix
+	}
+}
+
+// ReasonMixedSnapshots is the general warning of a resumed task whose data
+// comes from two snapshots of a source that changed in between.
+const ReasonMixedSnapshots = "MIXED_SNAPSHOTS"
+
+// ErrRecordNotWritten is matched by the error of a task whose final record
+// could not be written to the destination: the task ended (its status is
+// in the error and Info), but describe from another process shows an
+// older record.
+var ErrRecordNotWritten = errors.New("snapexport: the final record could not be written")
+
+// lostLease returns the error of a run that lost its lease, nil otherwise.
+func lostLease(ctx context.Context, err error) error {
+	if errors.Is(err, errLeaseLost) {
+		return err
+	}
+	if c := context.Cause(ctx); errors.Is(c, errLeaseLost) {
+		return c
+	}
+	return nil
+}
+
+// finishLocal ends the task without writing a record.
+func (r *run) finishLocal(status Status, cause string, final error) {
+	r.settle(status)
+	r.task.finish(status, final, r.finalRecord(status, cause))
+}
+
+// settle gives every table that did not finish its final status and makes
+// every figure what the recorded files hold.
+func (r *run) settle(status Status) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var rows, bytes int64
+	for _, t := range r.tables {
+		switch {
+		case t.failed != nil:
+			t.status = StatusFailed
+		case t.status != StatusComplete:
+			t.status = status
+		}
+		t.rows, t.files = 0, nil
+		var tb int64
+		for _, st := range t.partState {
+			t.rows += st.rows
+			tb += st.bytes
+			t.files = append(t.files, st.files...)
+		}
+		t.bytes.Store(tb)
+		rows += t.rows
+		bytes += tb
+	}
+	r.rows.Store(rows)
+	r.bytes.Store(bytes)
+}
+
+// finalRecord sets the final fields of the record.
+func (r *run) finalRecord(status Status, cause string) func(*ExportTask) {
+	statuses := r.tableStatuses()
+	r.mu.Lock()
 	warn := r.warnings.String()
 	r.mu.Unlock()
-	bytes := r.bytes.Load()
-	apply := func(rec *ExportTask) {
+	rows, bytes := r.rows.Load(), r.bytes.Load()
+	return func(rec *ExportTask) {
 		now := time.Now().UTC()
 		rec.TaskEndTime = &now
 		rec.Status = status
 		rec.FailureCause = cause
 		rec.WarningMessage = warn
 		rec.Tables = statuses
-		rec.ExportedRows = r.rows.Load()
+		rec.ExportedRows = rows
 		rec.TotalExtractedDataInBytes = bytes
 		rec.TotalExtractedDataInGB = int(bytes >> 30)
+		rec.TablesCompleted = 0
+		for _, t := range statuses {
+			if t.Status == StatusComplete {
+				rec.TablesCompleted++
+			}
+		}
 		if status == StatusComplete {
 			rec.PercentProgress = 100
 		}
 	}
-	rec := r.task.Info()
-	apply(&rec)
-	if werr := r.writeExportInfo(mctx, rec); werr != nil && status == StatusComplete {
-		// A COMPLETE record that is not in the destination would lie.
-		status = StatusFailed
-		cause = fmt.Sprintf("An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", rec.S3Bucket, werr)
-		final = r.failedError(ErrExportFailed, cause, werr)
+}
+
+// claimCompletion takes the task's cancel slot for the completion, first
+// in the process (a local cancel accepted earlier wins), then in the
+// destination with a conditional create of the cancel request's key (a
+// cancel request written by another process earlier wins). won is false
+// when a cancel won.
+func (r *run) claimCompletion(ctx context.Context) (won bool, err error) {
+	if !r.task.seal() {
+		return false, nil
 	}
-	r.task.finish(status, final, apply)
+	if err := r.lease.fence(ctx); err != nil {
+		return false, err
+	}
+	b, _ := json.Marshal(manifest.CancelRequest{ExportTaskIdentifier: r.layout.id, RequestTime: time.Now().UTC(), Completing: true})
+	err = sink.WriteObject(ctx, r.sink, r.layout.cancelRequestKey(), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true})
+	if errors.Is(err, sink.ErrExist) {
+		req, rerr := readCancelRequest(ctx, r.sink, r.layout)
+		if rerr != nil {
+			return false, rerr
+		}
+		return req.Completing, nil
+	}
+	return err == nil, err
 }
 
 // failedError is the error Wait returns for a FAILED task: it matches
@@ -785,10 +1127,48 @@ func destinationFailure(rec ExportTask, err error) *taskFailure {
 		"An unknown internal error occurred writing the export task's metadata to the S3 bucket %s. (%v)", bucket, err)}
 }
 
-// claim writes the STARTING record; conditional makes it fail with
-// sink.ErrExist when a record is already there.
-func (r *run) claim(ctx context.Context, conditional bool) error {
-	return r.putExportInfo(ctx, r.task.Info(), conditional)
+// claim takes the task in the destination before anything else is
+// written: a fresh task creates its record with a conditional create (of
+// two processes starting one identifier exactly one wins), then every run
+// claims the next generation of the task's lease (lease.go). The error is
+// the refusal StartExportTask returns; a destination that cannot be
+// written is reported by the run's checks as the task's FailureCause.
+func (r *run) claim(ctx context.Context, resume bool) error {
+	r.lease = newLease(r.sink, r.layout, r.opts.HeartbeatInterval)
+	if !resume {
+		err := r.putExportInfo(ctx, r.task.Info(), true)
+		if errors.Is(err, sink.ErrExist) {
+			return newError(ErrExportTaskAlreadyExists, err, "the export task with the ID %s already exists: another process created %s first", r.layout.id, r.layout.exportInfoKey())
+		}
+		if err != nil {
+			r.claimErr = err
+			return nil
+		}
+	}
+	top, err := highestGeneration(ctx, r.sink, r.layout)
+	if err == nil {
+		err = r.lease.claim(ctx, top+1)
+	}
+	switch {
+	case errors.Is(err, sink.ErrExist) && resume:
+		return newError(ErrInvalidExportTaskState, err, "export task %s was taken over by another process at the same time (generation %d is claimed); follow it with describe-export-tasks", r.layout.id, top+1)
+	case errors.Is(err, sink.ErrExist):
+		return newError(ErrExportTaskAlreadyExists, err, "the export task with the ID %s already exists: another process claimed it first", r.layout.id)
+	case err != nil:
+		r.claimErr = err
+		return nil
+	}
+	if !resume {
+		return nil
+	}
+	// A cancel request that stopped the earlier run must not stop this one.
+	if err := r.sink.Delete(ctx, r.layout.cancelRequestKey()); err != nil && !errors.Is(err, sink.ErrNotExist) {
+		return newError(ErrInvalidS3Bucket, err, "cannot delete the old cancel request of export task %s", r.layout.id)
+	}
+	if err := r.putExportInfo(ctx, r.task.Info(), false); err != nil {
+		r.claimErr = err
+	}
+	return nil
 }
 
 func (r *run) writeExportInfo(ctx context.Context, rec ExportTask) error {
@@ -796,29 +1176,59 @@ func (r *run) writeExportInfo(ctx context.Context, rec ExportTask) error {
 }
 
 // putExportInfo is the one writer of export_info; infoMu keeps heartbeats,
-// status changes and the final record from interleaving.
+// status changes and the final record from interleaving. Every write but
+// the first conditional create is fenced by the lease.
 func (r *run) putExportInfo(ctx context.Context, rec ExportTask, ifNotExists bool) error {
 	r.infoMu.Lock()
 	defer r.infoMu.Unlock()
-	b, err := json.MarshalIndent(infoFromRecord(rec, r.layout, r.opts.HeartbeatInterval), "", "  ")
+	if !ifNotExists {
+		if err := r.lease.fence(ctx); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	info := infoFromRecord(rec, r.layout, r.opts.HeartbeatInterval)
+	info.Generation, info.RunID = r.lease.generation(), r.lease.runID
+	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return err
 	}
-	return sink.WriteObject(ctx, r.sink, r.layout.exportInfoKey(), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: ifNotExists})
+	if err := sink.WriteObject(ctx, r.sink, r.layout.exportInfoKey(), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: ifNotExists}); err != nil {
+		return err
+	}
+	r.lease.beat(start)
+	return nil
 }
 
 func (r *run) writeTablesInfo(ctx context.Context) error {
 	r.tablesMu.Lock()
 	defer r.tablesMu.Unlock()
+	if err := r.lease.fence(ctx); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	entries := make([]manifest.TableStatus, 0, len(r.tables))
 	for _, t := range r.tables {
+		// The figures are those of the recorded parts' files, never of a
+		// part still being written.
+		parts := partRecords(t)
+		var rows, bytes int64
+		var files []string
+		for _, p := range parts {
+			rows += p.Rows
+			bytes += p.Bytes
+			files = append(files, p.Files...)
+		}
+		warn := ""
+		if t.failed != nil {
+			warn = t.failed.Error()
+		}
 		entries = append(entries, manifest.TableStatus{
-			Target: t.table.Target(), Status: string(t.status), SizeGB: float64(t.bytes.Load()) / (1 << 30),
+			Target: t.table.Target(), TableKey: tableKey(t.table), Status: string(t.status), SizeGB: float64(bytes) / (1 << 30), WarningMessage: warn,
 			TableStatistics: &manifest.TableStatistics{
 				PartitioningInfo: manifest.PartitioningInfo{NumberOfPartitions: len(t.parts), NumberOfCompletedPartitions: t.partsDone},
-				ExportedRows:     t.rows, ExportedBytes: t.bytes.Load(), Files: slices.Clone(t.files),
-				Parts: partRecords(t),
+				ExportedRows:     rows, ExportedBytes: bytes, Files: files,
+				Parts: parts,
 			},
 			SchemaMetadata: &manifest.SchemaMetadata{OriginalTypeMappings: t.mappings},
 		})
@@ -837,19 +1247,100 @@ func (r *run) writeTablesInfo(ctx context.Context) error {
 	return nil
 }
 
-// countingWriter counts the bytes written to a sink object into the task's
-// total.
+// countingWriter counts the bytes written to a data file into the task's
+// totals (and takes them back when the file is aborted), fences the
+// publish, and awaits the abort of a file given up.
 type countingWriter struct {
 	w                  sink.Writer
+	run                *run
+	ctx                context.Context // the part's
+	abort              context.CancelFunc
+	key                string
+	n                  int64
 	total, table, part *atomic.Int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
+	c.n += int64(n)
 	c.total.Add(int64(n))
 	c.table.Add(int64(n))
 	c.part.Add(int64(n))
 	return n, err
 }
 
-func (c *countingWriter) Close() error { return c.w.Close() }
+// Close publishes the file if the task is still this run's.
+func (c *countingWriter) Close() error {
+	if err := c.run.lease.fence(c.ctx); err != nil {
+		_ = c.Abort()
+		return err
+	}
+	err := c.w.Close()
+	c.abort()
+	if err != nil {
+		c.uncount()
+		c.run.leftover(err)
+	}
+	return err
+}
+
+// Abort implements writer.Aborter: it cancels the file's context and waits
+// in Close for the sink to discard it, so no abort is still running when
+// the task reaches its final status.
+func (c *countingWriter) Abort() error {
+	c.abort()
+	c.run.leftover(c.w.Close())
+	c.uncount()
+	return nil
+}
+
+func (c *countingWriter) uncount() {
+	c.total.Add(-c.n)
+	c.table.Add(-c.n)
+	c.part.Add(-c.n)
+	c.n = 0
+}
+
+// sweepAbandoned removes the writes under the task's prefix that began and
+// were neither finished nor cleaned up (incomplete multipart uploads,
+// temporary files of a killed process), where the sink can see them
+// (sink.Sweeper), and names in the warnings what it could not remove. It
+// runs when a resumed task has taken the task over, before it writes, and
+// when a run ends, after its own writers are done: the prefix is the
+// task's own.
+func (r *run) sweepAbandoned(ctx context.Context) {
+	sw, ok := r.sink.(sink.Sweeper)
+	if !ok {
+		return
+	}
+	var failed []manifest.Entry
+	for a, err := range sw.Abandoned(ctx, r.layout.root()+"/") {
+		if err != nil {
+			failed = append(failed, manifest.Entry{Target: r.layout.root() + "/", Reason: "CLEANUP_FAILED",
+				Detail: "the abandoned writes under the task's prefix could not be listed: " + err.Error()})
+			break
+		}
+		if err := sw.Sweep(ctx, a); err != nil {
+			failed = append(failed, manifest.Entry{Target: a.Key, Reason: "CLEANUP_FAILED",
+				Detail: fmt.Sprintf("an abandoned write could not be removed (ID %s): %v; remove it by hand", a.ID, err)})
+		}
+	}
+	if len(failed) > 0 {
+		r.mu.Lock()
+		r.warnings.General = append(r.warnings.General, failed...)
+		r.mu.Unlock()
+	}
+}
+
+// leftover names in the warnings what a sink could not remove of an
+// aborted write.
+func (r *run) leftover(err error) {
+	var le *sink.LeftoverError
+	if !errors.As(err, &le) {
+		return
+	}
+	r.mu.Lock()
+	r.warnings.General = append(r.warnings.General, manifest.Entry{Target: le.Abandoned.Key, Reason: "CLEANUP_FAILED",
+		Detail: fmt.Sprintf("an aborted write could not be removed (ID %s): %v; remove it by hand", le.Abandoned.ID, le.Err)})
+	r.mu.Unlock()
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,6 +49,7 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.Var(&overrides, "type-override", "type overrides, space-separated TYPE=KIND or db.schema.table.column=KIND (kinds: string, binary, int64, timestamp_millis, decimal(p,s), ...)")
 	fs.StringVar(&progress, "progress", progress, "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or none")
 	fs.DurationVar(&opts.HeartbeatInterval, "heartbeat-interval", 0, "how often the task rewrites its record and looks for a cancel request (0: 5s)")
+	fs.BoolVar(&opts.FailFast, "fail-fast", false, "fail the whole task at the first table that fails (default: the other tables are exported, and --resume redoes the failed ones)")
 	fs.BoolVar(&in.Resume, "resume", false, "continue the FAILED, CANCELED or stale task with this identifier: finished parts are kept")
 	fs.BoolVar(&noWait, "no-wait", false, "start the export in a background process and print the STARTING record at once; follow it with describe-export-tasks")
 	fs.StringVar(&output, "output", output, "output format: json or table")
@@ -123,6 +125,11 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		printTable(stdout, []snapexport.ExportTask{rec})
 	} else {
 		printJSON(stdout, rec)
+	}
+	if errors.Is(err, snapexport.ErrRecordNotWritten) {
+		// Other processes would see an outdated record: say so, and fail.
+		fmt.Fprintf(stderr, "snapexport: export %s ended %s, but %v\n", rec.ExportTaskIdentifier, rec.Status, err)
+		return exitFailed
 	}
 	switch rec.Status {
 	case snapexport.StatusComplete:

@@ -53,6 +53,12 @@ type ExportInfo struct {
 	// Generator names the program that wrote the record, so readers can
 	// tell our records from foreign files of the same name.
 	Generator string `json:"generator"`
+	// Generation is the fencing generation of the run that wrote the
+	// record, and RunID that run's identifier: each run of a task owns one
+	// generation, claimed with a conditional create of its lease object,
+	// and a run that finds a newer lease writes nothing more.
+	Generation int    `json:"generation,omitempty"`
+	RunID      string `json:"runId,omitempty"`
 }
 
 // GeneratorName is ExportInfo.Generator for records snapexport writes.
@@ -76,6 +82,11 @@ type ResumedFrom struct {
 type CancelRequest struct {
 	ExportTaskIdentifier string    `json:"exportTaskIdentifier"`
 	RequestTime          time.Time `json:"requestTime"`
+	// Completing is set when the running task itself took the slot before
+	// writing its COMPLETE record: a cancel request and the completion are
+	// created at the same key with a conditional create, so exactly one of
+	// them wins and a cancel accepted never ends COMPLETE.
+	Completing bool `json:"completing,omitempty"`
 }
 
 // TablesInfo is one export_tables_info file.
@@ -85,7 +96,10 @@ type TablesInfo struct {
 
 // TableStatus is one table's entry.
 type TableStatus struct {
-	Target          string           `json:"target"`
+	Target string `json:"target"`
+	// TableKey is database, schema and table joined by NUL bytes: unlike
+	// Target, it tells apart tables whose names contain dots.
+	TableKey        string           `json:"tableKey,omitempty"`
 	Status          string           `json:"status"`
 	SizeGB          float64          `json:"sizeGB"`
 	TableStatistics *TableStatistics `json:"tableStatistics,omitempty"`
@@ -115,16 +129,21 @@ type Part struct {
 	// LowerBytes and UpperBytes bound a range over a key that is not an
 	// integer (source.KeyRange). Pointers, so that the empty value survives
 	// the JSON round trip apart from "unbounded".
-	LowerBytes  *[]byte  `json:"lowerBytes,omitempty"`
-	UpperBytes  *[]byte  `json:"upperBytes,omitempty"`
-	IncludeNull bool     `json:"includeNull,omitempty"`
-	BlockLower  *uint32  `json:"blockLower,omitempty"`
-	BlockUpper  *uint32  `json:"blockUpper,omitempty"`
-	RollBatches bool     `json:"rollBatches,omitempty"`
-	Complete    bool     `json:"complete"`
-	Rows        int64    `json:"rows"`
-	Bytes       int64    `json:"bytes"`
-	Files       []string `json:"files,omitempty"`
+	LowerBytes  *[]byte `json:"lowerBytes,omitempty"`
+	UpperBytes  *[]byte `json:"upperBytes,omitempty"`
+	IncludeNull bool    `json:"includeNull,omitempty"`
+	BlockLower  *uint32 `json:"blockLower,omitempty"`
+	BlockUpper  *uint32 `json:"blockUpper,omitempty"`
+	RollBatches bool    `json:"rollBatches,omitempty"`
+	Complete    bool    `json:"complete"`
+	// Rows, Bytes and Files are what the part's published files hold: all
+	// of the part when Complete, else the files a cancelled part had
+	// finished (kept, as RDS keeps what a cancelled export wrote).
+	Rows  int64    `json:"rows"`
+	Bytes int64    `json:"bytes"`
+	Files []string `json:"files,omitempty"`
+	// Generation is the fencing generation of the run that wrote Files.
+	Generation int `json:"generation,omitempty"`
 }
 
 // PartitioningInfo counts a table's partitions.

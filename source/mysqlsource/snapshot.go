@@ -140,6 +140,9 @@ func (s *Source) snapshot(ctx context.Context, opts source.SnapshotOptions) (*Sn
 	if err := s.readPosition(ctx, lock, &info, false); err != nil {
 		return fail(err)
 	}
+	if err := recordDataVersions(ctx, lock, info.ID, opts.Databases, fmt.Sprint(time.Now().UnixNano())); err != nil { // identity.go
+		return fail(err)
+	}
 	if _, err := lock.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
 		return fail(fmt.Errorf("mysqlsource: snapshot: UNLOCK TABLES: %w", err))
 	}

@@ -189,6 +189,9 @@ func (sn *Snapshot) export(ctx context.Context, d *dbSnapshot) error {
 	if lsn != nil {
 		sn.info.ID[d.database+".lsn"] = *lsn
 	}
+	if err := sn.recordDataVersion(ctx, conn, d.database, inRecovery); err != nil { // identity.go
+		return err
+	}
 	if inRecovery && (feedback != "on" || maxDelay != "-1") {
 		sn.info.Warnings = append(sn.info.Warnings, source.Warning{
 			Target: d.database, Reason: ReasonStandbyConflicts,

@@ -1,0 +1,258 @@
+package snapexport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/snapexport/snapexport/sink"
+)
+
+// Ownership of a task (fencing).
+//
+// Exactly one process writes a task's objects at a time. Each run of a task
+// owns a generation g, claimed by creating <root>/lease_<id>_<g>.json with
+// WriterOptions.IfNotExists, which dirsink, s3sink (If-None-Match) and
+// memsink implement atomically: of two processes claiming g, one wins. A
+// fresh task claims generation 1, a resumed one the highest generation in
+// the destination plus one. The record (export_info) carries the
+// generation and the owner's run ID, and every part in export_tables_info
+// the generation that wrote it.
+//
+// Before every publish of a data file (the writer's Close) and every record
+// write, the owner fences itself: it fails with errLeaseLost when lease g+1
+// exists (another process took the task over), and when its own last
+// successful record write started longer ago than the lease duration
+// (staleAfter heartbeat intervals, on the monotonic clock: what a reader
+// needs to declare the task stale) it claims g+1 itself first, so that a
+// process that took over can no longer claim it. A stalled process that
+// wakes up thus either finds the newer lease and publishes nothing more, or
+// holds the newer lease itself.
+//
+// Write-ahead intent: a data file's key goes into the generation's journal,
+// <root>/journal_<id>_<g>.json, before the file is opened, so a later owner
+// knows every key an older generation may have published. At takeover and
+// again before writing its final record, the new owner deletes every key
+// an older generation's journal names that is not a file of a part it
+// kept; nothing else is ever deleted.
+//
+// The residual window: a process that passed its fence and then pauses
+// before its upload ends (or a record write in flight that lands late) for
+// longer than the rest of the new owner's run can still publish a file the
+// final sweep did not see, or overwrite the record once. A reader that
+// must be sure compares the record's generation with the highest lease.
+
+// errLeaseLost is wrapped by the error of a run that lost its task to a
+// newer generation.
+var errLeaseLost = errors.New("snapexport: another process took over this export")
+
+// leaseInfo is the content of a lease object.
+type leaseInfo struct {
+	ExportTaskIdentifier string    `json:"exportTaskIdentifier"`
+	Generation           int       `json:"generation"`
+	RunID                string    `json:"runId"`
+	ClaimTime            time.Time `json:"claimTime"`
+}
+
+// journal is the content of a generation's journal object.
+type journal struct {
+	Generation int      `json:"generation"`
+	RunID      string   `json:"runId"`
+	Keys       []string `json:"keys"`
+}
+
+func (l layout) leasePrefix() string       { return l.root() + "/lease_" + l.id + "_" }
+func (l layout) leaseKey(gen int) string   { return fmt.Sprintf("%s%d.json", l.leasePrefix(), gen) }
+func (l layout) journalPrefix() string     { return l.root() + "/journal_" + l.id + "_" }
+func (l layout) journalKey(gen int) string { return fmt.Sprintf("%s%d.json", l.journalPrefix(), gen) }
+func generationOf(key, prefix string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(key, prefix), ".json"))
+	return n, err == nil && n > 0 && strings.HasPrefix(key, prefix)
+}
+
+// lease is a run's ownership of its task.
+type lease struct {
+	sink     sink.Sink
+	layout   layout
+	runID    string
+	duration time.Duration
+
+	mu       sync.Mutex
+	gen      int
+	lastBeat time.Time // start of the last successful record write (monotonic)
+	lost     error
+	renewed  bool // fenceLocked claimed the next generation
+
+	journalMu sync.Mutex
+	keys      []string
+}
+
+func newLease(s sink.Sink, l layout, heartbeat time.Duration) *lease {
+	return &lease{sink: s, layout: l, runID: uuid.NewString(), duration: staleAfter * heartbeat}
+}
+
+// highestGeneration is the highest generation claimed in the destination,
+// 0 when none is.
+func highestGeneration(ctx context.Context, s sink.Sink, l layout) (int, error) {
+	top := 0
+	for obj, err := range s.List(ctx, l.leasePrefix()) {
+		if err != nil {
+			return 0, err
+		}
+		if g, ok := generationOf(obj.Key, l.leasePrefix()); ok {
+			top = max(top, g)
+		}
+	}
+	return top, nil
+}
+
+// claim takes generation gen; sink.ErrExist when another process has it.
+func (le *lease) claim(ctx context.Context, gen int) error {
+	start := time.Now()
+	b, _ := json.Marshal(leaseInfo{ExportTaskIdentifier: le.layout.id, Generation: gen, RunID: le.runID, ClaimTime: start.UTC()})
+	if err := sink.WriteObject(ctx, le.sink, le.layout.leaseKey(gen), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true}); err != nil {
+		return err
+	}
+	le.mu.Lock()
+	le.gen, le.lastBeat = gen, start
+	le.mu.Unlock()
+	return nil
+}
+
+func (le *lease) generation() int {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	return le.gen
+}
+
+// beat records that a record write that started at start succeeded.
+func (le *lease) beat(start time.Time) {
+	le.mu.Lock()
+	if start.After(le.lastBeat) {
+		le.lastBeat = start
+	}
+	le.mu.Unlock()
+}
+
+// fence returns an error wrapping errLeaseLost when another process owns
+// the task now; see the protocol above. It renews an expired lease by
+// claiming the next generation.
+func (le *lease) fence(ctx context.Context) error {
+	le.mu.Lock()
+	err := le.fenceLocked(ctx)
+	renewed := le.renewed
+	le.renewed = false
+	le.mu.Unlock()
+	if err == nil && renewed {
+		// The new generation's journal names this run's keys too.
+		err = le.writeJournal(ctx)
+	}
+	return err
+}
+
+func (le *lease) fenceLocked(ctx context.Context) error {
+	if le.lost != nil {
+		return le.lost
+	}
+	next := le.gen + 1
+	_, err := sink.ReadObject(ctx, le.sink, le.layout.leaseKey(next))
+	switch {
+	case err == nil:
+		le.lost = le.lostError(next)
+		return le.lost
+	case !errors.Is(err, sink.ErrNotExist):
+		return fmt.Errorf("snapexport: checking the task's lease %s: %w", le.layout.leaseKey(next), err)
+	}
+	if time.Since(le.lastBeat) < le.duration {
+		return nil
+	}
+	// Long enough without a record write that a reader may have declared
+	// the task stale: make sure nobody can take it over by taking the next
+	// generation first.
+	start := time.Now()
+	b, _ := json.Marshal(leaseInfo{ExportTaskIdentifier: le.layout.id, Generation: next, RunID: le.runID, ClaimTime: start.UTC()})
+	err = sink.WriteObject(ctx, le.sink, le.layout.leaseKey(next), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true})
+	switch {
+	case errors.Is(err, sink.ErrExist):
+		le.lost = le.lostError(next)
+		return le.lost
+	case err != nil:
+		return fmt.Errorf("snapexport: renewing the task's lease %s: %w", le.layout.leaseKey(next), err)
+	}
+	le.gen, le.lastBeat = next, start
+	le.renewed = true
+	return nil
+}
+
+// expiry is when the lease runs out unless a record write renews it.
+func (le *lease) expiry() time.Time {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	return le.lastBeat.Add(le.duration)
+}
+
+func (le *lease) lostError(next int) error {
+	return fmt.Errorf("%w (generation %d, lease %s): this process (generation %d) stalled longer than the lease of %s or was declared stale, so it stops and publishes nothing more; follow the task with describe-export-tasks",
+		errLeaseLost, next, le.layout.leaseKey(next), next-1, le.duration)
+}
+
+// intend records key in the generation's journal before the file is
+// opened, so a later owner can remove it if this run does not finish it.
+func (le *lease) intend(ctx context.Context, key string) error {
+	le.journalMu.Lock()
+	le.keys = append(le.keys, key)
+	le.journalMu.Unlock()
+	return le.writeJournal(ctx)
+}
+
+func (le *lease) writeJournal(ctx context.Context) error {
+	le.journalMu.Lock()
+	defer le.journalMu.Unlock()
+	gen := le.generation()
+	b, _ := json.Marshal(journal{Generation: gen, RunID: le.runID, Keys: le.keys})
+	if err := sink.WriteObject(ctx, le.sink, le.layout.journalKey(gen), b, &sink.WriterOptions{ContentType: "application/json"}); err != nil {
+		return fmt.Errorf("snapexport: writing the task's journal %s: %w", le.layout.journalKey(gen), err)
+	}
+	return nil
+}
+
+// olderKeys returns every key the journals of other runs of older
+// generations name, sorted and without duplicates.
+func (le *lease) olderKeys(ctx context.Context) ([]string, error) {
+	gen := le.generation()
+	var keys []string
+	for obj, err := range le.sink.List(ctx, le.layout.journalPrefix()) {
+		if err != nil {
+			return nil, err
+		}
+		g, ok := generationOf(obj.Key, le.layout.journalPrefix())
+		if !ok || g >= gen {
+			continue
+		}
+		b, err := sink.ReadObject(ctx, le.sink, obj.Key)
+		if errors.Is(err, sink.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var j journal
+		if err := json.Unmarshal(b, &j); err != nil {
+			return nil, fmt.Errorf("snapexport: the journal %s is not a journal: %w", obj.Key, err)
+		}
+		if j.RunID == le.runID {
+			continue // this run's own, from before it renewed its lease
+		}
+		keys = append(keys, j.Keys...)
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys), nil
+}
