@@ -221,8 +221,9 @@ func (s *Source) newSnapConn(ctx context.Context) (*snapConn, error) {
 			// Scans wait for metadata locks no longer than the snapshot's
 			// lock (Options.LockWaitTimeout).
 			", SESSION lock_wait_timeout = " + strconv.FormatInt(max(int64(s.opts.LockWaitTimeout/time.Second), 1), 10),
-		// WITH CONSISTENT SNAPSHOT means nothing below REPEATABLE READ.
-		"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+		// WITH CONSISTENT SNAPSHOT means nothing below REPEATABLE READ;
+		// READ ONLY also covers a caller's pool (OpenDB).
+		"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
 	}
 	switch {
 	case s.engine == "mariadb":
