@@ -30,6 +30,11 @@ func init() {
 
 // Options tune a [Source]. The zero value is the default.
 type Options struct {
+	// Databases restricts the Source to these databases. Nil means the
+	// database the connection names (the URL's path, Config.DBName, the
+	// pool's DATABASE()), or every database the account can see when it
+	// names none; [source.SnapshotOptions.Databases] narrows further.
+	Databases []string
 	// Identity replaces the identity the source derives (the URL without
 	// password, or for [OpenDB] one built from the server's host name,
 	// port and current user).
@@ -180,15 +185,20 @@ func open(ctx context.Context, db *sql.DB, opts Options) (*Source, error) {
 	s := &Source{db: db, opts: opts.withDefaults()}
 	var user, host string
 	var port int
+	var database sql.NullString
 	var probe sql.RawBytes
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, connectError(err)
 	}
 	defer conn.Close()
-	err = conn.QueryRowContext(ctx, "SELECT VERSION(), CURRENT_USER(), @@hostname, @@port").Scan(&s.version, &user, &host, &port)
+	err = conn.QueryRowContext(ctx, "SELECT VERSION(), CURRENT_USER(), @@hostname, @@port, DATABASE()").Scan(&s.version, &user, &host, &port, &database)
 	if err != nil {
 		return nil, connectError(err)
+	}
+	// The database the connection names is what the Source exports.
+	if s.opts.Databases == nil && database.String != "" {
+		s.opts.Databases = []string{database.String}
 	}
 	// parseTime=true would hand the scans time.Time values (database/sql
 	// formats them RFC 3339 into RawBytes) instead of the server's text.
@@ -373,6 +383,11 @@ func configIdentity(c *mysql.Config) string {
 // *mysql.MySQLError) under a message that says what failed. The driver's
 // errors never include the password.
 func connectError(err error) error {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1044 { // ER_DBACCESS_DENIED_ERROR
+		return fmt.Errorf("mysqlsource: connect: the account has no privileges on the URL's database (%s: GRANT SELECT ON the database's tables to the account): %w",
+			source.ReasonPermissionsDoNotExist, err)
+	}
 	return fmt.Errorf("mysqlsource: connect: %w", err)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,6 +58,7 @@ func (s *Snapshot) Tables(ctx context.Context, filter source.Filter) ([]source.T
 }
 
 func (s *Snapshot) databases(ctx context.Context) ([]string, error) {
+	scope := s.src.opts.Databases
 	rows, err := s.src.db.QueryContext(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
 	if err != nil {
 		return nil, fmt.Errorf("mysqlsource: list databases: %w", err)
@@ -68,7 +70,7 @@ func (s *Snapshot) databases(ctx context.Context) ([]string, error) {
 		if err := rows.Scan(&name); err != nil {
 			return nil, fmt.Errorf("mysqlsource: list databases: %w", err)
 		}
-		if !systemDatabases[strings.ToLower(name)] && (s.only == nil || s.only[name]) {
+		if !systemDatabases[strings.ToLower(name)] && (s.only == nil || s.only[name]) && (scope == nil || slices.Contains(scope, name)) {
 			dbs = append(dbs, name)
 		}
 	}
@@ -76,7 +78,36 @@ func (s *Snapshot) databases(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("mysqlsource: list databases: %w", err)
 	}
 	sort.Strings(dbs)
+	// A database asked for by name that the account cannot see: MySQL
+	// shows an account only the databases it has privileges on, so it does
+	// not exist or the account may read none of it.
+	var asked []string
+	for d := range s.only {
+		asked = append(asked, d)
+	}
+	sort.Strings(asked)
+	for _, d := range asked {
+		if !slices.Contains(dbs, d) && !systemDatabases[strings.ToLower(d)] && (scope == nil || slices.Contains(scope, d)) {
+			s.warnInvisible(d)
+		}
+	}
 	return dbs, nil
+}
+
+// warnInvisible records, once, that a requested database is not visible
+// to the account.
+func (s *Snapshot) warnInvisible(db string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.warned["\x00db\x00"+db] {
+		return
+	}
+	s.warned["\x00db\x00"+db] = true
+	s.warnings = append(s.warnings, source.Warning{
+		Target: db, Reason: source.ReasonPermissionsDoNotExist,
+		Detail: "the account " + s.src.user + " sees no database " + quoteIdent(db) +
+			": it has no privileges on it, or it does not exist; GRANT SELECT ON " + quoteIdent(db) + ".* TO " + s.src.user,
+	})
 }
 
 type tableRow struct {

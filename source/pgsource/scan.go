@@ -49,7 +49,7 @@ func (sn *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Ro
 		return nil, fmt.Errorf("pgsource: scan %q: %w", target, err)
 	}
 
-	conn, err := d.join(ctx)
+	conn, err := d.join(ctx, sn.src)
 	if err != nil {
 		return nil, fmt.Errorf("pgsource: join snapshot to scan %q: %w", target, err)
 	}
@@ -84,8 +84,8 @@ func (sn *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Ro
 
 // join acquires a connection and starts a transaction on the snapshot,
 // with the session settings. On error the connection is already released.
-func (d *dbSnapshot) join(ctx context.Context) (*pgxpool.Conn, error) {
-	conn, err := d.pool.Acquire(ctx)
+func (d *dbSnapshot) join(ctx context.Context, src *Source) (*pgxpool.Conn, error) {
+	conn, err := d.acquire(ctx, src)
 	if err != nil {
 		return nil, err
 	}

@@ -98,6 +98,11 @@ func (s *Source) Snapshot(ctx context.Context, opts source.SnapshotOptions) (sou
 			return nil, err
 		}
 	}
+	if len(sn.order) > 0 {
+		if err := sn.probeConnections(ctx, sn.dbs[sn.order[0]].pool, opts.Workers); err != nil {
+			return nil, err
+		}
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

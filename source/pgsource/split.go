@@ -55,7 +55,7 @@ func (sn *Snapshot) KeyQuantiles(ctx context.Context, t source.Table, column str
 			from + " TABLESAMPLE SYSTEM (" + strconv.FormatFloat(percent, 'f', -1, 64) + ") REPEATABLE (0) WHERE " + key + " IS NOT NULL"
 	}
 
-	conn, err := d.join(ctx)
+	conn, err := d.join(ctx, sn.src)
 	if err != nil {
 		return nil, fmt.Errorf("pgsource: join snapshot to sample the key of %q: %w", t.Target(), err)
 	}

@@ -1,0 +1,111 @@
+package pgsource_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/source/pgsource"
+)
+
+// TestConnStringParametersAreAllowListed: a parameter that would reach the
+// server as a session setting (options=-c ..., default_transaction_read_only,
+// search_path) or change how pgx reads results is refused before
+// connecting, in URLs and key/value strings alike, naming it and the
+// allowed ones; so is one from PGOPTIONS.
+func TestConnStringParametersAreAllowListed(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens: a refusal that connected first would show a dial error
+	for _, tc := range []struct{ raw, param string }{
+		{"postgres://u:hunter2@" + addr + "/d?options=-c%20default_transaction_read_only%3Doff", "options"},
+		{"postgres://u:hunter2@" + addr + "/d?default_transaction_read_only=off", "default_transaction_read_only"},
+		{"postgresql://u:hunter2@" + addr + "/d?sslmode=disable&search_path=evil", "search_path"},
+		{"postgres://u:hunter2@" + addr + "/d?default_query_exec_mode=simple_protocol", "default_query_exec_mode"},
+		{"host=127.0.0.1 password=hunter2 options='-c default_transaction_read_only=off'", "options"},
+		{"host=127.0.0.1 password='hun ter2' client_encoding=LATIN1", "client_encoding"},
+	} {
+		_, err := pgsource.OpenURL(context.Background(), tc.raw, nil)
+		if err == nil || !strings.Contains(err.Error(), `parameter "`+tc.param+`" is not allowed`) ||
+			!strings.Contains(err.Error(), "allowed: application_name") || strings.Contains(err.Error(), "hunter2") ||
+			strings.Contains(err.Error(), "hun ter2") {
+			t.Errorf("%s: %v", tc.raw, err)
+		}
+	}
+	t.Setenv("PGOPTIONS", "-c default_transaction_read_only=off")
+	_, err = pgsource.OpenURL(context.Background(), "postgres://u@"+addr+"/d", nil)
+	if err == nil || !strings.Contains(err.Error(), `"options"`) || !strings.Contains(err.Error(), "PGOPTIONS") {
+		t.Errorf("PGOPTIONS: %v", err)
+	}
+}
+
+// TestConnectionsAreReadOnly: the source's sessions are read-only from
+// their start (default_transaction_read_only), so a write in autocommit
+// on its pool fails with read_only_sql_transaction, as one inside the
+// snapshot's transaction does; a caller's pool (Open) gets read-only
+// transactions.
+func TestConnectionsAreReadOnly(t *testing.T) {
+	pool := adminPool(t)
+	schema := scratchSchema(t, pool)
+	mustExec(t, pool, "CREATE TABLE "+schema+".t (id int)")
+	src, err := pgsource.OpenURL(context.Background(), requireDB(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	snap := snapshot(t, src, source.SnapshotOptions{})
+	for _, stmt := range []string{"INSERT INTO " + schema + ".t VALUES (1)", "CREATE TABLE " + schema + ".t2 (i int)",
+		"SET default_transaction_read_only = off; INSERT INTO " + schema + ".t VALUES (1)"} {
+		errs, err := pgsource.WriteThrough(context.Background(), src, snap, stmt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(errs) < 2 {
+			t.Fatalf("tried %d connections", len(errs))
+		}
+		for i, err := range errs {
+			var pgErr *pgconn.PgError
+			if i == 0 && strings.HasPrefix(stmt, "SET") {
+				// A session may turn its default off; the exporter's own
+				// statements never do, and its transactions are READ ONLY.
+				continue
+			}
+			if !errors.As(err, &pgErr) || pgErr.Code != "25006" {
+				t.Errorf("%s: connection %d: %v, want 25006 read_only_sql_transaction", stmt, i, err)
+			}
+		}
+	}
+	var n int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM "+schema+".t").Scan(&n); err != nil || n != 0 {
+		t.Errorf("table has %d rows (%v), want 0", n, err)
+	}
+}
+
+// TestSourceOptionsDatabasesFromURL: the URL's database is the Source's
+// scope; the Options still narrow it.
+func TestSourceOptionsDatabasesFromURL(t *testing.T) {
+	src, err := pgsource.OpenURL(context.Background(), requireDB(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	snap := snapshot(t, src, source.SnapshotOptions{})
+	var dbs []string
+	for k := range snap.Info().ID {
+		if db, ok := strings.CutSuffix(k, ".exported_snapshot"); ok {
+			dbs = append(dbs, db)
+		}
+	}
+	if !slices.Equal(dbs, []string{testDatabase}) {
+		t.Errorf("a URL naming %s snapshotted %v", testDatabase, dbs)
+	}
+}
