@@ -114,7 +114,7 @@ func Redact(rawURL string) string {
 }
 
 // keyValueSecret matches the value of a secret in a key/value connection
-// string (libpq's "host=h password=x" or "password = 'it”s'").
+// string (libpq's "host=h password=x" or "password = 'a b'").
 var keyValueSecret = regexp.MustCompile(`(?i)\b((?:ssl)?password|secret(?:_key)?)(\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
 
 // redactKeyValue hides the secrets of a key/value connection string.

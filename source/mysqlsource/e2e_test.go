@@ -810,3 +810,26 @@ func duckDigest(t *testing.T, duck *duckcheck.DB, fileList, sumColumn string, co
 	}
 	return d
 }
+
+// TestEndToEndUnderUserConnectionLimit: an account created WITH
+// MAX_USER_CONNECTIONS 3 (and RELOAD, so the snapshot would use 8
+// connections) exports with Concurrency 8: the task COMPLETEs with every
+// row and its warnings say fewer scans ran at once.
+func TestEndToEndUnderUserConnectionLimit(t *testing.T) {
+	admin := ms.AdminDB(t)
+	name := ms.UniqueName(t, "e2e_limit")
+	ms.FillTable(t, admin, name, 20000)
+	user, _, rawURL := ms.CreateUser(t, admin, "SELECT ON "+ms.TestDatabase+".*", "RELOAD ON *.*")
+	ms.MustExec(t, admin, "ALTER USER '"+user+"'@'127.0.0.1' WITH MAX_USER_CONNECTIONS 3")
+	rec, _, err := export(t, snapexport.StartExportTaskInput{
+		SourceArn:  rawURL,
+		ExportOnly: []string{ms.TestDatabase + "." + name},
+		Options:    &snapexport.TaskOptions{Concurrency: 8},
+	})
+	if err != nil || rec.Status != snapexport.StatusComplete || rec.ExportedRows != 20000 {
+		t.Fatalf("task %s with %d rows (%v), want COMPLETE with 20000", rec.Status, rec.ExportedRows, err)
+	}
+	if !strings.Contains(rec.WarningMessage, source.ReasonFewerConnections) {
+		t.Errorf("WarningMessage %q does not say fewer connections were used", rec.WarningMessage)
+	}
+}

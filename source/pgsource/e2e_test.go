@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -531,4 +532,46 @@ func newExporter(t *testing.T) (snapexport.Exporter, context.Context) {
 		exp.Close()
 	})
 	return exp, ctx
+}
+
+// TestExportUnderRoleConnectionLimit: a role with CONNECTION LIMIT 3 and
+// Concurrency 8 over several tables: the export COMPLETEs with every row,
+// the scans waiting for one another's connections, and the record's
+// warnings say fewer scans ran at once.
+func TestExportUnderRoleConnectionLimit(t *testing.T) {
+	pool := adminPool(t)
+	s := scratchSchema(t, pool)
+	role := "src_limited_" + randomSuffix()
+	mustExec(t, pool, "CREATE ROLE "+role+" LOGIN CONNECTION LIMIT 3")
+	t.Cleanup(func() {
+		pool.Exec(context.Background(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role)
+		pool.Exec(context.Background(), "DROP OWNED BY "+role)
+		pool.Exec(context.Background(), "DROP ROLE "+role)
+	})
+	for i := range 6 {
+		mustExec(t, pool, fmt.Sprintf("CREATE TABLE %s.t%d AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g", s, i))
+	}
+	mustExec(t, pool, "GRANT USAGE ON SCHEMA "+s+" TO "+role)
+	mustExec(t, pool, "GRANT SELECT ON ALL TABLES IN SCHEMA "+s+" TO "+role)
+	u, _ := url.Parse(requireDB(t))
+	u.User = url.User(role)
+	exp, ctx := newExporter(t)
+	out := t.TempDir()
+	task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{
+		ExportTaskIdentifier: "pg-limit-" + randomSuffix(),
+		SourceArn:            u.String(),
+		S3BucketName:         "file://" + out,
+		ExportOnly:           []string{testDatabase + "." + s},
+		Options:              &snapexport.TaskOptions{Concurrency: 8},
+	})
+	if err != nil {
+		t.Fatalf("StartExportTask: %v", err)
+	}
+	rec, err := task.Wait(ctx)
+	if err != nil || rec.Status != snapexport.StatusComplete || rec.ExportedRows != 6*20000 {
+		t.Fatalf("task %s with %d rows (%v), want COMPLETE with %d", rec.Status, rec.ExportedRows, err, 6*20000)
+	}
+	if !strings.Contains(rec.WarningMessage, source.ReasonFewerConnections) {
+		t.Errorf("WarningMessage %q does not say fewer connections were used", rec.WarningMessage)
+	}
 }
