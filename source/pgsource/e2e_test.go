@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 	"github.com/snapexport/snapexport/internal/duckcheck"
 	_ "github.com/snapexport/snapexport/sink/dirsink"
 	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/source/pgsource"
+	"github.com/snapexport/snapexport/source/sourcetest"
 	"github.com/snapexport/snapexport/typemap"
 )
 
@@ -574,4 +577,62 @@ func TestExportUnderRoleConnectionLimit(t *testing.T) {
 	if !strings.Contains(rec.WarningMessage, source.ReasonFewerConnections) {
 		t.Errorf("WarningMessage %q does not say fewer connections were used", rec.WarningMessage)
 	}
+}
+
+// TestPasswordOutsideTheURL: with the password only in PGPASSWORD, or only
+// in a passfile (PGPASSFILE, ~/.pgpass's format), an export of a database
+// of the private cluster (password authentication) COMPLETEs, and the
+// password is in no record, file, event, warning or error.
+func TestPasswordOutsideTheURL(t *testing.T) {
+	c := privateCluster(t)
+	suffix := randomSuffix()
+	role, db, password := "pgs_secret_"+suffix, "pgs_secret_db_"+suffix, "Pw-"+suffix+"-secret"
+	c.exec(t, "postgres", "CREATE ROLE "+role+" LOGIN PASSWORD '"+password+"'", "CREATE DATABASE "+db+" OWNER "+role)
+	t.Cleanup(func() { c.exec(t, "postgres", "DROP DATABASE "+db+" WITH (FORCE)", "DROP ROLE "+role) })
+	c.exec(t, db, "CREATE TABLE t (id int)", "INSERT INTO t VALUES (1), (2)", "ALTER TABLE t OWNER TO "+role)
+	passfile := filepath.Join(t.TempDir(), "pgpass")
+	if err := os.WriteFile(passfile, []byte(fmt.Sprintf("127.0.0.1:%d:*:%s:%s\n", c.port, role, password)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noPassword := fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", role, c.port, db)
+	for _, way := range []string{"PGPASSWORD", "PGPASSFILE"} {
+		t.Run(way, func(t *testing.T) {
+			if way == "PGPASSWORD" {
+				t.Setenv("PGPASSWORD", password)
+			} else {
+				t.Setenv("PGPASSFILE", passfile)
+			}
+			exp, ctx := newExporter(t)
+			out := t.TempDir()
+			var events []snapexport.Event
+			var mu sync.Mutex
+			task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{
+				ExportTaskIdentifier: "pg-secret-" + randomSuffix(),
+				SourceArn:            noPassword,
+				S3BucketName:         "file://" + out,
+				Options: &snapexport.TaskOptions{OnEvent: func(ev snapexport.Event) {
+					mu.Lock()
+					events = append(events, ev)
+					mu.Unlock()
+				}},
+			})
+			if err != nil {
+				t.Fatalf("StartExportTask: %v", err)
+			}
+			rec, err := task.Wait(ctx)
+			if err != nil || rec.Status != snapexport.StatusComplete || rec.ExportedRows != 2 {
+				t.Fatalf("task %s, %d rows, %v", rec.Status, rec.ExportedRows, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			sourcetest.CheckNoSecret(t, password, out, rec, events, rec.WarningMessage, rec.SourceArn)
+		})
+	}
+	// A wrong password in the environment: the error does not show it.
+	t.Setenv("PGPASSWORD", "wrong-"+password)
+	_, err := pgsource.OpenURL(context.Background(), noPassword, nil)
+	if err == nil {
+		t.Fatal("a wrong PGPASSWORD connected")
+	}
+	sourcetest.CheckNoSecret(t, password, "", err, err.Error())
 }
