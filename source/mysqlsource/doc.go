@@ -12,9 +12,12 @@
 //	mysql://user:password@host:3306/database?param=value
 //	mariadb://user@localhost/?socket=/run/mysqld/mysqld.sock
 //
-// The database in the path is only the connections' default database: the
-// export covers every database the account can see (narrow it with
-// ExportOnly). Only these parameters are accepted; any other is refused
+// The database in the path is the one exported (the task record's SourceArn
+// names it; [Options.Databases] narrows otherwise); a URL with none
+// (mysql://user@host:3306/) exports every database the account can see, as
+// RDS exports the whole snapshot. A database asked for that the account
+// cannot see (MySQL shows an account only the databases it has privileges
+// on) is a PERMISSIONS_DO_NOT_EXIST warning with the GRANT. Only these parameters are accepted; any other is refused
 // before anything connects, with an error naming it (go-sql-driver/mysql
 // would run an unknown parameter as SET name=value on the server, and
 // ?password= would change the account's password):
@@ -49,7 +52,10 @@
 // # Consistency
 //
 // [Source.Snapshot] uses mydumper's method. The snapshot opens
-// SnapshotOptions.Workers connections, then FLUSH TABLES WITH READ LOCK on
+// SnapshotOptions.Workers connections (at most [MaxSnapshotConns], 32; when
+// the server refuses more, ER_CON_COUNT_ERROR, ER_TOO_MANY_USER_CONNECTIONS
+// or an account's MAX_USER_CONNECTIONS, it keeps one fewer than it got and
+// Info().Warnings says FEWER_CONNECTIONS_THAN_WORKERS), then FLUSH TABLES WITH READ LOCK on
 // another connection blocks every commit while each of them runs START
 // TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY (at REPEATABLE READ, the
 // only level where the snapshot means anything), and the server clock, the
