@@ -46,3 +46,7 @@ func WriteThrough(ctx context.Context, src source.Source, snap source.Snapshot, 
 	}
 	return errs, nil
 }
+
+// SetLockCapacity makes the lock check take the server's lock table as n
+// entries (0: the server's own size).
+func SetLockCapacity(src source.Source, n int64) { src.(*Source).lockCapacity = n }

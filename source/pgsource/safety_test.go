@@ -109,3 +109,40 @@ func TestSourceOptionsDatabasesFromURL(t *testing.T) {
 		t.Errorf("a URL naming %s snapshotted %v", testDatabase, dbs)
 	}
 }
+
+// TestLocksSizedToTheServer: when locking the tables would take more than
+// half of the free shared lock table (shrunk here through the test hook,
+// so a few tables suffice), Tables refuses before locking, naming
+// max_locks_per_transaction and a value; at the server's real size the
+// same tables lock.
+func TestLocksSizedToTheServer(t *testing.T) {
+	pool := adminPool(t)
+	s := scratchSchema(t, pool)
+	for i := range 5 {
+		mustExec(t, pool, "CREATE TABLE "+s+".t"+string(rune('0'+i))+" (id int)")
+	}
+	src, err := pgsource.OpenURL(context.Background(), requireDB(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var inUse int64
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_locks").Scan(&inUse); err != nil {
+		t.Fatal(err)
+	}
+	pgsource.SetLockCapacity(src, inUse+12) // 6 free: 5 tables need 10
+	snap := snapshot(t, src, source.SnapshotOptions{})
+	_, _, err = snap.Tables(context.Background(), schemaFilter{testDatabase, s})
+	if err == nil || !strings.Contains(err.Error(), "raise max_locks_per_transaction to at least") || !strings.Contains(err.Error(), "5 tables") {
+		t.Fatalf("Tables with a small lock table: %v", err)
+	}
+	var held int64
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1", s).Scan(&held); err != nil || held != 0 {
+		t.Errorf("%d locks on the schema's tables after the refusal (%v)", held, err)
+	}
+	pgsource.SetLockCapacity(src, 0)
+	snap2 := snapshot(t, src, source.SnapshotOptions{})
+	if tables, _, err := snap2.Tables(context.Background(), schemaFilter{testDatabase, s}); err != nil || len(tables) != 5 {
+		t.Errorf("Tables at the server's size: %d tables, %v", len(tables), err)
+	}
+}

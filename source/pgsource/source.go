@@ -46,6 +46,9 @@ type Source struct {
 	opts     Options
 	version  int    // server_version_num
 	user     string // current_user, quoted, for GRANT hints
+	// lockCapacity replaces the server's lock table size in the check
+	// before locking (tests; 0: the server's).
+	lockCapacity int64
 
 	mu        sync.Mutex
 	pools     map[string]*pgxpool.Pool
