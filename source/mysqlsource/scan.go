@@ -3,8 +3,10 @@ package mysqlsource
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -304,6 +306,9 @@ func (r *rows) end(err error) {
 // the table's definition after the snapshot causes: InnoDB's consistent
 // read versions rows, not table definitions.
 func scanError(t source.Table, err error) error {
+	if serverClosed(err) {
+		return fmt.Errorf("mysqlsource: scan %s: the server closed the connection (the session was killed, the server restarted, or a timeout such as net_write_timeout ended it): %w", t.Target(), err)
+	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		why := ""
@@ -418,4 +423,15 @@ func (r *rows) settle() bool {
 		}
 	}
 	return false
+}
+
+// serverClosed reports the errors go-sql-driver/mysql returns when the
+// server ends the connection under a read: "invalid connection", an
+// unexpected EOF, or MariaDB's ER_CONNECTION_KILLED / a shutdown.
+func serverClosed(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1927 || me.Number == 1053
+	}
+	return errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn)
 }

@@ -422,8 +422,8 @@ func TestKilledConnection(t *testing.T) {
 				}
 			}
 			err = scan.Err()
-			if err == nil || !strings.Contains(err.Error(), testDatabase+"."+name) {
-				t.Fatalf("scan of a killed connection: err = %v, want an error naming the table", err)
+			if err == nil || !strings.Contains(err.Error(), testDatabase+"."+name) || !strings.Contains(err.Error(), "the server closed the connection") {
+				t.Fatalf("scan of a killed connection: err = %v, want an error naming the table and saying the server closed the connection", err)
 			}
 			scan.Close()
 			if workers == 1 {

@@ -431,8 +431,8 @@ func TestExportConnectionKilled(t *testing.T) {
 	if err == nil || rec.Status != snapexport.StatusFailed {
 		t.Fatalf("task ended %s (%v), want FAILED", rec.Status, err)
 	}
-	if !strings.Contains(rec.FailureCause, testDatabase+"."+s+".big") {
-		t.Errorf("FailureCause %q does not name the table", rec.FailureCause)
+	if !strings.Contains(rec.FailureCause, testDatabase+"."+s+".big") || !strings.Contains(rec.FailureCause, "the server closed the connection") {
+		t.Errorf("FailureCause %q does not name the table and say the server closed the connection", rec.FailureCause)
 	}
 	var visible []string
 	filepath.WalkDir(filepath.Join(out, id, testDatabase), func(path string, d os.DirEntry, err error) error {

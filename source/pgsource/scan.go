@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -310,6 +311,11 @@ func (r *rows) wrap(err error) error {
 	if errors.As(err, &pgErr) && pgErr.Code == "55P03" {
 		return fmt.Errorf("pgsource: reading %q: another session waits for an exclusive lock on the table (ALTER, TRUNCATE, DROP...) "+
 			"that must wait for this export to end: %w", r.target, err)
+	}
+	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "57P") || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		// 57P01 admin_shutdown (pg_terminate_backend), 57P02/57P03 a crash
+		// or shutdown; EOF when the connection dropped without a message.
+		return fmt.Errorf("pgsource: reading %q: the server closed the connection (the backend was terminated, or the server shut down): %w", r.target, err)
 	}
 	return fmt.Errorf("pgsource: reading %q: %w", r.target, err)
 }
