@@ -23,15 +23,8 @@ import (
 // before it closes the connection itself.
 const killGrace = time.Second
 
-// Scan reads one table, partition or key range on a snapshot connection,
-// waiting for one to be free. Rows stream from the server as the caller
-// reads them (the text protocol; nothing is buffered beyond one row).
-//
-// Cancelling ctx, or closing the rows before the end, stops the statement
-// with KILL QUERY from another connection: the snapshot connection and its
-// transaction survive and go back to the snapshot. Only when that fails
-// within a second is the connection closed.
-func (s *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Rows, error) {
+// scan is Scan before redaction.
+func (s *Snapshot) scan(ctx context.Context, req source.ScanRequest) (source.Rows, error) {
 	convs := make([]conversion, len(req.Columns))
 	scratch := 0
 	for i, col := range req.Columns {
@@ -351,7 +344,7 @@ func (r *rows) Row(dst []parquet.Value) ([]parquet.Value, error) {
 	return dst, nil
 }
 
-func (r *rows) Err() error { return r.err }
+func (r *rows) Err() error { return r.snap.src.redact(r.err) }
 
 // Warnings reports, per column, the zero or invalid DATETIME/TIMESTAMP
 // values written as NULL.

@@ -67,18 +67,8 @@ type snapConn struct {
 	id   int64 // CONNECTION_ID(), for KILL QUERY
 }
 
-// Snapshot pins the present. With the RELOAD privilege (and without
-// Options.NoLock) it is mydumper's method: FLUSH TABLES WITH READ LOCK
-// blocks every commit for the moment each of opts.Workers connections runs
-// START TRANSACTION WITH CONSISTENT SNAPSHOT and the binary log position is
-// read, then UNLOCK TABLES; every connection then reads the same point in
-// time. Without the privilege (as on RDS), or when the lock cannot be had
-// within Options.LockWaitTimeout, one connection holds one snapshot and
-// serves every scan in turn, and Info().Warnings says so.
-//
-// LOCK INSTANCE FOR BACKUP (MySQL 8) is not used: it blocks DDL but not
-// commits, so it cannot make several transactions start at one point.
-func (s *Source) Snapshot(ctx context.Context, opts source.SnapshotOptions) (source.Snapshot, error) {
+// openSnapshot is Snapshot before redaction.
+func (s *Source) openSnapshot(ctx context.Context, opts source.SnapshotOptions) (source.Snapshot, error) {
 	snap, err := s.snapshot(ctx, opts)
 	if err != nil {
 		return nil, err

@@ -88,6 +88,7 @@ type Source struct {
 	minor    int
 	identity string
 	user     string // CURRENT_USER() quoted as 'user'@'host', for GRANT hints
+	secret   string // the password, hidden in every error (see redact)
 	opts     Options
 }
 
@@ -142,9 +143,10 @@ func OpenConfig(ctx context.Context, cfg *mysql.Config, opts Options) (*Source, 
 	s, err := open(ctx, db, opts)
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, source.RedactError(err, c.Passwd)
 	}
 	s.ownsDB = true
+	s.secret = c.Passwd
 	return s, nil
 }
 

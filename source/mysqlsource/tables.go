@@ -27,16 +27,8 @@ var systemDatabases = map[string]bool{
 // CONNECT, SPIDER...) is read as it is when the scan runs.
 var transactionalEngines = map[string]bool{"innodb": true, "rocksdb": true, "tokudb": true}
 
-// Tables lists the base tables of every database except mysql,
-// information_schema, performance_schema and sys (narrowed by
-// SnapshotOptions.Databases, then by filter). Views and sequences are not
-// listed. A table the account cannot SELECT (SELECT * fails with an access
-// error, table or column privileges alike) comes back in skipped with the
-// GRANT that fixes it. Tables are ordered by database, then name.
-//
-// The catalog is read through the pool (information_schema is not
-// transactional anyway); key bounds are read inside the snapshot.
-func (s *Snapshot) Tables(ctx context.Context, filter source.Filter) ([]source.Table, []source.Skipped, error) {
+// tables is Tables before redaction.
+func (s *Snapshot) tables(ctx context.Context, filter source.Filter) ([]source.Table, []source.Skipped, error) {
 	dbs, err := s.databases(ctx)
 	if err != nil {
 		return nil, nil, err

@@ -25,7 +25,7 @@ func tooManyConnections(err error) bool {
 // the snapshot warns that fewer scans run at once: scans then wait for one
 // another's connections (see acquire).
 func (sn *Snapshot) probeConnections(ctx context.Context, pool *pgxpool.Pool, workers int) error {
-	want := min(max(workers, 1), int(pool.Config().MaxConns)-int(pool.Stat().AcquiredConns()))
+	want := min(max(workers, 1), maxScanConns, int(pool.Config().MaxConns)-int(pool.Stat().AcquiredConns()))
 	held := make([]*pgxpool.Conn, 0, want)
 	defer func() {
 		for _, c := range held {
@@ -58,7 +58,35 @@ func (sn *Snapshot) probeConnections(ctx context.Context, pool *pgxpool.Pool, wo
 // scan waits for one of theirs instead of failing: fewer scans run at once.
 // Idle connections of the source's other databases are closed first, since
 // they count against the same limits.
+//
+// Scans of all the source's databases together hold at most
+// maxScanConns connections: each database's pool has its own bound, and a
+// server with many databases would otherwise see that many times more. On
+// success the caller gives the connection back with src.release.
 func (d *dbSnapshot) acquire(ctx context.Context, src *Source) (*pgxpool.Conn, error) {
+	select {
+	case src.scanSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	conn, err := d.acquireConn(ctx, src)
+	if err != nil {
+		<-src.scanSlots
+	}
+	return conn, err
+}
+
+// release gives back a connection acquire returned, and its scan slot.
+func (s *Source) release(conn *pgxpool.Conn) {
+	conn.Release()
+	<-s.scanSlots
+}
+
+// maxScanConns bounds the connections the scans of one Source hold at once,
+// across its databases.
+const maxScanConns = defaultMaxConns
+
+func (d *dbSnapshot) acquireConn(ctx context.Context, src *Source) (*pgxpool.Conn, error) {
 	for {
 		conn, err := d.pool.Acquire(ctx)
 		if err == nil || !tooManyConnections(err) {

@@ -53,7 +53,10 @@
 // # Connections
 //
 // Each snapshotted database holds one connection, and each running scan
-// one more, from a pool of at most 32 (pool_max_conns) per database.
+// one more, from a pool of at most 32 (pool_max_conns) per database; the
+// scans of one Source hold at most 32 connections at once across its
+// databases, however many workers ask (the next scan waits for one to
+// close).
 // [Source.Snapshot] opens, on its first database, the connections its
 // Workers will scan with; when the server refuses some (53300: the role's
 // or database's CONNECTION LIMIT, max_connections), fewer scans run at

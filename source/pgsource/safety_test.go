@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -144,5 +146,92 @@ func TestLocksSizedToTheServer(t *testing.T) {
 	snap2 := snapshot(t, src, source.SnapshotOptions{})
 	if tables, _, err := snap2.Tables(context.Background(), schemaFilter{testDatabase, s}); err != nil || len(tables) != 5 {
 		t.Errorf("Tables at the server's size: %d tables, %v", len(tables), err)
+	}
+}
+
+// TestScansAreBoundedPerSource: however many workers and whatever the
+// pools allow (pool_max_conns=40 here), at most 32 scans of one Source hold
+// a connection at once; the next waits until one closes.
+func TestScansAreBoundedPerSource(t *testing.T) {
+	pool := adminPool(t)
+	s := scratchSchema(t, pool)
+	mustExec(t, pool, "CREATE TABLE "+s+".t (id int)")
+	mustExec(t, pool, "INSERT INTO "+s+".t VALUES (1)")
+	src, err := pgsource.OpenURL(context.Background(), requireDB(t)+"&pool_max_conns=40", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	snap := snapshot(t, src, source.SnapshotOptions{Workers: 100})
+	tables, _, err := snap.Tables(context.Background(), schemaFilter{testDatabase, s})
+	if err != nil || len(tables) != 1 {
+		t.Fatalf("Tables: %v %v", tables, err)
+	}
+	req := rdsRequest(t, tables[0])
+	var open []source.Rows
+	defer func() {
+		for _, r := range open {
+			r.Close()
+		}
+	}()
+	for i := range 32 {
+		r, err := snap.Scan(context.Background(), req)
+		if err != nil {
+			t.Fatalf("scan %d: %v", i, err)
+		}
+		open = append(open, r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if r, err := snap.Scan(ctx, req); !errors.Is(err, context.DeadlineExceeded) {
+		if r != nil {
+			r.Close()
+		}
+		t.Fatalf("scan 33: %v, want it to wait for a slot until its deadline", err)
+	}
+	open[0].Close()
+	open = open[1:]
+	r, err := snap.Scan(context.Background(), req)
+	if err != nil {
+		t.Fatalf("scan after one closed: %v", err)
+	}
+	r.Close()
+}
+
+// TestErrorsHideThePassword: an error whose text holds the connection's
+// password (here a value-too-large error naming a table whose name is the
+// password) leaves the source with it hidden and stays an
+// *source.ValueTooLargeError for errors.As.
+func TestErrorsHideThePassword(t *testing.T) {
+	pool := adminPool(t)
+	s := scratchSchema(t, pool)
+	password := "pgs_secret_" + randomSuffix()
+	mustExec(t, pool, "CREATE TABLE "+s+"."+password+" (id int, v text)")
+	mustExec(t, pool, "INSERT INTO "+s+"."+password+" VALUES (1, 'long enough')")
+	u, _ := url.Parse(requireDB(t))
+	u.User = url.UserPassword(u.User.Username(), password) // the shared server trusts 127.0.0.1 and never asks for it
+	src, err := pgsource.OpenURL(context.Background(), u.String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	snap := snapshot(t, src, source.SnapshotOptions{})
+	tables, _, err := snap.Tables(context.Background(), schemaFilter{testDatabase, s})
+	if err != nil || len(tables) != 1 {
+		t.Fatalf("Tables: %v %v", tables, err)
+	}
+	req := rdsRequest(t, tables[0])
+	req.MaxValueBytes = 4
+	r, err := snap.Scan(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+	}
+	err = r.Err()
+	r.Close()
+	var tooLarge *source.ValueTooLargeError
+	if err == nil || strings.Contains(err.Error(), password) || !strings.Contains(err.Error(), "xxxxx") || !errors.As(err, &tooLarge) {
+		t.Errorf("scan error %v", err)
 	}
 }

@@ -49,6 +49,8 @@ type Source struct {
 	// lockCapacity replaces the server's lock table size in the check
 	// before locking (tests; 0: the server's).
 	lockCapacity int64
+	// scanSlots holds one token per connection a scan holds (maxScanConns).
+	scanSlots chan struct{}
 
 	mu        sync.Mutex
 	pools     map[string]*pgxpool.Pool
@@ -121,12 +123,12 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config, identity string, opts 
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("pgsource: connect to %q: %w", identity, err)
+		return nil, source.RedactError(fmt.Errorf("pgsource: connect to %q: %w", identity, err), cfg.ConnConfig.Password)
 	}
 	s, err := newSource(ctx, pool, cfg, identity, o)
 	if err != nil {
 		pool.Close()
-		return nil, err
+		return nil, source.RedactError(err, cfg.ConnConfig.Password)
 	}
 	s.owned[pool] = true
 	return s, nil
@@ -161,6 +163,7 @@ func newSource(ctx context.Context, pool *pgxpool.Pool, cfg *pgxpool.Config, ide
 		pools:     map[string]*pgxpool.Pool{cfg.ConnConfig.Database: pool},
 		owned:     map[*pgxpool.Pool]bool{},
 		snapshots: map[*Snapshot]bool{},
+		scanSlots: make(chan struct{}, maxScanConns),
 	}
 	if opts != nil {
 		s.opts = *opts
