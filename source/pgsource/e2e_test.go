@@ -594,13 +594,25 @@ func TestPasswordOutsideTheURL(t *testing.T) {
 	if err := os.WriteFile(passfile, []byte(fmt.Sprintf("127.0.0.1:%d:*:%s:%s\n", c.port, role, password)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	serviceFile := filepath.Join(t.TempDir(), "pg_service.conf")
+	service := fmt.Sprintf("[snapexport_src]\nhost=127.0.0.1\nport=%d\nuser=%s\npassword=%s\ndbname=%s\nsslmode=disable\n", c.port, role, password, db)
+	if err := os.WriteFile(serviceFile, []byte(service), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	noPassword := fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", role, c.port, db)
-	for _, way := range []string{"PGPASSWORD", "PGPASSFILE"} {
+	for _, way := range []string{"PGPASSWORD", "PGPASSFILE", "PGSERVICE"} {
 		t.Run(way, func(t *testing.T) {
-			if way == "PGPASSWORD" {
+			sourceArn := noPassword
+			switch way {
+			case "PGPASSWORD":
 				t.Setenv("PGPASSWORD", password)
-			} else {
+			case "PGPASSFILE":
 				t.Setenv("PGPASSFILE", passfile)
+			case "PGSERVICE":
+				// Everything from the service, the URL names nothing.
+				t.Setenv("PGSERVICEFILE", serviceFile)
+				t.Setenv("PGSERVICE", "snapexport_src")
+				sourceArn = "postgres://"
 			}
 			exp, ctx := newExporter(t)
 			out := t.TempDir()
@@ -608,7 +620,7 @@ func TestPasswordOutsideTheURL(t *testing.T) {
 			var mu sync.Mutex
 			task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{
 				ExportTaskIdentifier: "pg-secret-" + randomSuffix(),
-				SourceArn:            noPassword,
+				SourceArn:            sourceArn,
 				S3BucketName:         "file://" + out,
 				Options: &snapexport.TaskOptions{OnEvent: func(ev snapexport.Event) {
 					mu.Lock()
@@ -626,6 +638,9 @@ func TestPasswordOutsideTheURL(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			sourcetest.CheckNoSecret(t, password, out, rec, events, rec.WarningMessage, rec.SourceArn)
+			if want := fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s", role, c.port, db); !strings.HasPrefix(rec.SourceArn, want) {
+				t.Errorf("SourceArn %q does not name the exported database %s", rec.SourceArn, db)
+			}
 		})
 	}
 	// A wrong password in the environment: the error does not show it.

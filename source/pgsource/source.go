@@ -63,7 +63,11 @@ var _ source.Source = (*Source)(nil)
 
 func init() {
 	open := func(ctx context.Context, u *url.URL) (source.Source, error) {
-		return OpenURL(ctx, u.String(), nil)
+		raw := u.String()
+		if rest, ok := strings.CutPrefix(raw, u.Scheme+":"); ok && !strings.HasPrefix(rest, "//") {
+			raw = u.Scheme + "://" + rest // postgres:// (all from the environment) prints as postgres:
+		}
+		return OpenURL(ctx, raw, nil)
 	}
 	source.Register("postgres", open)
 	source.Register("postgresql", open)
@@ -264,7 +268,9 @@ func (s *Source) forget(sn *Snapshot) {
 // ("host=... password=...") is described from its parsed config instead.
 func identityFromURL(rawURL string, cfg *pgxpool.Config) string {
 	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		// Key/value strings, and URLs that take the server from the
+		// environment or a service: described from what pgx resolved.
 		return identityFromConfig(cfg)
 	}
 	if u.User != nil {
