@@ -43,6 +43,12 @@ func TestConnStringParametersAreAllowListed(t *testing.T) {
 			t.Errorf("%s: %v", tc.raw, err)
 		}
 	}
+	// A key/value string pgx cannot parse: the message hides the password.
+	for _, raw := range []string{"host=127.0.0.1 password=hunter2 port=notaport", "host=127.0.0.1 password='hun ter2' dbname", "postgres://u:hunter2@h:notaport/d"} {
+		if _, err := pgsource.OpenURL(context.Background(), raw, nil); err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "hun ter2") {
+			t.Errorf("%s: %v", raw, err)
+		}
+	}
 	t.Setenv("PGOPTIONS", "-c default_transaction_read_only=off")
 	_, err = pgsource.OpenURL(context.Background(), "postgres://u@"+addr+"/d", nil)
 	if err == nil || !strings.Contains(err.Error(), `"options"`) || !strings.Contains(err.Error(), "PGOPTIONS") {
