@@ -559,3 +559,18 @@ func TestScanBehindQueuedDDL(t *testing.T) {
 		}
 	})
 }
+
+// TestSnapshotConnectionsAreBounded: however many workers are asked for,
+// a snapshot holds at most MaxSnapshotConns connections.
+func TestSnapshotConnectionsAreBounded(t *testing.T) {
+	src := openTestSource(t, Options{})
+	snap := snapshotOf(t, src, 100000)
+	if n := cap(snap.free); n != MaxSnapshotConns {
+		t.Errorf("snapshot holds %d connections for 100000 workers, want %d", n, MaxSnapshotConns)
+	}
+	for _, w := range snap.Info().Warnings {
+		if w.Reason == source.ReasonFewerConnections {
+			t.Errorf("warning %+v: the bound is not a refusal", w)
+		}
+	}
+}
