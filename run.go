@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/parquet-go/parquet-go"
 	"golang.org/x/sync/errgroup"
@@ -340,6 +341,9 @@ const unsupportedColumnChars = ",;{}()\n\t= "
 func skipReason(t source.Table) (reason, detail string) {
 	if strings.Contains(t.Name, "/") {
 		return source.ReasonUnsupportedTableName, fmt.Sprintf("table name %q contains '/'", t.Name)
+	}
+	if strings.IndexFunc(t.Name, unicode.IsControl) >= 0 { // a newline would become a raw newline in an object key
+		return source.ReasonUnsupportedTableName, fmt.Sprintf("table name %q contains a control character (newline, tab...); rename the table", t.Name)
 	}
 	for _, c := range t.Columns {
 		if i := strings.IndexAny(c.Name, unsupportedColumnChars); i >= 0 {

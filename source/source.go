@@ -277,6 +277,9 @@ const (
 	ReasonNonTransactionalTable     = "NON_TRANSACTIONAL_TABLE"
 	ReasonZeroDates                 = "ZERO_DATES_WRITTEN_AS_NULL"
 	ReasonRowTooLarge               = "ROW_TOO_LARGE"
+	// ReasonFewerConnections: the server or the account's connection limit
+	// refused connections, so fewer scans run at once than asked for.
+	ReasonFewerConnections = "FEWER_CONNECTIONS_THAN_WORKERS"
 )
 
 // ValueTooLargeError reports a single value at or above the scan's

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -81,6 +82,9 @@ func redactErr(err error) string {
 // parameter) replaced by "xxxxx", for messages and records. Text that does
 // not parse as a URL has everything between "://" and the last "@" hidden.
 func Redact(rawURL string) string {
+	if !strings.Contains(rawURL, "://") && strings.Contains(rawURL, "=") {
+		return redactKeyValue(rawURL)
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		if i := strings.Index(rawURL, "://"); i >= 0 {
@@ -107,4 +111,13 @@ func Redact(rawURL string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+// keyValueSecret matches the value of a secret in a key/value connection
+// string (libpq's "host=h password=x" or "password = 'a b'").
+var keyValueSecret = regexp.MustCompile(`(?i)\b((?:ssl)?password|secret(?:_key)?)(\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
+
+// redactKeyValue hides the secrets of a key/value connection string.
+func redactKeyValue(s string) string {
+	return keyValueSecret.ReplaceAllString(s, "${1}${2}xxxxx")
 }

@@ -191,3 +191,140 @@ func TestMaxValueBytesNamesTheColumn(t *testing.T) {
 		t.Errorf("after an early close the snapshot connection reads %d rows", len(got))
 	}
 }
+
+// TestURLParametersAreAllowListed: a URL parameter outside the documented
+// list is refused before anything connects, naming the parameter and the
+// allowed ones, never its value (go-sql-driver/mysql would send an unknown
+// parameter to the server as SET name=value).
+func TestURLParametersAreAllowListed(t *testing.T) {
+	for _, param := range []string{"password=%27hunter2%27", "sql_mode=%27hunter2%27", "autocommit=0", "x=hunter2",
+		"tx_read_only=0", "charset=latin1", "parseTime=true", "interpolateParams=true", "Lock=none"} {
+		rawURL := "mysql://u:hunter2@127.0.0.1:1/db?" + param
+		_, err := OpenURL(context.Background(), rawURL, Options{})
+		name, _, _ := strings.Cut(param, "=")
+		if err == nil || !strings.Contains(err.Error(), `parameter "`+name+`" is not allowed`) ||
+			!strings.Contains(err.Error(), "allowed: allowCleartextPasswords") || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: %v", param, err)
+		}
+		var opErr *net.OpError
+		if errors.As(err, &opErr) {
+			t.Errorf("%s: refused only after connecting: %v", param, err)
+		}
+	}
+	if _, _, _, err := parseURL("mysql://u@h/db?tls=true&timeout=1s&readTimeout=1s&writeTimeout=1s&compress=true&maxAllowedPacket=1048576&allowNativePasswords=true&allowCleartextPasswords=false&allowFallbackToPlaintext=false&lock=none&lock_wait_timeout=1s&socket=/s"); err != nil {
+		t.Errorf("documented parameters refused: %v", err)
+	}
+	if _, _, _, err := parseURL("mysql://u@h/db?timeout=1s&timeout=2s"); err == nil {
+		t.Error("a repeated parameter was accepted")
+	}
+}
+
+// TestURLParameterCannotWriteToTheServer: on the real server, a URL
+// carrying ?password=, ?sql_mode= or an unknown parameter is refused and
+// the account is unchanged: its password still works, its
+// authentication_string is the same.
+func TestURLParameterCannotWriteToTheServer(t *testing.T) {
+	admin := adminDB(t)
+	user, password, rawURL := createUser(t, admin, "SELECT ON "+testDatabase+".*")
+	authString := func() string {
+		var s string
+		if err := admin.QueryRow("SELECT authentication_string FROM mysql.user WHERE user = ? AND host = '127.0.0.1'", user).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := authString()
+	for _, param := range []string{"password=%27changed-by-src%27", "sql_mode=%27ANSI%27", "src_unknown=1"} {
+		if src, err := OpenURL(context.Background(), rawURL+"?"+param, Options{}); err == nil {
+			src.Close()
+			t.Errorf("?%s: opened", param)
+		}
+	}
+	if after := authString(); after != before {
+		t.Errorf("the account's authentication_string changed from %q to %q", before, after)
+	}
+	src, err := OpenURL(context.Background(), rawURL, Options{})
+	if err != nil {
+		t.Fatalf("the original password %q no longer works: %v", password, err)
+	}
+	src.Close()
+}
+
+// TestConnectionsAreReadOnly: every connection the source reads through,
+// its pool (catalog queries) and each snapshot connection, refuses a write
+// with ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, for a source opened from a
+// URL and for one over the caller's pool (OpenDB: the snapshot connections).
+func TestConnectionsAreReadOnly(t *testing.T) {
+	admin := adminDB(t)
+	name := uniqueName(t, "src_ro")
+	createTable(t, admin, name, "(id INT PRIMARY KEY) ENGINE=InnoDB")
+	mustExec(t, admin, "INSERT INTO "+quoteIdent(name)+" VALUES (1)")
+	stmt := "INSERT INTO " + quoteIdent(name) + " VALUES (2)"
+	check := func(what string, errs []error) {
+		t.Helper()
+		for i, err := range errs {
+			var me *mysql.MySQLError
+			if !errors.As(err, &me) || me.Number != 1792 {
+				t.Errorf("%s: connection %d: %v, want error 1792 (read-only transaction)", what, i, err)
+			}
+		}
+	}
+	src := openTestSource(t, Options{})
+	snap := snapshotOf(t, src, 3)
+	errs := writeThrough(context.Background(), src, snap, stmt)
+	if len(errs) != 4 {
+		t.Fatalf("tried %d connections, want the pool's and 3 snapshot connections", len(errs))
+	}
+	check("OpenURL", errs)
+	// DDL and account changes too.
+	for _, q := range []string{"CREATE TABLE " + quoteIdent(name+"_new") + " (i INT)", "CREATE USER " + quoteString(name) + "@'127.0.0.1'"} {
+		if _, err := src.db.Exec(q); err == nil {
+			t.Errorf("%s went through the source's pool", q)
+			admin.Exec("DROP TABLE IF EXISTS " + quoteIdent(name+"_new"))
+			admin.Exec("DROP USER IF EXISTS " + quoteString(name) + "@'127.0.0.1'")
+		}
+	}
+
+	pool := adminDB(t)
+	byDB, err := OpenDB(context.Background(), pool, Options{NoLock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap2 := snapshotOf(t, byDB, 1)
+	check("OpenDB snapshot", writeThroughSnapshot(context.Background(), snap2, stmt))
+	var n int
+	if err := admin.QueryRow("SELECT COUNT(*) FROM " + quoteIdent(name)).Scan(&n); err != nil || n != 1 {
+		t.Errorf("table has %d rows (%v), want 1", n, err)
+	}
+}
+
+// TestErrorsHideThePassword: a server error that echoes the password (here
+// the name of a table dropped after the snapshot listed it, which is the
+// password) leaves the source with the password hidden, the server's
+// error still reachable.
+func TestErrorsHideThePassword(t *testing.T) {
+	admin := adminDB(t)
+	_, password, rawURL := createUser(t, admin, "SELECT ON "+testDatabase+".*")
+	// No key: listing reads nothing inside the snapshot, so no metadata
+	// lock holds the DROP below.
+	createTable(t, admin, password, "(id INT, v VARCHAR(20))")
+	src, err := OpenURL(context.Background(), rawURL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	snap := snapshotOf(t, src, 1)
+	tb := table(t, snap, password)
+	mustExec(t, admin, "SET SESSION lock_wait_timeout = 10", "DROP TABLE "+quoteIdent(password))
+	r, err := snap.Scan(context.Background(), idValueRequest(tb))
+	if err == nil {
+		for r.Next() {
+		}
+		err = r.Err()
+		r.Close()
+	}
+	var me *mysql.MySQLError
+	if err == nil || strings.Contains(err.Error(), password) || !strings.Contains(err.Error(), "xxxxx") || !errors.As(err, &me) {
+		t.Errorf("scan of the dropped table: %v", err)
+	}
+}

@@ -43,3 +43,36 @@ func TestConformance(t *testing.T) {
 		return &harness{url: testURL(t), db: db}, nil
 	})
 }
+
+func (h *harness) WriteThrough(ctx context.Context, src source.Source, snap source.Snapshot, stmt string) ([]error, error) {
+	return writeThrough(ctx, src.(*Source), snap.(*Snapshot), stmt), nil
+}
+
+var _ sourcetest.WriteHarness = (*harness)(nil)
+
+// writeThrough runs stmt on a connection of the source's pool and on every
+// connection of the snapshot (borrowed the way scans borrow them), and
+// returns each result.
+func writeThrough(ctx context.Context, s *Source, snap *Snapshot, stmt string) []error {
+	_, err := s.db.ExecContext(ctx, stmt)
+	return append([]error{err}, writeThroughSnapshot(ctx, snap, stmt)...)
+}
+
+// writeThroughSnapshot runs stmt on every connection of the snapshot.
+func writeThroughSnapshot(ctx context.Context, snap *Snapshot, stmt string) []error {
+	var errs []error
+	var held []*snapConn
+	for range cap(snap.free) {
+		c, err := snap.acquire(ctx)
+		if err != nil {
+			return append(errs, err)
+		}
+		held = append(held, c)
+		_, err = c.conn.ExecContext(ctx, stmt)
+		errs = append(errs, err)
+	}
+	for _, c := range held {
+		snap.release(c, true)
+	}
+	return errs
+}

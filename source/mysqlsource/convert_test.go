@@ -342,12 +342,12 @@ func TestScanQuery(t *testing.T) {
 }
 
 func TestParseURL(t *testing.T) {
-	cfg, id, uo, err := parseURL("mysql://u%40x:s3cr%2Fet@db.example:3307/shop?tls=skip-verify&timeout=3s&lock=none&lock_wait_timeout=2s&autocommit=1")
+	cfg, id, uo, err := parseURL("mysql://u%40x:s3cr%2Fet@db.example:3307/shop?tls=skip-verify&timeout=3s&lock=none&lock_wait_timeout=2s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.User != "u@x" || cfg.Passwd != "s3cr/et" || cfg.Net != "tcp" || cfg.Addr != "db.example:3307" || cfg.DBName != "shop" ||
-		cfg.TLSConfig != "skip-verify" || cfg.Timeout != 3*time.Second || cfg.Params["autocommit"] != "1" {
+		cfg.TLSConfig != "skip-verify" || cfg.Timeout != 3*time.Second || len(cfg.Params) != 0 {
 		t.Errorf("config %+v", cfg)
 	}
 	if !uo.NoLock || uo.LockWaitTimeout != 2*time.Second {

@@ -12,9 +12,15 @@
 //	mysql://user:password@host:3306/database?param=value
 //	mariadb://user@localhost/?socket=/run/mysqld/mysqld.sock
 //
-// The database in the path is only the connections' default database: the
-// export covers every database the account can see (narrow it with
-// ExportOnly). Parameters:
+// The database in the path is the one exported (the task record's SourceArn
+// names it; [Options.Databases] narrows otherwise); a URL with none
+// (mysql://user@host:3306/) exports every database the account can see, as
+// RDS exports the whole snapshot. A database asked for that the account
+// cannot see (MySQL shows an account only the databases it has privileges
+// on) is a PERMISSIONS_DO_NOT_EXIST warning with the GRANT. Only these parameters are accepted; any other is refused
+// before anything connects, with an error naming it (go-sql-driver/mysql
+// would run an unknown parameter as SET name=value on the server, and
+// ?password= would change the account's password):
 //
 //   - socket: connect to a Unix socket instead of host:port.
 //   - lock: auto (default) or none; none never takes FLUSH TABLES WITH READ
@@ -22,9 +28,22 @@
 //   - lock_wait_timeout: how long the lock, and a scan's wait for a table's
 //     metadata lock, may wait, a Go duration (default 10s,
 //     [Options.LockWaitTimeout]).
-//   - anything else is a go-sql-driver DSN parameter (tls, timeout,
-//     readTimeout, ...) or a session variable, as in a DSN. time_zone and
-//     sql_mode are always this package's (see Sessions).
+//   - option_file: a MySQL option file (the mysql client's ~/.my.cnf
+//     format) whose [client] group gives user and password (see Secrets).
+//   - the go-sql-driver/mysql parameters tls, timeout, readTimeout,
+//     writeTimeout, compress, maxAllowedPacket, allowCleartextPasswords,
+//     allowNativePasswords and allowFallbackToPlaintext, as in its DSN.
+//     They choose the transport, timeouts and how to authenticate; none
+//     runs a statement or changes what a session reads. charset,
+//     collation, parseTime, loc, interpolateParams and session variables
+//     are this package's (see Sessions).
+//
+// # Secrets
+//
+// The password is taken from the URL, else from the option_file's [client]
+// password, else from the MYSQL_PWD environment variable ([EnvPassword]),
+// so that it need not appear in a URL. It never reaches the server as
+// statement text, an error, a record or the identity.
 //
 // [OpenConfig] takes a *mysql.Config and [OpenDB] an already-open *sql.DB.
 // [Source.Identity] is the URL without password or parameters; passwords
@@ -33,7 +52,10 @@
 // # Consistency
 //
 // [Source.Snapshot] uses mydumper's method. The snapshot opens
-// SnapshotOptions.Workers connections, then FLUSH TABLES WITH READ LOCK on
+// SnapshotOptions.Workers connections (at most [MaxSnapshotConns], 32; when
+// the server refuses more, ER_CON_COUNT_ERROR, ER_TOO_MANY_USER_CONNECTIONS
+// or an account's MAX_USER_CONNECTIONS, it keeps one fewer than it got and
+// Info().Warnings says FEWER_CONNECTIONS_THAN_WORKERS), then FLUSH TABLES WITH READ LOCK on
 // another connection blocks every commit while each of them runs START
 // TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY (at REPEATABLE READ, the
 // only level where the snapshot means anything), and the server clock, the
@@ -76,7 +98,13 @@
 //
 // # Sessions
 //
-// Snapshot connections run with time_zone '+00:00' (TIMESTAMP values are
+// Every connection is read-only: a source opened from a URL or a
+// *mysql.Config runs SET SESSION TRANSACTION READ ONLY on each new
+// connection of its pool before using it, snapshot connections (those of
+// an [OpenDB] pool too) set it with their isolation level, and snapshot
+// transactions start READ ONLY, so a write through the exporter's
+// connections fails (ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION). Snapshot
+// connections run with time_zone '+00:00' (TIMESTAMP values are
 // read in UTC), sql_mode 'NO_ENGINE_SUBSTITUTION' (nothing that changes how
 // values print: no PAD_CHAR_TO_FULL_LENGTH, no ANSI_QUOTES; servers with
 // different default modes export the same bytes), character set utf8mb4,

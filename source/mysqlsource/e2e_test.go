@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"github.com/snapexport/snapexport/sink/dirsink"
 	"github.com/snapexport/snapexport/source"
 	ms "github.com/snapexport/snapexport/source/mysqlsource"
+	"github.com/snapexport/snapexport/source/sourcetest"
 	"github.com/snapexport/snapexport/writer"
 )
 
@@ -809,4 +811,79 @@ func duckDigest(t *testing.T, duck *duckcheck.DB, fileList, sumColumn string, co
 		t.Fatalf("digest in DuckDB: %v", err)
 	}
 	return d
+}
+
+// TestEndToEndUnderUserConnectionLimit: an account created WITH
+// MAX_USER_CONNECTIONS 3 (and RELOAD, so the snapshot would use 8
+// connections) exports with Concurrency 8: the task COMPLETEs with every
+// row and its warnings say fewer scans ran at once.
+func TestEndToEndUnderUserConnectionLimit(t *testing.T) {
+	admin := ms.AdminDB(t)
+	name := ms.UniqueName(t, "e2e_limit")
+	ms.FillTable(t, admin, name, 20000)
+	user, _, rawURL := ms.CreateUser(t, admin, "SELECT ON "+ms.TestDatabase+".*", "RELOAD ON *.*")
+	ms.MustExec(t, admin, "ALTER USER '"+user+"'@'127.0.0.1' WITH MAX_USER_CONNECTIONS 3")
+	rec, _, err := export(t, snapexport.StartExportTaskInput{
+		SourceArn:  rawURL,
+		ExportOnly: []string{ms.TestDatabase + "." + name},
+		Options:    &snapexport.TaskOptions{Concurrency: 8},
+	})
+	if err != nil || rec.Status != snapexport.StatusComplete || rec.ExportedRows != 20000 {
+		t.Fatalf("task %s with %d rows (%v), want COMPLETE with 20000", rec.Status, rec.ExportedRows, err)
+	}
+	if !strings.Contains(rec.WarningMessage, source.ReasonFewerConnections) {
+		t.Errorf("WarningMessage %q does not say fewer connections were used", rec.WarningMessage)
+	}
+}
+
+// TestEndToEndPasswordOutsideTheURL: with the password only in MYSQL_PWD,
+// or only in the [client] group of an option file named by option_file, an
+// export COMPLETEs and the password is in no record, file, event, warning
+// or error.
+func TestEndToEndPasswordOutsideTheURL(t *testing.T) {
+	admin := ms.AdminDB(t)
+	name := ms.UniqueName(t, "e2e_secret")
+	ms.FillTable(t, admin, name, 10)
+	user, password, rawURL := ms.CreateUser(t, admin, "SELECT ON "+ms.TestDatabase+".*")
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(user)
+	optionFile := filepath.Join(t.TempDir(), "my.cnf")
+	if err := os.WriteFile(optionFile, []byte("[mysql]\npassword=not-this-one\n[client]\n# the account's\npassword = \""+password+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	withFile := *u
+	withFile.RawQuery = url.Values{"option_file": {optionFile}}.Encode()
+	for way, sourceURL := range map[string]string{"MYSQL_PWD": u.String(), "option_file": withFile.String()} {
+		t.Run(way, func(t *testing.T) {
+			if way == "MYSQL_PWD" {
+				t.Setenv(ms.EnvPassword, password)
+			}
+			var events []snapexport.Event
+			var mu sync.Mutex
+			rec, dir, err := export(t, snapexport.StartExportTaskInput{
+				SourceArn:  sourceURL,
+				ExportOnly: []string{ms.TestDatabase + "." + name},
+				Options: &snapexport.TaskOptions{OnEvent: func(ev snapexport.Event) {
+					mu.Lock()
+					events = append(events, ev)
+					mu.Unlock()
+				}},
+			})
+			if err != nil || rec.Status != snapexport.StatusComplete || rec.ExportedRows != 10 {
+				t.Fatalf("task %s, %d rows, %v", rec.Status, rec.ExportedRows, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			sourcetest.CheckNoSecret(t, password, dir, rec, events, rec.WarningMessage)
+		})
+	}
+	t.Setenv(ms.EnvPassword, "wrong-"+password)
+	_, err = ms.OpenURL(context.Background(), u.String(), ms.Options{})
+	if err == nil {
+		t.Fatal("a wrong MYSQL_PWD connected")
+	}
+	sourcetest.CheckNoSecret(t, password, "", err, err.Error())
 }

@@ -12,21 +12,8 @@ import (
 
 var _ source.KeySampler = (*Snapshot)(nil)
 
-// KeyQuantiles splits the key's values into n groups of about equal row
-// counts, from the server's own estimates: EXPLAIN of a range over the key's
-// index returns the storage engine's records-in-range estimate (InnoDB dives
-// into the index at both ends; no row is read). InnoDB's estimate of a range
-// is rough when the range is wide, and never more than half the table, so
-// the key's span is cut into cells, the heaviest cell halved again and again
-// (two EXPLAINs each) until every cell holds a small share of the rows, and
-// the boundaries are read off the cells' cumulative counts. A skewed key
-// thus still splits into parts of similar size, without reading it. Where
-// the estimates are not available (an EXPLAIN error), the boundaries divide
-// min..max evenly.
-//
-// A BIGINT UNSIGNED key above MaxInt64 is split within int64; its larger
-// values fall in the last, open-ended range.
-func (s *Snapshot) KeyQuantiles(ctx context.Context, t source.Table, column string, n int) ([]int64, error) {
+// keyQuantiles is KeyQuantiles before redaction.
+func (s *Snapshot) keyQuantiles(ctx context.Context, t source.Table, column string, n int) ([]int64, error) {
 	if n < 2 {
 		return nil, nil
 	}

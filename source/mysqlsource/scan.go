@@ -3,8 +3,10 @@ package mysqlsource
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,15 +23,8 @@ import (
 // before it closes the connection itself.
 const killGrace = time.Second
 
-// Scan reads one table, partition or key range on a snapshot connection,
-// waiting for one to be free. Rows stream from the server as the caller
-// reads them (the text protocol; nothing is buffered beyond one row).
-//
-// Cancelling ctx, or closing the rows before the end, stops the statement
-// with KILL QUERY from another connection: the snapshot connection and its
-// transaction survive and go back to the snapshot. Only when that fails
-// within a second is the connection closed.
-func (s *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Rows, error) {
+// scan is Scan before redaction.
+func (s *Snapshot) scan(ctx context.Context, req source.ScanRequest) (source.Rows, error) {
 	convs := make([]conversion, len(req.Columns))
 	scratch := 0
 	for i, col := range req.Columns {
@@ -304,6 +299,9 @@ func (r *rows) end(err error) {
 // the table's definition after the snapshot causes: InnoDB's consistent
 // read versions rows, not table definitions.
 func scanError(t source.Table, err error) error {
+	if serverClosed(err) {
+		return fmt.Errorf("mysqlsource: scan %s: the server closed the connection (the session was killed, the server restarted, or a timeout such as net_write_timeout ended it): %w", t.Target(), err)
+	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		why := ""
@@ -346,7 +344,7 @@ func (r *rows) Row(dst []parquet.Value) ([]parquet.Value, error) {
 	return dst, nil
 }
 
-func (r *rows) Err() error { return r.err }
+func (r *rows) Err() error { return r.snap.src.redact(r.err) }
 
 // Warnings reports, per column, the zero or invalid DATETIME/TIMESTAMP
 // values written as NULL.
@@ -418,4 +416,15 @@ func (r *rows) settle() bool {
 		}
 	}
 	return false
+}
+
+// serverClosed reports the errors go-sql-driver/mysql returns when the
+// server ends the connection under a read: "invalid connection", an
+// unexpected EOF, or MariaDB's ER_CONNECTION_KILLED / a shutdown.
+func serverClosed(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1927 || me.Number == 1053
+	}
+	return errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn)
 }

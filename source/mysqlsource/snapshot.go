@@ -67,18 +67,8 @@ type snapConn struct {
 	id   int64 // CONNECTION_ID(), for KILL QUERY
 }
 
-// Snapshot pins the present. With the RELOAD privilege (and without
-// Options.NoLock) it is mydumper's method: FLUSH TABLES WITH READ LOCK
-// blocks every commit for the moment each of opts.Workers connections runs
-// START TRANSACTION WITH CONSISTENT SNAPSHOT and the binary log position is
-// read, then UNLOCK TABLES; every connection then reads the same point in
-// time. Without the privilege (as on RDS), or when the lock cannot be had
-// within Options.LockWaitTimeout, one connection holds one snapshot and
-// serves every scan in turn, and Info().Warnings says so.
-//
-// LOCK INSTANCE FOR BACKUP (MySQL 8) is not used: it blocks DDL but not
-// commits, so it cannot make several transactions start at one point.
-func (s *Source) Snapshot(ctx context.Context, opts source.SnapshotOptions) (source.Snapshot, error) {
+// openSnapshot is Snapshot before redaction.
+func (s *Source) openSnapshot(ctx context.Context, opts source.SnapshotOptions) (source.Snapshot, error) {
 	snap, err := s.snapshot(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -92,8 +82,14 @@ func (s *Source) Snapshot(ctx context.Context, opts source.SnapshotOptions) (sou
 	return snap, nil
 }
 
+// MaxSnapshotConns bounds the connections one snapshot holds, however many
+// workers are asked for (each scan holds one while it runs). One more
+// connection takes the lock while the snapshot starts, and the catalog
+// queries use one of the pool's.
+const MaxSnapshotConns = 32
+
 func (s *Source) snapshot(ctx context.Context, opts source.SnapshotOptions) (*Snapshot, error) {
-	n := max(opts.Workers, 1)
+	n := min(max(opts.Workers, 1), MaxSnapshotConns)
 	if s.opts.NoLock {
 		return s.singleSnapshot(ctx, "the source was opened with lock=none (Options.NoLock)")
 	}
@@ -104,20 +100,38 @@ func (s *Source) snapshot(ctx context.Context, opts source.SnapshotOptions) (*Sn
 		}
 		return nil, err
 	}
+	var limited error // the server's refusal of more connections
 	for range n {
 		c, err := s.newSnapConn(ctx)
 		if err != nil {
-			return fail(err)
+			if !tooManyConnections(err) || len(conns) == 0 {
+				return fail(err)
+			}
+			limited = err
+			break
 		}
 		conns = append(conns, c)
 	}
-	lock, err := s.db.Conn(ctx)
-	if err != nil {
-		return fail(connectError(err))
+	if limited != nil && len(conns) > 1 {
+		// Leave one connection for the lock, then the catalog queries.
+		conns[len(conns)-1].discard()
+		conns = conns[:len(conns)-1]
 	}
-	// The lock connection never goes back to the pool: if UNLOCK TABLES
-	// fails, closing it is what releases the lock.
-	defer discard(lock)
+	lock, err := s.lockConn(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	ok := false
+	defer func() {
+		// The lock connection goes back to the pool (for the catalog
+		// queries) only once UNLOCK TABLES succeeded: otherwise closing it
+		// is what releases the lock.
+		if ok {
+			lock.Close()
+		} else {
+			discard(lock)
+		}
+	}()
 	secs := max(int64(s.opts.LockWaitTimeout/time.Second), 1)
 	if _, err := lock.ExecContext(ctx, "SET SESSION lock_wait_timeout = "+strconv.FormatInt(secs, 10)); err != nil {
 		return fail(fmt.Errorf("mysqlsource: snapshot: %w", err))
@@ -146,7 +160,46 @@ func (s *Source) snapshot(ctx context.Context, opts source.SnapshotOptions) (*Sn
 	if _, err := lock.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
 		return fail(fmt.Errorf("mysqlsource: snapshot: UNLOCK TABLES: %w", err))
 	}
+	ok = true
+	if limited != nil {
+		info.Warnings = append(info.Warnings, source.Warning{
+			Reason: source.ReasonFewerConnections,
+			Detail: fmt.Sprintf("the server refused more connections (%v); %d scans run at once instead of %d "+
+				"(raise the account's MAX_USER_CONNECTIONS or the server's max_connections / max_user_connections)",
+				errors.Unwrap(limited), len(conns), opts.Workers),
+		})
+	}
 	return newSnapshot(s, info, conns), nil
+}
+
+// tooManyConnections reports the server refusing a connection for a
+// connection limit: max_connections (ER_CON_COUNT_ERROR), max_user_connections
+// (ER_TOO_MANY_USER_CONNECTIONS) or the account's MAX_USER_CONNECTIONS
+// (ER_USER_LIMIT_REACHED).
+func tooManyConnections(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1040 || me.Number == 1203 || me.Number == 1226)
+}
+
+// lockConn takes a connection for FLUSH TABLES WITH READ LOCK. Under a
+// connection limit, the slot of a snapshot connection just closed is freed
+// by the server a moment later: refusals are retried for a second.
+func (s *Source) lockConn(ctx context.Context) (*sql.Conn, error) {
+	for i := 0; ; i++ {
+		lock, err := s.db.Conn(ctx)
+		if err == nil {
+			// A pool connection may be stale; make sure this one works.
+			err = lock.PingContext(ctx)
+			if err == nil {
+				return lock, nil
+			}
+			discard(lock)
+		}
+		if !tooManyConnections(err) || i >= 20 || ctx.Err() != nil {
+			return nil, connectError(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // singleSnapshot is the fallback: one connection, one snapshot, every scan
@@ -224,8 +277,9 @@ func (s *Source) newSnapConn(ctx context.Context) (*snapConn, error) {
 			// Scans wait for metadata locks no longer than the snapshot's
 			// lock (Options.LockWaitTimeout).
 			", SESSION lock_wait_timeout = " + strconv.FormatInt(max(int64(s.opts.LockWaitTimeout/time.Second), 1), 10),
-		// WITH CONSISTENT SNAPSHOT means nothing below REPEATABLE READ.
-		"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+		// WITH CONSISTENT SNAPSHOT means nothing below REPEATABLE READ;
+		// READ ONLY also covers a caller's pool (OpenDB).
+		"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
 	}
 	switch {
 	case s.engine == "mariadb":

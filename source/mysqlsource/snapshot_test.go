@@ -422,8 +422,8 @@ func TestKilledConnection(t *testing.T) {
 				}
 			}
 			err = scan.Err()
-			if err == nil || !strings.Contains(err.Error(), testDatabase+"."+name) {
-				t.Fatalf("scan of a killed connection: err = %v, want an error naming the table", err)
+			if err == nil || !strings.Contains(err.Error(), testDatabase+"."+name) || !strings.Contains(err.Error(), "the server closed the connection") {
+				t.Fatalf("scan of a killed connection: err = %v, want an error naming the table and saying the server closed the connection", err)
 			}
 			scan.Close()
 			if workers == 1 {
@@ -558,4 +558,19 @@ func TestScanBehindQueuedDDL(t *testing.T) {
 			t.Errorf("scan behind the ALTER: %v, want the lock wait's error naming the table", err)
 		}
 	})
+}
+
+// TestSnapshotConnectionsAreBounded: however many workers are asked for,
+// a snapshot holds at most MaxSnapshotConns connections.
+func TestSnapshotConnectionsAreBounded(t *testing.T) {
+	src := openTestSource(t, Options{})
+	snap := snapshotOf(t, src, 100000)
+	if n := cap(snap.free); n != MaxSnapshotConns {
+		t.Errorf("snapshot holds %d connections for 100000 workers, want %d", n, MaxSnapshotConns)
+	}
+	for _, w := range snap.Info().Warnings {
+		if w.Reason == source.ReasonFewerConnections {
+			t.Errorf("warning %+v: the bound is not a refusal", w)
+		}
+	}
 }

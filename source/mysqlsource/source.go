@@ -3,10 +3,13 @@ package mysqlsource
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +30,11 @@ func init() {
 
 // Options tune a [Source]. The zero value is the default.
 type Options struct {
+	// Databases restricts the Source to these databases. Nil means the
+	// database the connection names (the URL's path, Config.DBName, the
+	// pool's DATABASE()), or every database the account can see when it
+	// names none; [source.SnapshotOptions.Databases] narrows further.
+	Databases []string
 	// Identity replaces the identity the source derives (the URL without
 	// password, or for [OpenDB] one built from the server's host name,
 	// port and current user).
@@ -80,6 +88,7 @@ type Source struct {
 	minor    int
 	identity string
 	user     string // CURRENT_USER() quoted as 'user'@'host', for GRANT hints
+	secret   string // the password, hidden in every error (see redact)
 	opts     Options
 }
 
@@ -130,14 +139,38 @@ func OpenConfig(ctx context.Context, cfg *mysql.Config, opts Options) (*Source, 
 	if opts.Identity == "" {
 		opts.Identity = configIdentity(c)
 	}
-	db := sql.OpenDB(conn)
+	db := sql.OpenDB(readOnlyConnector{conn})
 	s, err := open(ctx, db, opts)
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, source.RedactError(err, c.Passwd)
 	}
 	s.ownsDB = true
+	s.secret = c.Passwd
 	return s, nil
+}
+
+// readOnlyConnector makes every connection of the pool read-only before
+// database/sql hands it out (SET SESSION TRANSACTION READ ONLY): the source
+// is only read, catalog queries on the pool included. The driver has no
+// connect hook of its own.
+type readOnlyConnector struct{ driver.Connector }
+
+func (c readOnlyConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := conn.(driver.ExecerContext)
+	if !ok {
+		conn.Close()
+		return nil, errors.New("mysqlsource: the driver's connection cannot execute statements")
+	}
+	if _, err := ex.ExecContext(ctx, "SET SESSION TRANSACTION READ ONLY", nil); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("mysqlsource: make the session read-only: %w", err)
+	}
+	return conn, nil
 }
 
 // OpenDB opens a source over the caller's pool, which stays the caller's:
@@ -154,15 +187,20 @@ func open(ctx context.Context, db *sql.DB, opts Options) (*Source, error) {
 	s := &Source{db: db, opts: opts.withDefaults()}
 	var user, host string
 	var port int
+	var database sql.NullString
 	var probe sql.RawBytes
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, connectError(err)
 	}
 	defer conn.Close()
-	err = conn.QueryRowContext(ctx, "SELECT VERSION(), CURRENT_USER(), @@hostname, @@port").Scan(&s.version, &user, &host, &port)
+	err = conn.QueryRowContext(ctx, "SELECT VERSION(), CURRENT_USER(), @@hostname, @@port, DATABASE()").Scan(&s.version, &user, &host, &port, &database)
 	if err != nil {
 		return nil, connectError(err)
+	}
+	// The database the connection names is what the Source exports.
+	if s.opts.Databases == nil && database.String != "" {
+		s.opts.Databases = []string{database.String}
 	}
 	// parseTime=true would hand the scans time.Time values (database/sql
 	// formats them RFC 3339 into RawBytes) instead of the server's text.
@@ -222,11 +260,32 @@ type urlOptions struct {
 	LockWaitTimeout time.Duration
 }
 
+// driverParams are the go-sql-driver/mysql DSN parameters a URL may carry:
+// transport, TLS, timeouts and authentication-method switches, none of
+// which runs a statement or changes what a session reads. The driver turns
+// every parameter it does not know into SET name=value on each new
+// connection (a "password" parameter would change the account's password),
+// and others it knows change how values come back (parseTime, charset,
+// collation, loc, interpolateParams), so nothing else is passed on.
+var driverParams = []string{
+	"allowCleartextPasswords", "allowFallbackToPlaintext", "allowNativePasswords",
+	"compress", "maxAllowedPacket", "readTimeout", "timeout", "tls", "writeTimeout",
+}
+
+// ownParams are the parameters this package handles.
+var ownParams = []string{"lock", "lock_wait_timeout", "option_file", "socket"}
+
+// allowedParams lists every parameter a URL may carry, for messages.
+func allowedParams() string {
+	all := append(append([]string(nil), ownParams...), driverParams...)
+	sort.Strings(all)
+	return strings.Join(all, ", ")
+}
+
 // parseURL turns mysql://user:password@host:port/database?params into a
-// driver configuration. The parameters socket, lock and lock_wait_timeout
-// are this package's; every other is the driver's DSN parameter of the same
-// name (tls, timeout, readTimeout, ...) or a session variable to set, as in
-// a go-sql-driver DSN. Errors never contain the password.
+// driver configuration. Only the parameters of the package documentation
+// are accepted; any other is refused before anything connects. Errors never
+// contain the password or a parameter's value.
 func parseURL(rawURL string) (*mysql.Config, string, urlOptions, error) {
 	var uo urlOptions
 	u, err := url.Parse(rawURL)
@@ -237,6 +296,25 @@ func parseURL(rawURL string) (*mysql.Config, string, urlOptions, error) {
 		return nil, "", uo, fmt.Errorf("mysqlsource: URL %q: scheme must be mysql or mariadb", source.Redact(rawURL))
 	}
 	q := u.Query()
+	shown := *u // the URL as messages show it: no password, no parameters
+	shown.RawQuery = ""
+	if u.User != nil {
+		shown.User = url.User(u.User.Username())
+	}
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !slices.Contains(ownParams, k) && !slices.Contains(driverParams, k) {
+			return nil, "", uo, fmt.Errorf("mysqlsource: URL %q: parameter %q is not allowed: the source is only read, and the driver would run an unknown parameter as SET %s=... on the server (allowed: %s)",
+				shown.String(), k, k, allowedParams())
+		}
+		if len(q[k]) > 1 {
+			return nil, "", uo, fmt.Errorf("mysqlsource: URL %q: parameter %q is given %d times; give it once", shown.String(), k, len(q[k]))
+		}
+	}
 	socket := q.Get("socket")
 	q.Del("socket")
 	switch l := q.Get("lock"); l {
@@ -255,15 +333,20 @@ func parseURL(rawURL string) (*mysql.Config, string, urlOptions, error) {
 		uo.LockWaitTimeout = d
 	}
 	q.Del("lock_wait_timeout")
+	optionFile := q.Get("option_file")
+	q.Del("option_file")
 	// The driver parses its own parameters from a DSN; one without user,
 	// password or address keeps secrets out of its errors.
 	cfg, err := mysql.ParseDSN("/?" + q.Encode())
 	if err != nil {
-		return nil, "", uo, fmt.Errorf("mysqlsource: URL %q: %v", source.Redact(rawURL), err)
+		return nil, "", uo, fmt.Errorf("mysqlsource: URL %q: %v", shown.String(), err)
 	}
 	if u.User != nil {
 		cfg.User = u.User.Username()
 		cfg.Passwd, _ = u.User.Password()
+	}
+	if err := applySecrets(cfg, u.User, optionFile); err != nil {
+		return nil, "", uo, err
 	}
 	if socket != "" {
 		cfg.Net, cfg.Addr = "unix", socket
@@ -279,8 +362,8 @@ func parseURL(rawURL string) (*mysql.Config, string, urlOptions, error) {
 	}
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	id := url.URL{Scheme: strings.ToLower(u.Scheme), Host: cfg.Addr, Path: "/" + cfg.DBName}
-	if u.User != nil {
-		id.User = url.User(u.User.Username())
+	if cfg.User != "" {
+		id.User = url.User(cfg.User)
 	}
 	if socket != "" {
 		id.Host = u.Host
@@ -302,6 +385,11 @@ func configIdentity(c *mysql.Config) string {
 // *mysql.MySQLError) under a message that says what failed. The driver's
 // errors never include the password.
 func connectError(err error) error {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1044 { // ER_DBACCESS_DENIED_ERROR
+		return fmt.Errorf("mysqlsource: connect: the account has no privileges on the URL's database (%s: GRANT SELECT ON the database's tables to the account): %w",
+			source.ReasonPermissionsDoNotExist, err)
+	}
 	return fmt.Errorf("mysqlsource: connect: %w", err)
 }
 

@@ -104,32 +104,8 @@ type keySample struct {
 	rank  int64
 }
 
-// KeyBoundaries samples a CHAR, VARCHAR, BINARY or VARBINARY column (source.
-// KeyBoundarySampler) by walking its index once, inside the snapshot:
-//
-//	SELECT CAST(k AS BINARY) FROM t FORCE INDEX (ix) WHERE k > <previous>
-//	ORDER BY k LIMIT 1 OFFSET <stride − 1>
-//
-// Each statement skips stride entries of the index from where the previous
-// one stopped and returns one value, so the whole walk reads each entry once
-// (of the index: a secondary index holds only keys) and transfers only the
-// samples, about 4n of them. The stride comes from the table's row estimate;
-// it doubles when the estimate proves low, and when it proves so high that
-// not one stride fits, the non-NULL keys are counted (the index is then
-// smaller than one stride) and the walk starts again. The n−1 boundaries are
-// the samples nearest to each n-th of the walk.
-//
-// Values are the column's own bytes (CAST AS BINARY: no conversion to the
-// connection's character set), compared through literals of the column's
-// character set and collation (see Scan), so each boundary sorts strictly
-// after the one before in the column's collation: "k > previous" skips every
-// value equal to it ('a' and 'Á' under utf8mb4_general_ci, 'a' and 'a ' under
-// a PAD SPACE collation). A leading column that repeats (the first column of
-// a composite key) samples the same way, with less even parts.
-//
-// The index walked is the key's (Tables chose it); for another column, the
-// first B-tree index it leads. A column no index orders is not sampled.
-func (s *Snapshot) KeyBoundaries(ctx context.Context, t source.Table, column string, n int) ([][]byte, error) {
+// keyBoundaries is KeyBoundaries before redaction.
+func (s *Snapshot) keyBoundaries(ctx context.Context, t source.Table, column string, n int) ([][]byte, error) {
 	if n < 2 {
 		return nil, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,16 +27,8 @@ var systemDatabases = map[string]bool{
 // CONNECT, SPIDER...) is read as it is when the scan runs.
 var transactionalEngines = map[string]bool{"innodb": true, "rocksdb": true, "tokudb": true}
 
-// Tables lists the base tables of every database except mysql,
-// information_schema, performance_schema and sys (narrowed by
-// SnapshotOptions.Databases, then by filter). Views and sequences are not
-// listed. A table the account cannot SELECT (SELECT * fails with an access
-// error, table or column privileges alike) comes back in skipped with the
-// GRANT that fixes it. Tables are ordered by database, then name.
-//
-// The catalog is read through the pool (information_schema is not
-// transactional anyway); key bounds are read inside the snapshot.
-func (s *Snapshot) Tables(ctx context.Context, filter source.Filter) ([]source.Table, []source.Skipped, error) {
+// tables is Tables before redaction.
+func (s *Snapshot) tables(ctx context.Context, filter source.Filter) ([]source.Table, []source.Skipped, error) {
 	dbs, err := s.databases(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -57,6 +50,7 @@ func (s *Snapshot) Tables(ctx context.Context, filter source.Filter) ([]source.T
 }
 
 func (s *Snapshot) databases(ctx context.Context) ([]string, error) {
+	scope := s.src.opts.Databases
 	rows, err := s.src.db.QueryContext(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
 	if err != nil {
 		return nil, fmt.Errorf("mysqlsource: list databases: %w", err)
@@ -68,7 +62,7 @@ func (s *Snapshot) databases(ctx context.Context) ([]string, error) {
 		if err := rows.Scan(&name); err != nil {
 			return nil, fmt.Errorf("mysqlsource: list databases: %w", err)
 		}
-		if !systemDatabases[strings.ToLower(name)] && (s.only == nil || s.only[name]) {
+		if !systemDatabases[strings.ToLower(name)] && (s.only == nil || s.only[name]) && (scope == nil || slices.Contains(scope, name)) {
 			dbs = append(dbs, name)
 		}
 	}
@@ -76,7 +70,36 @@ func (s *Snapshot) databases(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("mysqlsource: list databases: %w", err)
 	}
 	sort.Strings(dbs)
+	// A database asked for by name that the account cannot see: MySQL
+	// shows an account only the databases it has privileges on, so it does
+	// not exist or the account may read none of it.
+	var asked []string
+	for d := range s.only {
+		asked = append(asked, d)
+	}
+	sort.Strings(asked)
+	for _, d := range asked {
+		if !slices.Contains(dbs, d) && !systemDatabases[strings.ToLower(d)] && (scope == nil || slices.Contains(scope, d)) {
+			s.warnInvisible(d)
+		}
+	}
 	return dbs, nil
+}
+
+// warnInvisible records, once, that a requested database is not visible
+// to the account.
+func (s *Snapshot) warnInvisible(db string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.warned["\x00db\x00"+db] {
+		return
+	}
+	s.warned["\x00db\x00"+db] = true
+	s.warnings = append(s.warnings, source.Warning{
+		Target: db, Reason: source.ReasonPermissionsDoNotExist,
+		Detail: "the account " + s.src.user + " sees no database " + quoteIdent(db) +
+			": it has no privileges on it, or it does not exist; GRANT SELECT ON " + quoteIdent(db) + ".* TO " + s.src.user,
+	})
 }
 
 type tableRow struct {

@@ -3,6 +3,7 @@ package mysqlsource
 import (
 	"context"
 	"math"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -299,5 +300,92 @@ func TestPermissionsSkipTables(t *testing.T) {
 		if s.Detail != wantGrant {
 			t.Errorf("%s: detail %q, want %q", n, s.Detail, wantGrant)
 		}
+	}
+}
+
+// TestURLDatabaseIsTheScope: a URL naming a database exports that database
+// only; one naming none exports every database the account sees. The
+// identity says which.
+func TestURLDatabaseIsTheScope(t *testing.T) {
+	admin := adminDB(t)
+	dbA, dbB := uniqueName(t, "src_scope_a"), uniqueName(t, "src_scope_b")
+	for _, db := range []string{dbA, dbB} {
+		t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + quoteIdent(db)) })
+		mustExec(t, admin, "CREATE DATABASE "+quoteIdent(db), "CREATE TABLE "+quoteIdent(db)+".t (id INT PRIMARY KEY)")
+	}
+	targets := func(rawURL string) (string, []string) {
+		t.Helper()
+		src, err := OpenURL(context.Background(), rawURL, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		snap, err := src.Snapshot(context.Background(), source.SnapshotOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer snap.Close()
+		tables, _, err := snap.Tables(context.Background(), allTables{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tb := range tables {
+			if tb.Database == dbA || tb.Database == dbB {
+				out = append(out, tb.Target())
+			}
+		}
+		return src.Identity(), out
+	}
+	u, _ := url.Parse(testURL(t))
+	u.Path = "/" + dbA
+	id, got := targets(u.String())
+	if want := []string{dbA + ".t"}; !slices.Equal(got, want) || !strings.HasSuffix(id, "/"+dbA) {
+		t.Errorf("URL naming %s: %s exported %v, want %v", dbA, id, got, want)
+	}
+	u.Path = "/"
+	id, got = targets(u.String())
+	if want := []string{dbA + ".t", dbB + ".t"}; !slices.Equal(got, want) || !strings.HasSuffix(id, ":3306/") {
+		t.Errorf("URL naming no database: %s exported %v, want %v", id, got, want)
+	}
+}
+
+// TestInvisibleDatabaseIsAPermissionsWarning: a database asked for that the
+// account has no privileges on is PERMISSIONS_DO_NOT_EXIST with the GRANT
+// (as PostgreSQL's missing CONNECT), and a URL naming it fails to connect
+// saying so.
+func TestInvisibleDatabaseIsAPermissionsWarning(t *testing.T) {
+	admin := adminDB(t)
+	hidden := uniqueName(t, "src_hidden")
+	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + quoteIdent(hidden)) })
+	mustExec(t, admin, "CREATE DATABASE "+quoteIdent(hidden))
+	user, _, rawURL := createUser(t, admin, "SELECT ON "+testDatabase+".*")
+	src, err := OpenURL(context.Background(), rawURL, Options{Databases: []string{testDatabase, hidden}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	snap, err := src.Snapshot(context.Background(), source.SnapshotOptions{Databases: []string{hidden}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	if _, _, err := snap.Tables(context.Background(), allTables{}); err != nil {
+		t.Fatal(err)
+	}
+	var w []source.Warning
+	for _, x := range snap.Info().Warnings {
+		if x.Reason != source.ReasonConsistencyFallback {
+			w = append(w, x)
+		}
+	}
+	if len(w) != 1 || w[0].Target != hidden || w[0].Reason != source.ReasonPermissionsDoNotExist ||
+		!strings.Contains(w[0].Detail, "GRANT SELECT ON `"+hidden+"`.* TO '"+user+"'@") {
+		t.Errorf("warnings %+v", w)
+	}
+	u, _ := url.Parse(rawURL)
+	u.Path = "/" + hidden
+	if _, err := OpenURL(context.Background(), u.String(), Options{}); err == nil || !strings.Contains(err.Error(), source.ReasonPermissionsDoNotExist) {
+		t.Errorf("URL naming a database without privileges: %v", err)
 	}
 }

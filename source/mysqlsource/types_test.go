@@ -300,7 +300,10 @@ func TestSQLModeOfTheServerDoesNotMatter(t *testing.T) {
 	createTable(t, db, name, "(id INT PRIMARY KEY, c CHAR(6), dt DATETIME)")
 	mustExec(t, db, "SET SESSION sql_mode = ''", "INSERT INTO "+quoteIdent(name)+" VALUES (1, 'ab', '0000-00-00 00:00:00'), (2, 'abcdef', '2000-01-01 00:00:00')")
 	strict := "'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,PAD_CHAR_TO_FULL_LENGTH,ANSI_QUOTES,TRADITIONAL'"
-	src, err := OpenURL(context.Background(), testURL(t)+"?sql_mode="+strict+"&time_zone='%2B05:00'", Options{})
+	// Through a *mysql.Config: a URL refuses session variables.
+	cfg := serverConfig(t)
+	cfg.Params = map[string]string{"sql_mode": strict, "time_zone": "'+05:00'"}
+	src, err := OpenConfig(context.Background(), cfg, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +330,9 @@ func TestTimestampIsReadInUTC(t *testing.T) {
 	createTable(t, db, name, "(id INT PRIMARY KEY, ts TIMESTAMP NULL, dt DATETIME)")
 	mustExec(t, db, "SET SESSION time_zone = '-07:00'",
 		"INSERT INTO "+quoteIdent(name)+" VALUES (1, '2024-06-01 05:00:00', '2024-06-01 05:00:00')")
-	src, err := OpenURL(context.Background(), testURL(t)+"?time_zone='%2B09:00'", Options{})
+	cfg := serverConfig(t)
+	cfg.Params = map[string]string{"time_zone": "'+09:00'"}
+	src, err := OpenConfig(context.Background(), cfg, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

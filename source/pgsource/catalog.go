@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -206,7 +205,7 @@ func (d *dbSnapshot) tables(ctx context.Context, src *Source, filter source.Filt
 	if err := d.describe(ctx, conn, export); err != nil {
 		return nil, nil, fmt.Errorf("pgsource: describe tables of database %q: %w", d.database, err)
 	}
-	if err := d.lock(ctx, conn, src.opts.LockTimeout, export); err != nil {
+	if err := d.lock(ctx, conn, src, export); err != nil {
 		return nil, nil, err
 	}
 	if err := d.keyBounds(ctx, conn, export); err != nil {
@@ -337,7 +336,8 @@ func (d *dbSnapshot) describe(ctx context.Context, conn *pgx.Conn, export []*lis
 // none changed between the snapshot and the lock. Locks need table-level
 // SELECT (or more); tables readable through column privileges alone, or
 // whose partitions refuse the lock, are read unlocked.
-func (d *dbSnapshot) lock(ctx context.Context, conn *pgx.Conn, timeout time.Duration, export []*listed) error {
+func (d *dbSnapshot) lock(ctx context.Context, conn *pgx.Conn, src *Source, export []*listed) error {
+	timeout := src.opts.LockTimeout
 	if timeout > 0 {
 		if _, err := conn.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", timeout.Milliseconds())); err != nil {
 			return fmt.Errorf("pgsource: lock tables of database %q: %w", d.database, err)
@@ -348,6 +348,9 @@ func (d *dbSnapshot) lock(ctx context.Context, conn *pgx.Conn, timeout time.Dura
 		if r.tablePrivilege {
 			lockable = append(lockable, r)
 		}
+	}
+	if err := d.checkLockCapacity(ctx, conn, src, lockable); err != nil {
+		return err
 	}
 	const chunk = 500
 	for start := 0; start < len(lockable); start += chunk {

@@ -50,3 +50,9 @@ func (h *harness) BinaryType() string            { return "BYTEA" }
 func (h *harness) BinaryLiteral(b []byte) string {
 	return `'\x` + hex.EncodeToString(b) + `'::bytea`
 }
+
+var _ sourcetest.WriteHarness = (*harness)(nil)
+
+func (h *harness) WriteThrough(ctx context.Context, src source.Source, snap source.Snapshot, stmt string) ([]error, error) {
+	return pgsource.WriteThrough(ctx, src, snap, stmt)
+}

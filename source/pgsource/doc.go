@@ -12,19 +12,66 @@
 //
 //	postgres://user:password@host:5432/dbname?sslmode=require&pool_max_conns=16
 //
-// The URL follows pgx's connection-string rules (every libpq parameter, and
-// pgxpool's pool_* parameters; without pool_max_conns the pool allows 32
-// connections, opened only as needed). [OpenURL], [OpenConfig] (a
+// The URL (or a libpq key/value string, "host=h user=u dbname=d", which
+// [OpenURL] takes too; source.OpenURL takes URLs only) follows pgx's
+// connection-string rules, restricted to these parameters: host, port,
+// dbname, user, password, passfile, service, servicefile, connect_timeout,
+// sslmode, sslrootcert, sslcert, sslkey, sslcertmode, sslpassword, sslsni,
+// sslnegotiation, channel_binding, require_auth, krbsrvname, krbspn,
+// target_session_attrs, min_protocol_version, max_protocol_version,
+// application_name, and pgxpool's pool_max_conns, pool_min_conns,
+// pool_min_idle_conns, pool_max_conn_lifetime, pool_max_conn_lifetime_jitter,
+// pool_max_conn_idle_time, pool_health_check_period. Any other is refused
+// before anything connects, with an error naming it: pgx sends an unknown
+// parameter to the server as a session setting (options=-c
+// default_transaction_read_only=off would make the session writable), and
+// its statement-mode parameters change how results are read. Run-time
+// parameters from the environment or a service file (PGOPTIONS) are
+// refused likewise; application_name and timezone (PGAPPNAME, PGTZ) are
+// allowed. Without pool_max_conns each database's pool allows 32
+// connections, opened only as needed. [OpenURL], [OpenConfig] (a
 // *pgxpool.Config) and [Open] (an existing *pgxpool.Pool, which stays the
-// caller's) are the explicit constructors. [Source.Identity], which the task
-// record shows as SourceArn, is the URL without its password; passwords
-// appear in no error message.
+// caller's) are the explicit constructors. [Source.Identity], which the
+// task record shows as SourceArn, is the URL without its password.
+//
+// # Secrets
+//
+// The password may come from the URL, or, so that it need not appear
+// there, from PGPASSWORD, a passfile (PGPASSFILE, default ~/.pgpass) or a
+// service (PGSERVICE and ~/.pg_service.conf), as libpq reads them (pgx's
+// pgconn.ParseConfig). It appears in no error message, record or identity.
+//
+// # Read-only
+//
+// Every session the Source opens starts with
+// default_transaction_read_only=on (a run-time parameter of the
+// connection), and the snapshot's and scans' transactions are READ ONLY: a
+// write through the exporter's connections fails with
+// read_only_sql_transaction. A caller's pool ([Open]) gets the READ ONLY
+// transactions.
+//
+// # Connections
+//
+// Each snapshotted database holds one connection, and each running scan
+// one more, from a pool of at most 32 (pool_max_conns) per database; the
+// scans of one Source hold at most 32 connections at once across its
+// databases, however many workers ask (the next scan waits for one to
+// close).
+// [Source.Snapshot] opens, on its first database, the connections its
+// Workers will scan with; when the server refuses some (53300: the role's
+// or database's CONNECTION LIMIT, max_connections), fewer scans run at
+// once, each waiting for another's connection, and Info().Warnings says so
+// (FEWER_CONNECTIONS_THAN_WORKERS).
 //
 // # What is exported
 //
-// Without a narrower filter, every database the role may CONNECT to, except
-// templates: the URL's database is only where the Source connects first, and
-// other databases are reached with the same settings. Per database, the
+// The database the connection settings name (the URL's path, dbname, a
+// service's dbname or PGDATABASE) is the one exported: the task record's
+// SourceArn names it. Settings that name no database
+// (postgres://user@host:5432/) export every database the role may CONNECT
+// to, except templates, as RDS exports the whole snapshot; the Source then
+// connects first to the database "postgres", and reaches the others with
+// the same settings. [Options.Databases] narrows either. Per database, the
 // ordinary and partitioned tables of every schema but pg_catalog,
 // information_schema and pg_toast. Views and materialized views are not
 // listed. These are skipped with a reason ([source.Skipped]):

@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +21,8 @@ import (
 	"github.com/snapexport/snapexport/internal/duckcheck"
 	_ "github.com/snapexport/snapexport/sink/dirsink"
 	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/source/pgsource"
+	"github.com/snapexport/snapexport/source/sourcetest"
 	"github.com/snapexport/snapexport/typemap"
 )
 
@@ -427,8 +431,8 @@ func TestExportConnectionKilled(t *testing.T) {
 	if err == nil || rec.Status != snapexport.StatusFailed {
 		t.Fatalf("task ended %s (%v), want FAILED", rec.Status, err)
 	}
-	if !strings.Contains(rec.FailureCause, testDatabase+"."+s+".big") {
-		t.Errorf("FailureCause %q does not name the table", rec.FailureCause)
+	if !strings.Contains(rec.FailureCause, testDatabase+"."+s+".big") || !strings.Contains(rec.FailureCause, "the server closed the connection") {
+		t.Errorf("FailureCause %q does not name the table and say the server closed the connection", rec.FailureCause)
 	}
 	var visible []string
 	filepath.WalkDir(filepath.Join(out, id, testDatabase), func(path string, d os.DirEntry, err error) error {
@@ -531,4 +535,119 @@ func newExporter(t *testing.T) (snapexport.Exporter, context.Context) {
 		exp.Close()
 	})
 	return exp, ctx
+}
+
+// TestExportUnderRoleConnectionLimit: a role with CONNECTION LIMIT 3 and
+// Concurrency 8 over several tables: the export COMPLETEs with every row,
+// the scans waiting for one another's connections, and the record's
+// warnings say fewer scans ran at once.
+func TestExportUnderRoleConnectionLimit(t *testing.T) {
+	pool := adminPool(t)
+	s := scratchSchema(t, pool)
+	role := "src_limited_" + randomSuffix()
+	mustExec(t, pool, "CREATE ROLE "+role+" LOGIN CONNECTION LIMIT 3")
+	t.Cleanup(func() {
+		pool.Exec(context.Background(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role)
+		pool.Exec(context.Background(), "DROP OWNED BY "+role)
+		pool.Exec(context.Background(), "DROP ROLE "+role)
+	})
+	for i := range 6 {
+		mustExec(t, pool, fmt.Sprintf("CREATE TABLE %s.t%d AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g", s, i))
+	}
+	mustExec(t, pool, "GRANT USAGE ON SCHEMA "+s+" TO "+role)
+	mustExec(t, pool, "GRANT SELECT ON ALL TABLES IN SCHEMA "+s+" TO "+role)
+	u, _ := url.Parse(requireDB(t))
+	u.User = url.User(role)
+	exp, ctx := newExporter(t)
+	out := t.TempDir()
+	task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{
+		ExportTaskIdentifier: "pg-limit-" + randomSuffix(),
+		SourceArn:            u.String(),
+		S3BucketName:         "file://" + out,
+		ExportOnly:           []string{testDatabase + "." + s},
+		Options:              &snapexport.TaskOptions{Concurrency: 8},
+	})
+	if err != nil {
+		t.Fatalf("StartExportTask: %v", err)
+	}
+	rec, err := task.Wait(ctx)
+	if err != nil || rec.Status != snapexport.StatusComplete || rec.ExportedRows != 6*20000 {
+		t.Fatalf("task %s with %d rows (%v), want COMPLETE with %d", rec.Status, rec.ExportedRows, err, 6*20000)
+	}
+	if !strings.Contains(rec.WarningMessage, source.ReasonFewerConnections) {
+		t.Errorf("WarningMessage %q does not say fewer connections were used", rec.WarningMessage)
+	}
+}
+
+// TestPasswordOutsideTheURL: with the password only in PGPASSWORD, or only
+// in a passfile (PGPASSFILE, ~/.pgpass's format), an export of a database
+// of the private cluster (password authentication) COMPLETEs, and the
+// password is in no record, file, event, warning or error.
+func TestPasswordOutsideTheURL(t *testing.T) {
+	c := privateCluster(t)
+	suffix := randomSuffix()
+	role, db, password := "pgs_secret_"+suffix, "pgs_secret_db_"+suffix, "Pw-"+suffix+"-secret"
+	c.exec(t, "postgres", "CREATE ROLE "+role+" LOGIN PASSWORD '"+password+"'", "CREATE DATABASE "+db+" OWNER "+role)
+	t.Cleanup(func() { c.exec(t, "postgres", "DROP DATABASE "+db+" WITH (FORCE)", "DROP ROLE "+role) })
+	c.exec(t, db, "CREATE TABLE t (id int)", "INSERT INTO t VALUES (1), (2)", "ALTER TABLE t OWNER TO "+role)
+	passfile := filepath.Join(t.TempDir(), "pgpass")
+	if err := os.WriteFile(passfile, []byte(fmt.Sprintf("127.0.0.1:%d:*:%s:%s\n", c.port, role, password)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serviceFile := filepath.Join(t.TempDir(), "pg_service.conf")
+	service := fmt.Sprintf("[snapexport_src]\nhost=127.0.0.1\nport=%d\nuser=%s\npassword=%s\ndbname=%s\nsslmode=disable\n", c.port, role, password, db)
+	if err := os.WriteFile(serviceFile, []byte(service), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noPassword := fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", role, c.port, db)
+	for _, way := range []string{"PGPASSWORD", "PGPASSFILE", "PGSERVICE"} {
+		t.Run(way, func(t *testing.T) {
+			sourceArn := noPassword
+			switch way {
+			case "PGPASSWORD":
+				t.Setenv("PGPASSWORD", password)
+			case "PGPASSFILE":
+				t.Setenv("PGPASSFILE", passfile)
+			case "PGSERVICE":
+				// Everything from the service, the URL names nothing.
+				t.Setenv("PGSERVICEFILE", serviceFile)
+				t.Setenv("PGSERVICE", "snapexport_src")
+				sourceArn = "postgres://"
+			}
+			exp, ctx := newExporter(t)
+			out := t.TempDir()
+			var events []snapexport.Event
+			var mu sync.Mutex
+			task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{
+				ExportTaskIdentifier: "pg-secret-" + randomSuffix(),
+				SourceArn:            sourceArn,
+				S3BucketName:         "file://" + out,
+				Options: &snapexport.TaskOptions{OnEvent: func(ev snapexport.Event) {
+					mu.Lock()
+					events = append(events, ev)
+					mu.Unlock()
+				}},
+			})
+			if err != nil {
+				t.Fatalf("StartExportTask: %v", err)
+			}
+			rec, err := task.Wait(ctx)
+			if err != nil || rec.Status != snapexport.StatusComplete || rec.ExportedRows != 2 {
+				t.Fatalf("task %s, %d rows, %v", rec.Status, rec.ExportedRows, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			sourcetest.CheckNoSecret(t, password, out, rec, events, rec.WarningMessage, rec.SourceArn)
+			if want := fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s", role, c.port, db); !strings.HasPrefix(rec.SourceArn, want) {
+				t.Errorf("SourceArn %q does not name the exported database %s", rec.SourceArn, db)
+			}
+		})
+	}
+	// A wrong password in the environment: the error does not show it.
+	t.Setenv("PGPASSWORD", "wrong-"+password)
+	_, err := pgsource.OpenURL(context.Background(), noPassword, nil)
+	if err == nil {
+		t.Fatal("a wrong PGPASSWORD connected")
+	}
+	sourcetest.CheckNoSecret(t, password, "", err, err.Error())
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -26,12 +27,8 @@ const sessionSettings = "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO,
 	// for the export to end), which would wait for the scan in turn.
 	"SET LOCAL lock_timeout = '5s'"
 
-// Scan reads one table, partition or key range as of the snapshot, on a
-// connection of its own that joins the snapshot with SET TRANSACTION
-// SNAPSHOT. Columns whose target is a number, boolean or bytes come in
-// PostgreSQL's binary format; String columns come as the server's text
-// output, straight from the wire buffer into the parquet.Value.
-func (sn *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Rows, error) {
+// scan is Scan before redaction.
+func (sn *Snapshot) scan(ctx context.Context, req source.ScanRequest) (source.Rows, error) {
 	d, err := sn.db(req.Table.Database)
 	if err != nil {
 		return nil, err
@@ -49,7 +46,7 @@ func (sn *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Ro
 		return nil, fmt.Errorf("pgsource: scan %q: %w", target, err)
 	}
 
-	conn, err := d.join(ctx)
+	conn, err := d.join(ctx, sn.src)
 	if err != nil {
 		return nil, fmt.Errorf("pgsource: join snapshot to scan %q: %w", target, err)
 	}
@@ -57,6 +54,7 @@ func (sn *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Ro
 
 	qctx, cancel := context.WithCancel(ctx)
 	r := &rows{
+		src:      sn.src,
 		parent:   ctx,
 		cancel:   cancel,
 		conn:     conn,
@@ -84,15 +82,15 @@ func (sn *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Ro
 
 // join acquires a connection and starts a transaction on the snapshot,
 // with the session settings. On error the connection is already released.
-func (d *dbSnapshot) join(ctx context.Context) (*pgxpool.Conn, error) {
-	conn, err := d.pool.Acquire(ctx)
+func (d *dbSnapshot) join(ctx context.Context, src *Source) (*pgxpool.Conn, error) {
+	conn, err := d.acquire(ctx, src)
 	if err != nil {
 		return nil, err
 	}
 	_, err = conn.Conn().PgConn().Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT "+
 		quoteLiteral(d.id)+"; "+sessionSettings).ReadAll()
 	if err != nil {
-		conn.Release() // not idle: the pool discards it
+		src.release(conn) // not idle: the pool discards it
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			err = fmt.Errorf("%w: %w", ctx.Err(), err)
 		}
@@ -205,6 +203,7 @@ func (d *dbSnapshot) selectSQL(req source.ScanRequest) (string, []int64, error) 
 
 // rows streams one scan's result.
 type rows struct {
+	src      *Source
 	parent   context.Context // the caller's; its cancellation is reported
 	cancel   context.CancelFunc
 	conn     *pgxpool.Conn
@@ -311,10 +310,15 @@ func (r *rows) wrap(err error) error {
 		return fmt.Errorf("pgsource: reading %q: another session waits for an exclusive lock on the table (ALTER, TRUNCATE, DROP...) "+
 			"that must wait for this export to end: %w", r.target, err)
 	}
+	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "57P") || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		// 57P01 admin_shutdown (pg_terminate_backend), 57P02/57P03 a crash
+		// or shutdown; EOF when the connection dropped without a message.
+		return fmt.Errorf("pgsource: reading %q: the server closed the connection (the backend was terminated, or the server shut down): %w", r.target, err)
+	}
 	return fmt.Errorf("pgsource: reading %q: %w", r.target, err)
 }
 
-func (r *rows) Err() error { return r.err }
+func (r *rows) Err() error { return r.src.redact(r.err) }
 
 // Close ends the scan's transaction and returns its connection to the pool
 // (or has the pool discard it, when the scan ended early or failed).
@@ -333,7 +337,7 @@ func (r *rows) Close() error {
 		_ = rollback(ctx, pc) // on failure the connection is not idle, and the pool discards it
 		cancel()
 	}
-	r.conn.Release()
+	r.src.release(r.conn)
 	return nil
 }
 

@@ -47,14 +47,8 @@ type dbSnapshot struct {
 	rels map[string]*relation
 }
 
-// Snapshot pins one point in time. For every database it exports (all the
-// role may connect to, or opts.Databases) it opens a transaction and exports
-// its snapshot; scans join it with SET TRANSACTION SNAPSHOT. Databases are
-// snapshotted one after the other, each consistent in itself: PostgreSQL
-// has no snapshot spanning databases. A database that cannot be connected to
-// is left out with a FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE warning,
-// unless it is the source's own database, which fails the call.
-func (s *Source) Snapshot(ctx context.Context, opts source.SnapshotOptions) (source.Snapshot, error) {
+// openSnapshot is Snapshot before redaction.
+func (s *Source) openSnapshot(ctx context.Context, opts source.SnapshotOptions) (source.Snapshot, error) {
 	basePool, err := s.pool(ctx, s.base.ConnConfig.Database)
 	if err != nil {
 		return nil, err
@@ -95,6 +89,11 @@ func (s *Source) Snapshot(ctx context.Context, opts source.SnapshotOptions) (sou
 	}
 	for _, db := range sn.order {
 		if err := sn.export(ctx, sn.dbs[db]); err != nil {
+			return nil, err
+		}
+	}
+	if len(sn.order) > 0 {
+		if err := sn.probeConnections(ctx, sn.dbs[sn.order[0]].pool, opts.Workers); err != nil {
 			return nil, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -274,8 +275,9 @@ func TestTerminatedMidScan(t *testing.T) {
 	}
 }
 
-// TestSnapshotDatabases: the Source reaches every database of the server,
-// deriving the other databases' connections from its own URL; a database
+// TestSnapshotDatabases: a Source whose URL names no database reaches every
+// database of the server, deriving the other databases' connections from
+// its own URL, and one whose URL names a database reads that one only; a database
 // the role may not connect to is left out, or reported with the GRANT when
 // it was asked for. Runs on the private cluster, whose every database the
 // test owns.
@@ -298,13 +300,24 @@ func TestSnapshotDatabases(t *testing.T) {
 	for _, db := range []string{dbA, dbB} {
 		c.exec(t, db, "CREATE TABLE t_"+db+" (id int)", "INSERT INTO t_"+db+" VALUES (1), (2)", "ALTER TABLE t_"+db+" OWNER TO "+role)
 	}
-	src, err := source.OpenURL(context.Background(), c.url(role, clusterPassword, dbA))
+	scoped, err := source.OpenURL(context.Background(), c.url(role, clusterPassword, dbA))
+	if err != nil {
+		t.Fatalf("OpenURL: %v", err)
+	}
+	defer scoped.Close()
+	if ids := snapshot(t, scoped, source.SnapshotOptions{}).Info().ID; len(ids) == 0 || ids[dbA+".exported_snapshot"] == "" || ids[dbB+".exported_snapshot"] != "" {
+		t.Errorf("a URL naming %s snapshotted %v, want %s only", dbA, ids, dbA)
+	}
+	src, err := source.OpenURL(context.Background(), c.url(role, clusterPassword, ""))
 	if err != nil {
 		t.Fatalf("OpenURL: %v", err)
 	}
 	defer src.Close()
+	if want := "postgres://" + role + "@127.0.0.1:" + strconv.Itoa(c.port) + "/?sslmode=disable"; src.Identity() != want {
+		t.Errorf("whole-server identity %q, want %q", src.Identity(), want)
+	}
 
-	// By default: every database the role may connect to, templates aside.
+	// Without a database: every database the role may connect to, templates aside.
 	snap := snapshot(t, src, source.SnapshotOptions{})
 	var dbs []string
 	for k := range snap.Info().ID {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,11 @@ type Source struct {
 	opts     Options
 	version  int    // server_version_num
 	user     string // current_user, quoted, for GRANT hints
+	// lockCapacity replaces the server's lock table size in the check
+	// before locking (tests; 0: the server's).
+	lockCapacity int64
+	// scanSlots holds one token per connection a scan holds (maxScanConns).
+	scanSlots chan struct{}
 
 	mu        sync.Mutex
 	pools     map[string]*pgxpool.Pool
@@ -57,49 +63,92 @@ var _ source.Source = (*Source)(nil)
 
 func init() {
 	open := func(ctx context.Context, u *url.URL) (source.Source, error) {
-		return OpenURL(ctx, u.String(), nil)
+		raw := u.String()
+		if rest, ok := strings.CutPrefix(raw, u.Scheme+":"); ok && !strings.HasPrefix(rest, "//") {
+			raw = u.Scheme + "://" + rest // postgres:// (all from the environment) prints as postgres:
+		}
+		return OpenURL(ctx, raw, nil)
 	}
 	source.Register("postgres", open)
 	source.Register("postgresql", open)
 }
 
-// OpenURL opens the server a postgres:// or postgresql:// URL names, with
-// pgx's connection-string rules (pool_* parameters included). The URL's
-// database is the one connected to first; other databases on the same server
-// are reached with the same settings.
+// OpenURL opens the server a postgres:// or postgresql:// URL, or a libpq
+// key/value string ("host=... user=... dbname=..."), names, with pgx's
+// connection-string rules: the password may come from the URL, PGPASSWORD,
+// a passfile (~/.pgpass) or a service (PGSERVICE). Only the parameters of
+// the package documentation are accepted. The database the settings name
+// is what the Source exports; settings that name none export every
+// database of the server, connecting first to "postgres".
 func OpenURL(ctx context.Context, rawURL string, opts *Options) (*Source, error) {
+	cs, err := parseConnString(rawURL)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		// pgx redacts the password in its message.
 		return nil, fmt.Errorf("pgsource: invalid URL %q: %w", source.Redact(rawURL), err)
 	}
-	if !hasQueryParam(rawURL, "pool_max_conns") {
+	if err := checkRuntimeParams(cfg); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(cs.keys, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
 	}
 	return openConfig(ctx, cfg, identityFromURL(rawURL, cfg), opts)
 }
 
 // OpenConfig opens the server cfg connects to. The Source creates and closes
-// its own pools from copies of cfg (one per database it reads).
+// its own pools from copies of cfg (one per database it reads). As for a
+// URL, cfg's database is what the Source exports, every database when it
+// names none.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts *Options) (*Source, error) {
 	return openConfig(ctx, cfg.Copy(), identityFromConfig(cfg), opts)
 }
+
+// allServersFirstDatabase is the database a Source that exports the whole
+// server connects to first, as pg_dumpall does.
+const allServersFirstDatabase = "postgres"
 
 func openConfig(ctx context.Context, cfg *pgxpool.Config, identity string, opts *Options) (*Source, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "snapexport"
 	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["options"]; ok {
+		return nil, fmt.Errorf("pgsource: connect to %q: the run-time parameter \"options\" is not allowed: the source is only read and its sessions use this package's settings", identity)
+	}
+	// Every session is read-only from its start; transactions are READ ONLY
+	// besides.
+	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	o := scoped(opts, cfg.ConnConfig.Database)
+	if cfg.ConnConfig.Database == "" {
+		cfg.ConnConfig.Database = allServersFirstDatabase
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("pgsource: connect to %q: %w", identity, err)
+		return nil, source.RedactError(fmt.Errorf("pgsource: connect to %q: %w", identity, err), cfg.ConnConfig.Password)
 	}
-	s, err := newSource(ctx, pool, cfg, identity, opts)
+	s, err := newSource(ctx, pool, cfg, identity, o)
 	if err != nil {
 		pool.Close()
-		return nil, err
+		return nil, source.RedactError(err, cfg.ConnConfig.Password)
 	}
 	s.owned[pool] = true
 	return s, nil
+}
+
+// scoped returns opts with Databases narrowed to the database the
+// connection settings name, unless the caller narrowed them already.
+func scoped(opts *Options, database string) *Options {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Databases == nil && database != "" {
+		o.Databases = []string{database}
+	}
+	return &o
 }
 
 // Open reads the server pool connects to. The pool stays the caller's: the
@@ -108,7 +157,7 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config, identity string, opts 
 // how many scans of its database run at once.
 func Open(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Source, error) {
 	cfg := pool.Config()
-	return newSource(ctx, pool, cfg, identityFromConfig(cfg), opts)
+	return newSource(ctx, pool, cfg, identityFromConfig(cfg), scoped(opts, cfg.ConnConfig.Database))
 }
 
 func newSource(ctx context.Context, pool *pgxpool.Pool, cfg *pgxpool.Config, identity string, opts *Options) (*Source, error) {
@@ -118,6 +167,7 @@ func newSource(ctx context.Context, pool *pgxpool.Pool, cfg *pgxpool.Config, ide
 		pools:     map[string]*pgxpool.Pool{cfg.ConnConfig.Database: pool},
 		owned:     map[*pgxpool.Pool]bool{},
 		snapshots: map[*Snapshot]bool{},
+		scanSlots: make(chan struct{}, maxScanConns),
 	}
 	if opts != nil {
 		s.opts = *opts
@@ -218,11 +268,16 @@ func (s *Source) forget(sn *Snapshot) {
 // ("host=... password=...") is described from its parsed config instead.
 func identityFromURL(rawURL string, cfg *pgxpool.Config) string {
 	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		// Key/value strings, and URLs that take the server from the
+		// environment or a service: described from what pgx resolved.
 		return identityFromConfig(cfg)
 	}
 	if u.User != nil {
 		u.User = url.User(u.User.Username())
+	}
+	if strings.TrimPrefix(u.Path, "/") == "" && u.Query().Get("dbname") == "" && cfg.ConnConfig.Database != "" {
+		u.Path = "/" + cfg.ConnConfig.Database // named by PGDATABASE or a service
 	}
 	q := u.Query()
 	changed := false
@@ -252,13 +307,4 @@ func identityFromConfig(cfg *pgxpool.Config) string {
 		u.RawQuery = url.Values{"host": {c.Host}, "port": {strconv.Itoa(int(c.Port))}}.Encode()
 	}
 	return u.String()
-}
-
-func hasQueryParam(rawURL, name string) bool {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return strings.Contains(rawURL, name+"=")
-	}
-	_, ok := u.Query()[name]
-	return ok
 }

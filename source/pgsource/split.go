@@ -28,12 +28,8 @@ func (sn *Snapshot) ScansBlocks() bool { return sn.src.version >= 140000 }
 // boundaries within a percent or two of the ideal, whatever the table size.
 const sampleRows = 30000
 
-// KeyQuantiles returns up to n-1 boundaries that cut the key's non-NULL
-// values, as of the snapshot, into n groups of about equal size. They come
-// from a page sample (TABLESAMPLE SYSTEM, with a fixed seed so that a plan
-// is reproducible), so a skewed or gappy key still gives parts of similar
-// size. The sample runs on a connection of its own joined to the snapshot.
-func (sn *Snapshot) KeyQuantiles(ctx context.Context, t source.Table, column string, n int) ([]int64, error) {
+// keyQuantiles is KeyQuantiles before redaction.
+func (sn *Snapshot) keyQuantiles(ctx context.Context, t source.Table, column string, n int) ([]int64, error) {
 	if n < 2 {
 		return nil, nil
 	}
@@ -55,7 +51,7 @@ func (sn *Snapshot) KeyQuantiles(ctx context.Context, t source.Table, column str
 			from + " TABLESAMPLE SYSTEM (" + strconv.FormatFloat(percent, 'f', -1, 64) + ") REPEATABLE (0) WHERE " + key + " IS NOT NULL"
 	}
 
-	conn, err := d.join(ctx)
+	conn, err := d.join(ctx, sn.src)
 	if err != nil {
 		return nil, fmt.Errorf("pgsource: join snapshot to sample the key of %q: %w", t.Target(), err)
 	}
@@ -63,7 +59,7 @@ func (sn *Snapshot) KeyQuantiles(ctx context.Context, t source.Table, column str
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		_ = rollback(rctx, conn.Conn().PgConn()) // on failure the pool discards the connection
 		cancel()
-		conn.Release()
+		sn.src.release(conn)
 	}()
 	percent := samplePercent(t, n)
 	for {

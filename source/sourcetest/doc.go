@@ -63,4 +63,7 @@
 //   - MaxValueBytes: a value of exactly the limit fails with a
 //     *source.ValueTooLargeError naming the column; one byte less passes.
 //   - RowsCloseTwice, SnapshotInfo (a Time is set).
+//   - ReadOnly: INSERT, UPDATE and DELETE through every connection of the
+//     source and its snapshot fail and change nothing (harnesses that
+//     implement [WriteHarness]; every driver of this repository does).
 package sourcetest

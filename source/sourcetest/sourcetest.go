@@ -51,6 +51,18 @@ type BinaryHarness interface {
 	BinaryLiteral(b []byte) string
 }
 
+// WriteHarness is implemented by harnesses that can reach the connections a
+// Source and its Snapshot read through (through the driver's test hooks);
+// the suite then checks that none of them can write: the source is only
+// read.
+type WriteHarness interface {
+	// WriteThrough runs stmt on every connection src and snap hold or hand
+	// out (the source's pool and each snapshot connection) without
+	// disturbing the snapshot, and returns one result per connection tried:
+	// nil where the statement went through.
+	WriteThrough(ctx context.Context, src source.Source, snap source.Snapshot, stmt string) ([]error, error)
+}
+
 // RunConformanceTests runs the suite. Each subtest makes its own harness,
 // opens its own Source, and drops what it creates.
 func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
@@ -70,6 +82,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"MaxValueBytes", testMaxValueBytes},
 		{"RowsCloseTwice", testRowsCloseTwice},
 		{"SnapshotInfo", testSnapshotInfo},
+		{"ReadOnly", testReadOnly},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

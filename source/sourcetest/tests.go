@@ -723,3 +723,40 @@ func testSnapshotInfo(f *fixture) {
 	}
 	f.t.Logf("snapshot info: %+v", info)
 }
+
+// ReadOnly: no connection the source or its snapshot reads through accepts
+// a write (the harness must implement WriteHarness; the subtest says so
+// and is skipped otherwise), and the table is unchanged afterwards.
+func testReadOnly(f *fixture) {
+	wh, ok := f.h.(WriteHarness)
+	if !ok {
+		f.t.Skip("the harness does not implement sourcetest.WriteHarness")
+	}
+	name := f.name("ro")
+	f.createTable(name, "id BIGINT NOT NULL PRIMARY KEY", "v VARCHAR(20)")
+	f.insert(name, []string{"id", "v"}, []string{"1", "'one'"})
+	snap := f.snapshot(source.SnapshotOptions{Workers: 2})
+	tb := f.tables(snap, name)[name]
+	for _, stmt := range []string{
+		"INSERT INTO " + f.q(name) + " (" + f.q("id") + ", " + f.q("v") + ") VALUES (2, 'two')",
+		"UPDATE " + f.q(name) + " SET " + f.q("v") + " = 'changed'",
+		"DELETE FROM " + f.q(name),
+	} {
+		errs, err := wh.WriteThrough(f.ctx, f.src, snap, stmt)
+		if err != nil {
+			f.t.Fatalf("WriteThrough(%s): %v", stmt, err)
+		}
+		if len(errs) == 0 {
+			f.t.Fatalf("WriteThrough(%s) tried no connection", stmt)
+		}
+		for i, e := range errs {
+			if e == nil {
+				f.t.Errorf("connection %d of the source accepted %s", i, stmt)
+			}
+		}
+	}
+	fresh := f.snapshot(source.SnapshotOptions{})
+	rows := f.mustScan(fresh, source.ScanRequest{Table: tb, Columns: []source.ScanColumn{
+		f.column(tb, "id", typemap.Int64), f.column(tb, "v", typemap.String)}})
+	f.checkRows("after the refused writes", rows, [][]any{{int64(1), "one"}})
+}

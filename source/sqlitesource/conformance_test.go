@@ -70,3 +70,9 @@ func (h *harness) BinaryLiteral(b []byte) string { return "X'" + hex.EncodeToStr
 func TestConformance(t *testing.T) {
 	sourcetest.RunConformanceTests(t, newHarness)
 }
+
+var _ sourcetest.WriteHarness = (*harness)(nil)
+
+func (h *harness) WriteThrough(ctx context.Context, src source.Source, snap source.Snapshot, stmt string) ([]error, error) {
+	return sqlitesource.WriteThrough(ctx, src, snap, stmt)
+}

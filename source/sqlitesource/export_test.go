@@ -1,6 +1,7 @@
 package sqlitesource
 
 import (
+	"context"
 	"database/sql"
 
 	"github.com/snapexport/snapexport/source"
@@ -22,4 +23,17 @@ func EachSnapshotConn(snap source.Snapshot, fn func(c *sql.Conn) error) error {
 		}
 	}
 	return nil
+}
+
+// WriteThrough runs stmt on a connection of the source's pool and on every
+// connection of snap, and returns each result.
+func WriteThrough(ctx context.Context, src source.Source, snap source.Snapshot, stmt string) ([]error, error) {
+	_, err := src.(*Source).db.ExecContext(ctx, stmt)
+	errs := []error{err}
+	err = EachSnapshotConn(snap, func(c *sql.Conn) error {
+		_, err := c.ExecContext(ctx, stmt)
+		errs = append(errs, err)
+		return nil
+	})
+	return errs, err
 }
