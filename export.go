@@ -124,9 +124,19 @@ type TaskOptions struct {
 	// MaxValueBytes fails the task on a single value of at least this size;
 	// 0 means DefaultMaxValueBytes.
 	MaxValueBytes int64
-	// TypeMapper chooses each column's Parquet type; nil means
-	// typemap.RDS(), the reference's tables.
+	// TypeMapper chooses each column's Parquet type; nil means the profile
+	// TypeProfile names, with TypeOptions. A mapper given here wins over
+	// both (build one on a profile with typemap.Profile and
+	// typemap.WithOverrides).
 	TypeMapper typemap.Mapper
+	// TypeProfile names the type profile: "rds" (the zero value: the
+	// reference's tables, exactly) or "typed" (DECIMAL, DATE, TIMESTAMP,
+	// TIME, UUID, JSON, ENUM and LIST; see the typemap package). The
+	// profile is recorded in export_tables_info and every file.
+	TypeProfile string
+	// TypeOptions tune the profile: the policy for unbounded numerics and
+	// the unit of every timestamp (milliseconds for old Athena and Glue).
+	TypeOptions typemap.ProfileOptions
 	// HeartbeatInterval is how often the running task rewrites its record
 	// in the destination and looks for a cancel request from another
 	// process; 0 means DefaultHeartbeatInterval. A record not rewritten
@@ -165,7 +175,12 @@ func (o *TaskOptions) resolve() TaskOptions {
 		r.MaxValueBytes = DefaultMaxValueBytes
 	}
 	if r.TypeMapper == nil {
-		r.TypeMapper = typemap.RDS()
+		// StartExportTask refuses a profile Profile rejects, before this.
+		if m, err := typemap.Profile(r.TypeProfile, r.TypeOptions); err == nil {
+			r.TypeMapper = m
+		} else {
+			r.TypeMapper = typemap.RDS()
+		}
 	}
 	if r.HeartbeatInterval <= 0 {
 		r.HeartbeatInterval = DefaultHeartbeatInterval
@@ -294,6 +309,11 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 	entries, err := parseExportOnly(in.ExportOnly)
 	if err != nil {
 		return nil, err
+	}
+	if in.Options != nil && in.Options.TypeMapper == nil {
+		if _, err := typemap.Profile(in.Options.TypeProfile, in.Options.TypeOptions); err != nil {
+			return nil, newError(ErrInvalidParameterValue, err, "invalid type profile %q: %v", in.Options.TypeProfile, err)
+		}
 	}
 	opts := in.Options.resolve()
 	if in.Options != nil && in.Options.Concurrency < 0 {

@@ -363,7 +363,8 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 			Codec:         r.opts.Compression,
 			RowGroupBytes: r.opts.RowGroupBytes,
 			PageBytes:     pageBytes(r.opts.RowGroupBytes, len(t.wcols)),
-			Metadata:      map[string]string{"snapexport.table": t.table.Target(), "snapexport.export_task": r.layout.id},
+			Metadata: map[string]string{"snapexport.table": t.table.Target(), "snapexport.export_task": r.layout.id,
+				"snapexport.type_profile": typemap.ProfileName(r.opts.TypeMapper)},
 		},
 		TargetFileBytes: r.opts.TargetFileBytes,
 	})
@@ -820,7 +821,7 @@ func (r *run) writeTablesInfo(ctx context.Context) error {
 				ExportedRows:     t.rows, ExportedBytes: t.bytes.Load(), Files: slices.Clone(t.files),
 				Parts: partRecords(t),
 			},
-			SchemaMetadata: &manifest.SchemaMetadata{OriginalTypeMappings: t.mappings},
+			SchemaMetadata: &manifest.SchemaMetadata{TypeProfile: typemap.ProfileName(r.opts.TypeMapper), OriginalTypeMappings: t.mappings},
 		})
 	}
 	r.mu.Unlock()

@@ -105,6 +105,22 @@ func leafNode(t typemap.Target) (parquet.Node, error) {
 			d := parquet.Decimal(t.Scale, t.Precision, parquet.FixedLenByteArrayType(t.FixedLen()))
 			n = parquet.Leaf(signedFixedType{d.Type()})
 		}
+	case typemap.Date:
+		n = parquet.Date()
+	case typemap.TimeMicros:
+		n = parquet.TimeAdjusted(parquet.Microsecond, false)
+	case typemap.LocalTimestampMicros:
+		n = parquet.TimestampAdjusted(parquet.Microsecond, false)
+	case typemap.LocalTimestampMillis:
+		n = parquet.TimestampAdjusted(parquet.Millisecond, false)
+	case typemap.UUID:
+		n = parquet.UUID() // ordered as unsigned bytes, as the format asks
+	case typemap.JSON:
+		n = parquet.Leaf(boundedBytesType{Type: parquet.JSON().Type(), text: true})
+	case typemap.Enum:
+		n = parquet.Leaf(boundedBytesType{Type: parquet.Enum().Type(), text: true})
+	case typemap.List:
+		return listNode(t)
 	case typemap.Omit:
 		return nil, fmt.Errorf("kind %s cannot be written (omitted columns must be left out)", t.Kind)
 	default:
@@ -122,6 +138,9 @@ func (unannotated) LogicalType() *format.LogicalType { return nil }
 
 // physicalKind is the parquet.Kind values of a target's column must have.
 func physicalKind(t typemap.Target) parquet.Kind {
+	if t.Kind == typemap.List {
+		return parquet.ByteArray // its values travel as one encoded byte array
+	}
 	switch t.Physical() {
 	case typemap.PhysicalBoolean:
 		return parquet.Boolean

@@ -96,6 +96,7 @@ type FileWriter struct {
 	batchRows int
 	batchCap  int
 	arena     []byte
+	listVals  []parquet.Value // a LIST column's batch as leaf values (see leafValues)
 
 	rows        int64
 	rgBytes     int64 // uncompressed bytes of the current row group, batch included
@@ -135,6 +136,7 @@ const (
 	opBytes         // BYTE_ARRAY, copied
 	opText          // BYTE_ARRAY that must be UTF-8, copied
 	opFixed         // FIXED_LEN_BYTE_ARRAY of fixedLen bytes, copied
+	opList          // a LIST value (typemap.AppendListElement), checked and copied
 )
 
 type colSpec struct {
@@ -146,6 +148,7 @@ type colSpec struct {
 	min, max int64
 	width    int64         // plain-encoded bytes of a non-null value (+4 length for byte arrays)
 	null     parquet.Value // the NULL of this column, levels set
+	elem     *colSpec      // a LIST's element (see list.go)
 }
 
 // NewFileWriter starts a file written to w. It writes nothing to w until the
@@ -249,8 +252,11 @@ func newColSpec(i int, c Column) colSpec {
 		s.op, s.width = opDouble, 8
 	case parquet.ByteArray:
 		s.op, s.width = opBytes, 4
-		if c.Target.Kind == typemap.String {
+		switch c.Target.Kind {
+		case typemap.String, typemap.JSON, typemap.Enum:
 			s.op = opText
+		case typemap.List:
+			s.op, s.elem = opList, listElemSpec(i, c)
 		}
 	case parquet.FixedLenByteArray:
 		s.fixedLen = c.Target.FixedLen()
@@ -337,10 +343,17 @@ func (f *FileWriter) WriteRow(row []parquet.Value) error {
 				nv = parquet.FloatValue(v.Float())
 			case opDouble:
 				nv = parquet.DoubleValue(v.Double())
-			case opBytes, opText:
+			case opBytes, opText, opList:
 				b := v.ByteArray()
 				if c.op == opText && !utf8.Valid(b) {
 					return f.reject(i, mark, fmt.Sprintf("invalid UTF-8 %q", truncate(b, 32)))
+				}
+				if c.op == opList {
+					n, err := c.checkList(b)
+					if err != nil {
+						return f.reject(i, mark, err.Error())
+					}
+					size += 2 * n // each element's levels
 				}
 				if len(b) >= arenaBytes {
 					// Not copied: the batch is handed to the column writers
@@ -410,7 +423,7 @@ func (f *FileWriter) flushBatch() error {
 	}
 	for i, cw := range f.cws {
 		start := i * f.batchCap
-		if _, err := cw.WriteRowValues(f.batch[start : start+f.batchRows]); err != nil {
+		if _, err := cw.WriteRowValues(f.leafValues(i, f.batch[start:start+f.batchRows])); err != nil {
 			return f.fail(fmt.Errorf("writer: column %q: %w", f.cols[i].name, err))
 		}
 	}

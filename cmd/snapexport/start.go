@@ -30,6 +30,8 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		progress    = "auto"
 		output      = "json"
 		noWait      bool
+		numeric     = "string"
+		tsUnit      = "micros"
 	)
 	fs.StringVar(&in.ExportTaskIdentifier, "export-task-identifier", "", "task identifier (required): letters, digits, hyphens; starts with a letter")
 	fs.StringVar(&in.SourceArn, "source-arn", "", "database URL (required): sqlite:///abs/file.db, postgres://user@host/db, mysql://user@host:3306/")
@@ -46,6 +48,9 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.Int64Var(&opts.TargetFileBytes, "target-file-bytes", 0, "size at which a file is closed and the next started (0: 1 GiB)")
 	fs.Int64Var(&opts.MaxValueBytes, "max-value-bytes", 0, "fail on a single value of this many bytes or more (0: 500 MiB, as RDS)")
 	fs.Var(&overrides, "type-override", "type overrides, space-separated TYPE=KIND or db.schema.table.column=KIND (kinds: string, binary, int64, timestamp_millis, decimal(p,s), ...)")
+	fs.StringVar(&opts.TypeProfile, "type-profile", typemap.ProfileRDS, "type mapping: rds (RDS's tables exactly) or typed (DECIMAL, DATE, TIMESTAMP, TIME, UUID, JSON, ENUM, LIST)")
+	fs.StringVar(&numeric, "unbounded-numeric", numeric, "typed profile: numerics without precision or above 38 digits as string, or decimal(p,s) failing on a value that does not fit")
+	fs.StringVar(&tsUnit, "timestamp-unit", tsUnit, "unit of every timestamp: micros or millis (for readers that take only milliseconds)")
 	fs.StringVar(&progress, "progress", progress, "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or none")
 	fs.DurationVar(&opts.HeartbeatInterval, "heartbeat-interval", 0, "how often the task rewrites its record and looks for a cancel request (0: 5s)")
 	fs.BoolVar(&in.Resume, "resume", false, "continue the FAILED, CANCELED or stale task with this identifier: finished parts are kept")
@@ -75,13 +80,26 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		return exitUsage
 	}
 	opts.Compression = codec
+	if opts.TypeOptions.UnboundedNumeric, err = typemap.ParseNumericPolicy(numeric); err != nil {
+		fmt.Fprintf(stderr, "snapexport: --unbounded-numeric: %v\n", err)
+		return exitUsage
+	}
+	if opts.TypeOptions.TimestampUnit, err = typemap.ParseTimeUnit(tsUnit); err != nil {
+		fmt.Fprintf(stderr, "snapexport: --timestamp-unit: %v\n", err)
+		return exitUsage
+	}
+	profile, err := typemap.Profile(opts.TypeProfile, opts.TypeOptions)
+	if err != nil {
+		fmt.Fprintf(stderr, "snapexport: --type-profile: %v\n", err)
+		return exitUsage
+	}
 	if len(overrides) > 0 {
 		o, err := parseOverrides(overrides)
 		if err != nil {
 			fmt.Fprintf(stderr, "snapexport: --type-override: %v\n", err)
 			return exitUsage
 		}
-		opts.TypeMapper = typemap.WithOverrides(typemap.RDS(), o)
+		opts.TypeMapper = typemap.WithOverrides(profile, o)
 	}
 	in.ExportOnly = exportOnly
 	in.Options = &opts
