@@ -1,6 +1,7 @@
 package pgsource
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/snapexport/snapexport/source"
@@ -604,9 +606,18 @@ func (c *column) repairText(v []byte) parquet.Value {
 	return parquet.ByteArrayValue(b)
 }
 
-// repairTextColumns makes the text columns of a scan of a SQL_ASCII
-// database repair their invalid UTF-8 (see repairText). Binary targets keep
-// the bytes as they are: an override to binary is the way to keep them.
+// readRawText has a scan of a SQL_ASCII database read text without
+// conversion (client_encoding SQL_ASCII, for the scan's transaction only)
+// and repair its invalid UTF-8 (see repairText). Binary targets keep the
+// bytes as they are: an override to binary is the way to keep them.
+func readRawText(ctx context.Context, pc *pgconn.PgConn, cols []column) error {
+	if _, err := pc.Exec(ctx, "SET LOCAL client_encoding = 'SQL_ASCII'").ReadAll(); err != nil {
+		return err
+	}
+	repairTextColumns(cols)
+	return nil
+}
+
 func repairTextColumns(cols []column) {
 	for i := range cols {
 		c := &cols[i]

@@ -25,7 +25,8 @@ func scratchDatabase(t *testing.T, extra string) (string, *pgxpool.Pool) {
 	admin := adminPool(t)
 	name := "typed_" + strings.ToLower(t.Name()[:min(len(t.Name()), 24)]) + "_" + randomSuffix()
 	mustExec(t, admin, "CREATE DATABASE "+name+" "+extra)
-	pool, err := pgxpool.New(context.Background(), dbURL(t, name))
+	// The test writes UTF-8; without this pgx would use the database's encoding.
+	pool, err := pgxpool.New(context.Background(), dbURL(t, name)+"&client_encoding=UTF8")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestLatin1Database(t *testing.T) {
 	mustExec(t, pool, "CREATE TABLE latin (id int PRIMARY KEY, c_text text, c_varchar varchar(20), c_arr text[])")
 	mustExec(t, pool, "INSERT INTO latin VALUES (1, 'café ÿß', 'Ærø', '{é,NULL}'), (2, NULL, '', '{}')")
 	// A URL asking for LATIN1 is overruled too.
-	u := dbURL(t, db) + "?client_encoding=LATIN1"
+	u := dbURL(t, db) + "&client_encoding=LATIN1"
 	for _, profile := range []string{typemap.ProfileRDS, typemap.ProfileTyped} {
 		rec, dir, _, err := exportDatabase(t, u, db, snapexport.TaskOptions{TypeProfile: profile})
 		if err != nil {

@@ -55,7 +55,13 @@ func (sn *Snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Ro
 	}
 	pc := conn.Conn().PgConn()
 	if pc.ParameterStatus("server_encoding") == "SQL_ASCII" {
-		repairTextColumns(cols) // no conversion to UTF8 happens
+		// Bytes in no declared encoding: the server would refuse to
+		// "convert" invalid ones to UTF8, so they come as they are and are
+		// repaired here.
+		if err := readRawText(ctx, pc, cols); err != nil {
+			conn.Release()
+			return nil, fmt.Errorf("pgsource: scan %q: %w", target, err)
+		}
 	}
 
 	qctx, cancel := context.WithCancel(ctx)
