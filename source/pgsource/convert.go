@@ -287,7 +287,7 @@ func (c *column) instant(v []byte, strict bool) (parquet.Value, error) {
 	}
 	if !ok {
 		if strict && !infinite {
-			return parquet.Value{}, fmt.Errorf("a value beyond the years %s can hold (about 290308 BC to 294247 AD in int64 microseconds); override the column to string", c.target)
+			return parquet.Value{}, fmt.Errorf("a timestamp beyond what %s can hold (int64 microseconds reach about 290308 BC to 294247 AD); override the column to string", c.target)
 		}
 		c.nulled++
 		return parquet.NullValue(), nil
@@ -507,7 +507,7 @@ func (c *column) listValue(v []byte) (parquet.Value, error) {
 		return parquet.Value{}, fmt.Errorf("array elements have type oid %d, not %d: %w", elemOID, c.elem.oids[0], source.ErrUnsupportedConversion)
 	}
 	if ndim != 1 || len(v) < 20 {
-		return parquet.Value{}, fmt.Errorf("a %d-dimensional array cannot be written as a list (its column mixes dimensions); override the column to string", ndim)
+		return parquet.Value{}, fmt.Errorf("a %d-dimensional array cannot be written as a list of its 1-dimensional column; override the column to string", ndim)
 	}
 	n := int32(binary.BigEndian.Uint32(v[12:]))
 	if lb := int32(binary.BigEndian.Uint32(v[16:])); lb != 1 {
@@ -676,13 +676,13 @@ func (r *rows) rowKey() string {
 		v := r.vals[i]
 		switch {
 		case v == nil:
-			return fmt.Sprintf(" (row %s IS NULL)", pgx.Identifier{k.Column}.Sanitize())
+			return fmt.Sprintf(" (row %s IS NULL)", k.Column)
 		case c.conv == convInt:
 			if n, err := beInt(v); err == nil {
-				return fmt.Sprintf(" (row %s = %d)", pgx.Identifier{k.Column}.Sanitize(), n)
+				return fmt.Sprintf(" (row %s = %d)", k.Column, n)
 			}
 		case c.conv == convText || c.conv == convRepair:
-			return fmt.Sprintf(" (row %s = %s)", pgx.Identifier{k.Column}.Sanitize(), quoteLiteral(string(v)))
+			return fmt.Sprintf(" (row %s = %s)", k.Column, quoteLiteral(string(v)))
 		}
 		return ""
 	}
