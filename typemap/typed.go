@@ -182,6 +182,10 @@ func mysqlTyped(col Column, opts ProfileOptions) (Target, error) {
 		return Target{Kind: String}, nil
 	case "json":
 		return Target{Kind: JSON}, nil
+	case "longtext":
+		if col.CheckedJSON {
+			return Target{Kind: JSON}, nil
+		}
 	case "enum":
 		return Target{Kind: Enum}, nil
 	case "set":

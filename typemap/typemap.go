@@ -281,6 +281,11 @@ type Column struct {
 	// Nullable is false for NOT NULL columns. Every Parquet column is written
 	// OPTIONAL regardless, as RDS does.
 	Nullable bool
+	// CheckedJSON is set by mysqlsource for a MariaDB JSON column: MariaDB
+	// makes JSON a LONGTEXT with a CHECK (json_valid(column)) constraint,
+	// so only the constraint tells it from text. The typed profile maps
+	// it to JSON.
+	CheckedJSON bool
 	// PG identifies a PostgreSQL column's type by catalog OIDs; pgsource
 	// fills it. It is zero for other engines and hand-built columns, which
 	// are then mapped by type name.
