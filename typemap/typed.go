@@ -23,7 +23,9 @@ func postgresTyped(col Column, opts ProfileOptions) (Target, error) {
 		}
 		elemPrecision, elemScale := pg.ElemPrecision, pg.ElemScale
 		elem, ok := pgScalarTyped(pg.ElemOID, pg.ElemKind, elemPrecision, elemScale, opts)
-		if !ok || !pgListElement(pg.ElemOID, pg.ElemKind) {
+		if !ok || !pgListElement(pg.ElemOID, pg.ElemKind) || (elem.Kind == String && pg.ElemOID == OIDNumeric) {
+			// numeric[] under the string policy: the array's own text
+			// keeps every element exactly.
 			return Target{Kind: String}, nil
 		}
 		return Target{Kind: List, Elem: elem.Kind, Precision: elem.Precision, Scale: elem.Scale, Strict: elem.Strict}, nil
