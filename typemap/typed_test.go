@@ -116,8 +116,12 @@ func TestRDSProfileByOID(t *testing.T) {
 }
 
 func TestMySQLTypedTable(t *testing.T) {
-	c := func(dataType, columnType string) Column { return Column{Name: "c", DataType: dataType, ColumnType: columnType} }
-	dec := func(p, s int) Column { return Column{Name: "c", DataType: "decimal", ColumnType: "decimal", Precision: p, Scale: s} }
+	c := func(dataType, columnType string) Column {
+		return Column{Name: "c", DataType: dataType, ColumnType: columnType}
+	}
+	dec := func(p, s int) Column {
+		return Column{Name: "c", DataType: "decimal", ColumnType: "decimal", Precision: p, Scale: s}
+	}
 	bit := func(n int) Column { return Column{Name: "c", DataType: "bit", ColumnType: "bit", Precision: n} }
 	json := c("longtext", "longtext")
 	json.CheckedJSON = true
@@ -170,7 +174,9 @@ func TestProfileOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg := func(oid uint32) Column { return Column{Name: "c", PG: PGType{OID: oid, Kind: 'b', BaseOID: oid, BaseKind: 'b'}} }
+	pg := func(oid uint32) Column {
+		return Column{Name: "c", PG: PGType{OID: oid, Kind: 'b', BaseOID: oid, BaseKind: 'b'}}
+	}
 	for _, c := range []struct {
 		col  Column
 		want string
