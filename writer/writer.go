@@ -57,6 +57,11 @@ type Options struct {
 	// PageBytes is the uncompressed size at which a column's page is
 	// encoded and compressed; 0 means DefaultPageBytes.
 	PageBytes int
+	// DictionaryBytes is the dictionary size past which a column chunk
+	// falls back to PLAIN; 0 means DefaultDictionaryBytes (1 MiB), and a
+	// negative value writes every column PLAIN. See the package
+	// documentation for which columns get a dictionary.
+	DictionaryBytes int64
 	// CreatedBy is the footer's created_by; "" means
 	// "snapexport version <module version>".
 	CreatedBy string
@@ -85,6 +90,14 @@ type FileWriter struct {
 	pw   *parquet.Writer
 	cws  []*parquet.ColumnWriter
 	cols []colSpec
+
+	// Dictionary columns (dicts[i].dict != nil): the state of their
+	// current column chunk and page (see flushColumn).
+	dicts     []dictColumn
+	dictState []dictChunk
+	dictLimit int64
+	pageBytes int64
+	seen      map[uint64]struct{} // scratch for mostlyDistinct
 
 	// Rows are gathered in batches, one slice of values per column, and
 	// handed to the column writers a batch at a time: per-row calls into
@@ -169,9 +182,13 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 	}
 
 	f := &FileWriter{
-		out:     countingWriter{w: w},
-		cols:    make([]colSpec, len(cols)),
-		rgLimit: cmpOr(opts.RowGroupBytes, DefaultRowGroupBytes),
+		out:       countingWriter{w: w},
+		cols:      make([]colSpec, len(cols)),
+		rgLimit:   cmpOr(opts.RowGroupBytes, DefaultRowGroupBytes),
+		dicts:     make([]dictColumn, len(cols)),
+		dictState: make([]dictChunk, len(cols)),
+		dictLimit: cmpOr(opts.DictionaryBytes, DefaultDictionaryBytes),
+		pageBytes: int64(cmpOr(opts.PageBytes, DefaultPageBytes)),
 	}
 	names := make([]string, len(cols))
 	nodes := make([]parquet.Node, len(cols))
@@ -194,7 +211,7 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 		if err != nil {
 			return nil, fmt.Errorf("writer: column %q: %w", c.Name, err)
 		}
-		names[i], nodes[i] = c.Name, node
+		names[i], nodes[i] = c.Name, withDictionary(node, c.Target, &f.dicts[i], f.dictLimit)
 		f.cols[i] = newColSpec(i, c)
 		meta[i] = columnMeta{c.Name, c.SourceType, c.Target.ExpectedExportedType()}
 	}
@@ -208,6 +225,7 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 		parquet.Compression(codec),
 		parquet.PageBufferSize(cmpOr(opts.PageBytes, DefaultPageBytes)),
 		parquet.DataPageVersion(1),
+		parquet.DictionaryMaxBytes(max(f.dictLimit, 1)),
 		createdByOption(cmpOr(opts.CreatedBy, defaultCreatedBy())),
 		parquet.KeyValueMetadata(MetadataKeyColumns, string(metaJSON)),
 	}
@@ -408,9 +426,9 @@ func (f *FileWriter) flushBatch() error {
 	if f.batchRows == 0 {
 		return nil
 	}
-	for i, cw := range f.cws {
+	for i := range f.cws {
 		start := i * f.batchCap
-		if _, err := cw.WriteRowValues(f.batch[start : start+f.batchRows]); err != nil {
+		if err := f.flushColumn(i, f.batch[start:start+f.batchRows]); err != nil {
 			return f.fail(fmt.Errorf("writer: column %q: %w", f.cols[i].name, err))
 		}
 	}
@@ -432,6 +450,7 @@ func (f *FileWriter) flushRowGroup() error {
 	if err := f.pw.Flush(); err != nil {
 		return f.fail(fmt.Errorf("writer: write row group: %w", err))
 	}
+	clear(f.dictState) // the next column chunks start with a dictionary again
 	size := f.pw.Size()
 	f.flushedRaw += f.rgBytes
 	f.flushedOut += size - f.flushedSize
