@@ -116,12 +116,12 @@ func withDictionary(node parquet.Node, t typemap.Target, col *dictColumn, limit 
 // Every other method, unexported ones included, is the library's.
 type boundsDict struct {
 	parquet.Dictionary
-	typ       parquet.Type // the column's type, with its corrections
-	bounds    dictBoundsFunc
-	col       int
-	limit     int64
-	indexed   parquet.Type
-	full      bool // report a size above the limit (see abandon)
+	typ     parquet.Type // the column's type, with its corrections
+	bounds  dictBoundsFunc
+	col     int
+	limit   int64
+	indexed parquet.Type
+	full    bool // report a size above the limit (see abandon)
 }
 
 // Type is the indexed type of the column writer: parquet-go's, pointed at
