@@ -1,7 +1,9 @@
 package writer
 
 import (
+	stdgzip "compress/gzip"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
@@ -72,17 +74,30 @@ type codecKey struct {
 	level int
 }
 
+// DefaultGzipLevel is the GZIP level of level 0: compress/gzip's
+// BestSpeed. Measured on pages of the benchmark tables (bench/codecs,
+// RESULTS.md), it writes within a few percent of the higher levels at a
+// fraction of their time; klauspost/compress's GZIP (parquet-go's) writes
+// sequential integers stored, uncompressed, at every level up to 6.
+const DefaultGzipLevel = stdgzip.BestSpeed
+
+// CheckLevel reports whether level is a valid compression level of c: 0
+// (the codec's default), GZIP 1..9, ZSTD 1..22; Snappy and none have no
+// levels.
+func (c Codec) CheckLevel(level int) error {
+	_, err := c.parquetCodec(level)
+	return err
+}
+
 // parquetCodec resolves a codec and level (0: the codec's default) to
 // parquet-go's codec.
 func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 	switch c {
 	case Gzip:
-		if level != 0 && (level < gzip.BestSpeed || level > gzip.BestCompression) {
-			return nil, fmt.Errorf("writer: gzip level %d is outside %d..%d", level, gzip.BestSpeed, gzip.BestCompression)
+		if level != 0 && (level < stdgzip.BestSpeed || level > stdgzip.BestCompression) {
+			return nil, fmt.Errorf("writer: gzip level %d is outside %d..%d", level, stdgzip.BestSpeed, stdgzip.BestCompression)
 		}
-		if level == 0 {
-			return &parquet.Gzip, nil
-		}
+		level = cmpOr(level, DefaultGzipLevel)
 	case Zstd:
 		if level < 0 || level > 22 {
 			return nil, fmt.Errorf("writer: zstd level %d is outside 1..22", level)
@@ -107,10 +122,25 @@ func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 	}
 	var codec compress.Codec
 	if c == Gzip {
-		codec = &gzip.Codec{Level: level}
+		codec = &stdGzipCodec{level: level}
 	} else {
 		codec = &zstd.Codec{Level: kzstd.EncoderLevelFromZstd(level)}
 	}
 	v, _ := codecs.LoadOrStore(key, codec)
 	return v.(compress.Codec), nil
+}
+
+// stdGzipCodec is the GZIP codec with the standard library's compress/gzip
+// encoder, chosen by measurement (DefaultGzipLevel). Decoding, the codec's
+// name and id are parquet-go's.
+type stdGzipCodec struct {
+	gzip.Codec
+	level int
+	w     compress.Compressor
+}
+
+func (c *stdGzipCodec) Encode(dst, src []byte) ([]byte, error) {
+	return c.w.Encode(dst, src, func(w io.Writer) (compress.Writer, error) {
+		return stdgzip.NewWriterLevel(w, c.level)
+	})
 }

@@ -45,10 +45,10 @@ type Options struct {
 	// Codec compresses the pages; the zero value is Gzip.
 	Codec Codec
 	// Level is the codec's compression level, 0 for its default: Gzip 1..9
-	// (default 5, klauspost/compress's), Zstd 1..22 (default 3, mapped to
-	// the nearest of the encoder's four levels). Snappy and Uncompressed
-	// have none. Gzip 1 is about twice as fast as the default for files
-	// some 10% larger.
+	// (compress/gzip's levels; default DefaultGzipLevel, 1), Zstd 1..22
+	// (default 3, mapped to the nearest of the encoder's four levels).
+	// Snappy and Uncompressed have none. bench/codecs/RESULTS.md has the
+	// measured size and time of each.
 	Level int
 	// RowGroupBytes ends a row group when the uncompressed size of its
 	// values reaches it; 0 means DefaultRowGroupBytes. It bounds the memory
