@@ -230,12 +230,12 @@ var indexedTypeRewrappable = sync.OnceValue(func() bool {
 
 // dictChunk is the state of a dictionary column's current column chunk.
 type dictChunk struct {
-	started   bool  // the chunk's first batch was looked at (mostlyDistinct)
-	checked   bool  // the chunk's first page was looked at (dictionaryPays)
-	unpaid    bool  // the first page says the dictionary does not pay: abandon at the next batch
-	plain     bool  // the dictionary is given up: the rest of the chunk is PLAIN
-	pageVals  int64 // non-null values written since the last page
-	pageBytes int64 // their PLAIN size
+	started bool  // the chunk's first batch was looked at (mostlyDistinct)
+	checked bool  // the chunk's first page was looked at (dictionaryPays)
+	unpaid  bool  // the first page says the dictionary does not pay: abandon at the next batch
+	plain   bool  // the dictionary is given up: the rest of the chunk is PLAIN
+	vals    int64 // non-null values written in the chunk, until checked
+	bytes   int64 // their PLAIN size
 }
 
 // sampleValues is the smallest first batch of a column chunk that
@@ -251,16 +251,17 @@ const sampleValues = 512
 //   - at its first batch, when the batch's values are all distinct (unique
 //     keys, timestamps, free text): a dictionary would repeat every value
 //     and add the indexes;
-//   - at its first page, when the dictionary and the indexes are no
-//     smaller than the page PLAIN (parquet-mr's rule, dictionaryPays);
+//   - once its values reach Options.PageBytes PLAIN (its first page, in
+//     parquet-mr's terms), when the dictionary and the indexes are no
+//     smaller than those values PLAIN (parquet-mr's rule, dictionaryPays);
 //   - when the dictionary outgrows Options.DictionaryBytes, or a batch
 //     brings more than that at once (a huge value, which then does not go
 //     into the dictionary unless it is the first value of its batch).
 //
-// Pages of a dictionary column end when their values' PLAIN size reaches
-// Options.PageBytes (parquet-go would end them at 4 bytes of index per
-// value, however large the values), which also bounds by how much the
-// dictionary can outgrow its limit.
+// The dictionary is checked before every batch, so it outgrows its limit
+// by one batch at most (arenaBytes, or one value handed over uncopied).
+// Dictionary-encoded pages end where parquet-go ends them, at PageBytes of
+// indexes (4 bytes a value): fewer page headers, each with its statistics.
 func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 	cw, d, st := f.cws[i], f.dicts[i].dict, &f.dictState[i]
 	if d == nil || st.plain {
@@ -282,17 +283,15 @@ func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 	if _, err := cw.WriteRowValues(vals); err != nil {
 		return err
 	}
-	st.pageVals += nonNull
-	st.pageBytes += raw
-	if st.pageBytes < f.pageBytes {
-		return nil
-	}
 	if !st.checked {
-		st.checked = true
-		st.unpaid = !f.dictionaryPays(i)
+		st.vals += nonNull
+		st.bytes += raw
+		if st.bytes >= f.pageBytes {
+			st.checked = true
+			st.unpaid = !f.dictionaryPays(i)
+		}
 	}
-	st.pageVals, st.pageBytes = 0, 0
-	return cw.Flush()
+	return nil
 }
 
 // abandon gives column i's dictionary up for the rest of the column chunk
@@ -329,9 +328,9 @@ func (f *FileWriter) plainSize(i int, vals []parquet.Value) (nonNull, size int64
 }
 
 // dictionaryPays is parquet-mr's test at the end of a column chunk's first
-// page: the dictionary (PLAIN, as its page holds it) and the page's indexes
-// (bit-packed at the dictionary's bit width) must be smaller than the
-// page's values PLAIN.
+// page: the dictionary (PLAIN, as its page holds it) and the indexes of the
+// values so far (bit-packed at the dictionary's bit width) must be smaller
+// than those values PLAIN.
 func (f *FileWriter) dictionaryPays(i int) bool {
 	d, st := f.dicts[i].dict, &f.dictState[i]
 	n := d.Len()
@@ -339,8 +338,8 @@ func (f *FileWriter) dictionaryPays(i int) bool {
 	if f.cols[i].kind == parquet.ByteArray {
 		dictBytes += 4 * int64(n)
 	}
-	indexBytes := st.pageVals * int64(bits.Len(uint(max(n-1, 0)))) / 8
-	return dictBytes+indexBytes < st.pageBytes
+	indexBytes := st.vals * int64(bits.Len(uint(max(n-1, 0)))) / 8
+	return dictBytes+indexBytes < st.bytes
 }
 
 // mostlyDistinct reports whether the non-null values of vals are all

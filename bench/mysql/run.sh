@@ -12,10 +12,13 @@
 #          writing Parquet, GZIP (bench/text2parquet; column types declared from the
 #          catalog, because DuckDB's CSV sniffer writes an empty file when reading a pipe)
 #   c-sn   the same with Snappy
+#   p-gz, p-sn  with BEFORE_SRC=DIR: b-gz and b-sn by the cmd/snapexport of
+#          another tree (e.g. main's), for before/after figures from one run
 #
-# Every run is checked: b and c must have written every row of the table.
-# and prints the medians of wall time and peak RSS (the largest process of
-# the command, from /usr/bin/time), with the ratios b/a and b/c.
+# Every run is checked: b, p and c must have written every row of the
+# table. It prints the medians of wall time, peak RSS (the largest process
+# of the command, from /usr/bin/time) and Parquet bytes, with the ratios
+# b/a, b/c and bytes b/c, then the bytes of every column (bench/lib.sh).
 #
 # Usage: bash bench/mysql/run.sh [--setup-only] [--runs N] [--tables "sbtest1 wide"]
 # Environment: SNAPEXPORT_MYSQL_URL (default mysql://root@127.0.0.1:3306/test);
@@ -104,6 +107,10 @@ trap 'rm -rf "$WORK"' EXIT
 echo "bench: building cmd/snapexport and bench/text2parquet" >&2
 go build -o "$WORK/snapexport" ./cmd/snapexport
 go build -o "$WORK/text2parquet" ./bench/text2parquet
+if [ -n "${BEFORE_SRC:-}" ]; then
+	(cd "$BEFORE_SRC" && go build -o "$WORK/before" ./cmd/snapexport)
+	BEFORE=$WORK/before
+fi
 
 # --- runs -------------------------------------------------------------------
 RESULTS=$WORK/results.tsv
@@ -138,13 +145,14 @@ CLIENT="${MYSQL[*]}"
 n=0
 for run in $(seq 1 "$RUNS"); do
 	for table in $TABLES; do
-		for method in a b-gz b-sn c-gz c-sn; do
+		for method in $(methods); do
 			n=$((n + 1))
 			case $method in
 			a) measure "$table" a sh -c "$CLIENT --quick -e 'SELECT * FROM $table' $DB > /dev/null" ;;
-			b-*)
-				codec=gzip; [ "$method" = b-sn ] && codec=snappy
-				measure "$table" "$method" "$WORK/snapexport" start-export-task --export-task-identifier "bench-$n" \
+			b-* | p-*)
+				codec=gzip; [ "${method#*-}" = sn ] && codec=snappy
+				bin=$WORK/snapexport; [ "${method%-*}" = p ] && bin=$BEFORE
+				measure "$table" "$method" "$bin" start-export-task --export-task-identifier "bench-$n" \
 					--source-arn "$URL" --s3-bucket-name "file://$WORK/out" --export-only "$DB.$table" \
 					--compression "$codec" --progress none ;;
 			c-*)
