@@ -70,9 +70,10 @@ type Options struct {
 	Metadata map[string]string
 }
 
-// FileWriter writes one Parquet file. Every column is OPTIONAL and PLAIN
-// encoded, in the order given; data pages are version 1, the format every
-// reader supports. It is not safe for concurrent use.
+// FileWriter writes one Parquet file. Every column is OPTIONAL, dictionary
+// or PLAIN encoded (see the package documentation), in the order given;
+// data pages are version 1, the format every reader supports. It is not
+// safe for concurrent use.
 //
 // Memory is bounded by the options, not the number of rows: a row group is
 // written out as soon as the uncompressed size of its values reaches
