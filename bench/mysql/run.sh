@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of the MySQL/MariaDB export against its baselines, run by hand
 # (not by CI). It loads sbtest1 (sysbench oltp_read_only --tables=1
-# --table-size=2000000 prepare) and a wide table of its own (1M rows, a
-# column of each type family of reference §10.1) into the database
+# --table-size=2000000 prepare), pgbench_accounts' 2M rows and a wide table
+# of its own (1M rows, a column of each type family of reference §10.1) into the database
 # snapexport_bench, then times, 5 runs each, interleaved:
 #
 #   a      mysql --quick -e 'SELECT * FROM t' > /dev/null
@@ -20,12 +20,12 @@
 # of the command, from /usr/bin/time) and Parquet bytes, with the ratios
 # b/a, b/c and bytes b/c, then the bytes of every column (bench/lib.sh).
 #
-# Usage: bash bench/mysql/run.sh [--setup-only] [--runs N] [--tables "sbtest1 wide"]
+# Usage: bash bench/mysql/run.sh [--setup-only] [--runs N] [--tables "sbtest1 pgbench_accounts wide"]
 # Environment: SNAPEXPORT_MYSQL_URL (default mysql://root@127.0.0.1:3306/test);
 # the account needs CREATE on snapexport_bench. sysbench is installed with
 # apt-get when missing.
-# BENCH_DB (default snapexport_bench), SYSBENCH_TABLE_SIZE (default 2000000), WIDE_ROWS (default
-# 1000000; 0 skips the wide table). The 10M-row run: BENCH_DB=snapexport_bench_10m
+# BENCH_DB (default snapexport_bench), SYSBENCH_TABLE_SIZE (default 2000000), PGBENCH_ROWS (default
+# 2000000: pgbench_accounts' rows, generated in InnoDB), WIDE_ROWS (default 1000000; 0 skips the wide table). The 10M-row run: BENCH_DB=snapexport_bench_10m
 # SYSBENCH_TABLE_SIZE=10000000 WIDE_ROWS=0.
 set -euo pipefail
 
@@ -33,12 +33,13 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-parse_args "sbtest1 wide" "$@"
+parse_args "sbtest1 pgbench_accounts wide" "$@"
 
 BASE_URL=${SNAPEXPORT_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
 DB=${BENCH_DB:-snapexport_bench}
 SIZE=${SYSBENCH_TABLE_SIZE:-2000000}
 WIDE_ROWS=${WIDE_ROWS:-1000000}
+PGBENCH_ROWS=${PGBENCH_ROWS:-2000000}
 # mysql://user[:password]@host[:port]/... → client options
 rest=${BASE_URL#*://}
 userinfo=""
@@ -72,6 +73,24 @@ if [ "$(rows sbtest1)" != "$SIZE" ]; then
 	sysbench oltp_read_only --db-driver=mysql --mysql-host="$MY_HOST" --mysql-port="$MY_PORT" \
 		--mysql-user="${MY_USER:-root}" --mysql-password="$MY_PASS" --mysql-db="$DB" \
 		--tables=1 --table-size="$SIZE" prepare >&2
+fi
+if [ "$(rows pgbench_accounts)" != "$PGBENCH_ROWS" ]; then
+	# The rows pgbench -i writes (aid, bid = one branch per 100000, zero
+	# balance, blank filler), in InnoDB.
+	echo "bench: loading pgbench_accounts ($PGBENCH_ROWS rows)" >&2
+	"${MYSQL[@]}" "$DB" <<SQL
+DROP TABLE IF EXISTS pgbench_accounts, digits;
+CREATE TABLE digits (d INT NOT NULL PRIMARY KEY);
+INSERT INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9);
+CREATE TABLE pgbench_accounts (aid INT NOT NULL PRIMARY KEY, bid INT, abalance INT, filler CHAR(84)) ENGINE=InnoDB;
+INSERT INTO pgbench_accounts
+SELECT n, (n - 1) DIV 100000 + 1, 0, ''
+FROM (SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d + 100000 * g.d + 1000000 * h.d + 1 AS n
+	FROM digits a, digits b, digits c, digits e, digits f, digits g, digits h) s
+WHERE n <= $PGBENCH_ROWS ORDER BY n;
+DROP TABLE digits;
+ANALYZE TABLE pgbench_accounts;
+SQL
 fi
 if [ "$(rows wide)" != "$WIDE_ROWS" ]; then
 	echo "bench: loading wide ($WIDE_ROWS rows)" >&2
