@@ -12,6 +12,8 @@ import (
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/compress/gzip"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/snapexport/snapexport/internal/flate"
 )
 
 // Codec is the compression of a file's pages. The zero value is Gzip, what
@@ -74,12 +76,36 @@ type codecKey struct {
 	level int
 }
 
-// DefaultGzipLevel is the GZIP level of level 0: compress/gzip's
-// BestSpeed. Measured on pages of the benchmark tables (bench/codecs,
-// RESULTS.md), it writes within a few percent of the higher levels at a
-// fraction of their time; klauspost/compress's GZIP (parquet-go's) writes
-// sequential integers stored, uncompressed, at every level up to 6.
+// DefaultGzipLevel is the GZIP level of level 0 for columns of byte
+// arrays (STRING, BINARY): compress/gzip's BestSpeed. Measured on pages of
+// the benchmark tables (bench/codecs, RESULTS.md), it writes within a few
+// percent of the higher levels at a fraction of their time;
+// klauspost/compress's GZIP (parquet-go's) writes sequential integers
+// stored, uncompressed, at every level up to 6.
 const DefaultGzipLevel = stdgzip.BestSpeed
+
+// DefaultGzipNumberLevel is the GZIP level of level 0 for the other
+// columns (integers, timestamps, decimals, floats, booleans), with
+// internal/flate's 3-byte matches: sequential integers, which no Go
+// encoder with 4-byte matches gets below 61 %, come out at 35 %, as
+// DuckDB's GZIP writes them, for about three times compress/gzip 1's CPU
+// on those pages (bench/codecs/RESULTS.md).
+const DefaultGzipNumberLevel = 2
+
+// columnCodec is the codec of one column of physical kind k when it
+// differs from the file's (parquetCodec): GZIP's default level picks the
+// encoder by kind (DefaultGzipNumberLevel).
+func (c Codec) columnCodec(level int, k parquet.Kind) compress.Codec {
+	if c != Gzip || level != 0 || k == parquet.ByteArray {
+		return nil
+	}
+	key := codecKey{c, -DefaultGzipNumberLevel} // negative: internal/flate
+	if v, ok := codecs.Load(key); ok {
+		return v.(compress.Codec)
+	}
+	v, _ := codecs.LoadOrStore(key, &flateGzipCodec{level: DefaultGzipNumberLevel})
+	return v.(compress.Codec)
+}
 
 // CheckLevel reports whether level is a valid compression level of c: 0
 // (the codec's default), GZIP 1..9, ZSTD 1..22; Snappy and none have no
@@ -142,5 +168,19 @@ type stdGzipCodec struct {
 func (c *stdGzipCodec) Encode(dst, src []byte) ([]byte, error) {
 	return c.w.Encode(dst, src, func(w io.Writer) (compress.Writer, error) {
 		return stdgzip.NewWriterLevel(w, c.level)
+	})
+}
+
+// flateGzipCodec is the GZIP codec with internal/flate's encoder (3-byte
+// matches, see DefaultGzipNumberLevel).
+type flateGzipCodec struct {
+	gzip.Codec
+	level int
+	w     compress.Compressor
+}
+
+func (c *flateGzipCodec) Encode(dst, src []byte) ([]byte, error) {
+	return c.w.Encode(dst, src, func(w io.Writer) (compress.Writer, error) {
+		return flate.NewGzipWriter(w, c.level)
 	})
 }

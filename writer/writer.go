@@ -45,7 +45,9 @@ type Options struct {
 	// Codec compresses the pages; the zero value is Gzip.
 	Codec Codec
 	// Level is the codec's compression level, 0 for its default: Gzip 1..9
-	// (compress/gzip's levels; default DefaultGzipLevel, 1), Zstd 1..22
+	// (compress/gzip's levels; the default is DefaultGzipLevel for STRING
+	// and BINARY columns and internal/flate's DefaultGzipNumberLevel for
+	// the others), Zstd 1..22
 	// (default 3, mapped to the nearest of the encoder's four levels).
 	// Snappy and Uncompressed have none. bench/codecs/RESULTS.md has the
 	// measured size and time of each.
@@ -212,7 +214,11 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 		if err != nil {
 			return nil, fmt.Errorf("writer: column %q: %w", c.Name, err)
 		}
-		names[i], nodes[i] = c.Name, withDictionary(node, c.Target, &f.dicts[i], f.dictLimit)
+		node = withDictionary(node, c.Target, &f.dicts[i], f.dictLimit)
+		if cc := opts.Codec.columnCodec(opts.Level, physicalKind(c.Target)); cc != nil {
+			node = parquet.Compressed(node, cc)
+		}
+		names[i], nodes[i] = c.Name, node
 		f.cols[i] = newColSpec(i, c)
 		meta[i] = columnMeta{c.Name, c.SourceType, c.Target.ExpectedExportedType()}
 	}
@@ -232,6 +238,14 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 	}
 	for k, v := range opts.Metadata {
 		options = append(options, parquet.KeyValueMetadata(k, v))
+	}
+	// Per-page bounds and null counts go into the column index, where
+	// readers look for them; parquet-mr (1.12 on) also leaves them out of
+	// the page headers, which would repeat up to 2 × 64 bytes of bounds in
+	// every page of every column. (parquet.DataPageStatistics(false) is
+	// ORed with the default, true, so it cannot turn them off.)
+	for _, name := range names {
+		options = append(options, parquet.SkipPageStatistics(name))
 	}
 	config, err := parquet.NewWriterConfig(options...)
 	if err != nil {

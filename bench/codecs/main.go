@@ -25,6 +25,8 @@ import (
 	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
+
+	"github.com/snapexport/snapexport/internal/flate"
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 )
@@ -123,6 +125,18 @@ func gzipK(level int) codec {
 	}}
 }
 
+func gzip3(level int) codec {
+	var buf bytes.Buffer
+	w, _ := flate.NewGzipWriter(&buf, level)
+	return codec{fmt.Sprintf("internal/flate gzip %d (3-byte matches)", level), func(dst, src []byte) []byte {
+		buf.Reset()
+		w.Reset(&buf)
+		w.Write(src)
+		w.Close()
+		return append(dst[:0], buf.Bytes()...)
+	}}
+}
+
 func zstdK(level zstd.EncoderLevel) codec {
 	e, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1))
 	return codec{"klauspost zstd " + level.String(), func(dst, src []byte) []byte { return e.EncodeAll(src, dst[:0]) }}
@@ -135,6 +149,7 @@ func main() {
 
 	codecs := []codec{
 		gzipStd(1), gzipStd(2), gzipStd(4), gzipStd(6), gzipStd(9),
+		gzip3(2), gzip3(3), gzip3(4), gzip3(6),
 		gzipK(1), gzipK(3), gzipK(5), gzipK(6), gzipK(7), gzipK(9),
 		zstdK(zstd.SpeedFastest), zstdK(zstd.SpeedDefault), zstdK(zstd.SpeedBetterCompression),
 		{"s2.EncodeSnappy", func(dst, src []byte) []byte { return s2.EncodeSnappy(dst[:cap(dst)], src) }},
