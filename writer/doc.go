@@ -22,9 +22,13 @@
 //     Spectrum): PLAIN, RLE for definition levels, and dictionary encoding
 //     (a PLAIN dictionary page, RLE_DICTIONARY data pages) for every kind
 //     but BOOLEAN (see Dictionaries); no DELTA_* or BYTE_STREAM_SPLIT;
-//   - GZIP by default ([Codec]), with the standard library's encoder at
-//     level 1 ([DefaultGzipLevel], chosen by measurement: bench/codecs), the
-//     file extension following the codec ([Codec.Extension]: ".gz.parquet",
+//   - GZIP by default ([Codec]), encoded, chosen by measurement
+//     (bench/codecs/RESULTS.md), with the standard library's compress/gzip
+//     at level 1 for STRING and BINARY columns ([DefaultGzipLevel]) and
+//     with internal/flate, compress/flate with 3-byte matches, at level 2
+//     for the others ([DefaultGzipNumberLevel]: sequential integers at 35 %
+//     of PLAIN, as zlib and DuckDB write them, instead of 61-98 %); the file
+//     extension follows the codec ([Codec.Extension]: ".gz.parquet",
 //     ".snappy.parquet", ".zstd.parquet", ".parquet");
 //   - created_by "snapexport version <v>" (the form parquet-mr parses; it
 //     ignores byte-array statistics of files whose created_by it cannot),
@@ -48,7 +52,10 @@
 //     so large values are not copied into every page header and the footer,
 //     and the column index gets the same bounds.
 //
-// Null counts are exact for every column, row group and page.
+// Null counts are exact for every column, row group and page. Per-page
+// bounds and null counts are in the column index, not in the page headers
+// (as parquet-mr writes them since 1.12): readers skip pages on the column
+// index, and the page headers would repeat the bounds once more per page.
 //
 // Each correction holds on both paths a column chunk can take, PLAIN and
 // dictionary (dictionary.go: parquet-go's dictionaries would compute their

@@ -26,9 +26,9 @@ import (
 
 	kgzip "github.com/klauspost/compress/gzip"
 
-	"github.com/snapexport/snapexport/internal/flate"
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
+	"github.com/snapexport/snapexport/internal/flate"
 )
 
 const pageBytes = 256 << 10
