@@ -357,3 +357,33 @@ func TestSingleHugeValue(t *testing.T) {
 		t.Fatalf("parquet-wasm reads row 4 as %q", f.Values[1][4])
 	}
 }
+
+// TestDictionaryAgainAfterFallback checks that a column chunk that fell
+// back to PLAIN leaves the next row group's chunk dictionary encoded, and
+// that both read back with both readers.
+func TestDictionaryAgainAfterFallback(t *testing.T) {
+	cols := []writer.Column{{Name: "s", Target: typemap.Target{Kind: typemap.String}}}
+	tbl := table{cols: cols}
+	for i := range 6000 {
+		v := fmt.Sprintf("distinct value %d", i) // distinct in the first row groups, then 3 values
+		if i >= 1500 {
+			v = fmt.Sprintf("v%d", i%3)
+		}
+		tbl.rows = append(tbl.rows, []cell{valueOf(cols[0].Target, v)})
+	}
+	opts := writer.Options{DictionaryBytes: 4 << 10, RowGroupBytes: 16 << 10, PageBytes: 4 << 10}
+	path := writeFile(t, t.TempDir(), tbl, opts)
+	encs, dictPages := dataPageEncodings(t, path)
+	if len(encs[0]) < 3 {
+		t.Fatalf("%d row groups, want several", len(encs[0]))
+	}
+	if !encs[0][0][format.Plain] {
+		t.Errorf("row group 0: data pages %v, want a fallback to PLAIN", encs[0][0])
+	}
+	last := len(encs[0]) - 1
+	if !dictPages[0][last] || encs[0][last][format.Plain] || !encs[0][last][format.RLEDictionary] {
+		t.Errorf("row group %d: data pages %v, dictionary page %v; want RLE_DICTIONARY only", last, encs[0][last], dictPages[0][last])
+	}
+	checkFile(t, duckcheck.Open(t), path, tbl)
+	checkWasm(t, path, tbl)
+}
