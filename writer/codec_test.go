@@ -24,7 +24,7 @@ func TestCompressionNeverExpands(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	tbl := table{cols: cols}
-	for i := range 100_000 {
+	for i := range 40_000 {
 		noise := make([]byte, 24)
 		for j := range noise {
 			noise[j] = byte(r.Uint32())

@@ -130,13 +130,13 @@ func TestStatisticsBothPaths(t *testing.T) {
 		{
 			name: "plain",
 			opts: writer.Options{DictionaryBytes: -1, PageBytes: 4 << 10, RowGroupBytes: 128 << 10},
-			tbl:  lowCardinality(allKinds, 6000, 37),
+			tbl:  lowCardinality(allKinds, 3000, 37),
 			want: func(writer.Column, int) []format.Encoding { return []format.Encoding{format.Plain} },
 		},
 		{
 			name: "dictionary",
 			opts: writer.Options{PageBytes: 4 << 10, RowGroupBytes: 128 << 10},
-			tbl:  lowCardinality(allKinds, 6000, 37),
+			tbl:  lowCardinality(allKinds, 3000, 37),
 			want: func(c writer.Column, _ int) []format.Encoding {
 				if dictKind(c) {
 					return []format.Encoding{format.RLEDictionary}
@@ -150,8 +150,8 @@ func TestStatisticsBothPaths(t *testing.T) {
 			name: "fallback",
 			opts: writer.Options{DictionaryBytes: 8 << 10, PageBytes: 4 << 10, RowGroupBytes: 1 << 20},
 			tbl: func() table {
-				tbl := lowCardinality(allKinds, 2000, 37)
-				tbl.rows = append(tbl.rows, genTable(allKinds, 4000).rows[len(edgeRows(allKinds)):]...)
+				tbl := lowCardinality(allKinds, 1500, 37)
+				tbl.rows = append(tbl.rows, genTable(allKinds, 2500).rows[len(edgeRows(allKinds)):]...)
 				return tbl
 			}(),
 			want: func(c writer.Column, g int) []format.Encoding {
