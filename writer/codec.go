@@ -103,7 +103,7 @@ func (c Codec) columnCodec(level int, k parquet.Kind) compress.Codec {
 	if v, ok := codecs.Load(key); ok {
 		return v.(compress.Codec)
 	}
-	v, _ := codecs.LoadOrStore(key, &flateGzipCodec{level: DefaultGzipNumberLevel})
+	v, _ := codecs.LoadOrStore(key, flateGzipCodec(DefaultGzipNumberLevel))
 	return v.(compress.Codec)
 }
 
@@ -148,7 +148,7 @@ func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 	}
 	var codec compress.Codec
 	if c == Gzip {
-		codec = &stdGzipCodec{level: level}
+		codec = stdGzipCodec(level)
 	} else {
 		codec = &zstd.Codec{Level: kzstd.EncoderLevelFromZstd(level)}
 	}
@@ -156,31 +156,24 @@ func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 	return v.(compress.Codec), nil
 }
 
-// stdGzipCodec is the GZIP codec with the standard library's compress/gzip
-// encoder, chosen by measurement (DefaultGzipLevel). Decoding, the codec's
-// name and id are parquet-go's.
-type stdGzipCodec struct {
+// gzipCodec is the GZIP codec with an encoder of this package's choosing:
+// the standard library's compress/gzip (DefaultGzipLevel) or
+// internal/flate's, with 3-byte matches (DefaultGzipNumberLevel).
+// Decoding, the codec's name and id are parquet-go's.
+type gzipCodec struct {
 	gzip.Codec
-	level int
-	w     compress.Compressor
+	newWriter func(io.Writer) (compress.Writer, error)
+	w         compress.Compressor
 }
 
-func (c *stdGzipCodec) Encode(dst, src []byte) ([]byte, error) {
-	return c.w.Encode(dst, src, func(w io.Writer) (compress.Writer, error) {
-		return stdgzip.NewWriterLevel(w, c.level)
-	})
+func stdGzipCodec(level int) *gzipCodec {
+	return &gzipCodec{newWriter: func(w io.Writer) (compress.Writer, error) { return stdgzip.NewWriterLevel(w, level) }}
 }
 
-// flateGzipCodec is the GZIP codec with internal/flate's encoder (3-byte
-// matches, see DefaultGzipNumberLevel).
-type flateGzipCodec struct {
-	gzip.Codec
-	level int
-	w     compress.Compressor
+func flateGzipCodec(level int) *gzipCodec {
+	return &gzipCodec{newWriter: func(w io.Writer) (compress.Writer, error) { return flate.NewGzipWriter(w, level) }}
 }
 
-func (c *flateGzipCodec) Encode(dst, src []byte) ([]byte, error) {
-	return c.w.Encode(dst, src, func(w io.Writer) (compress.Writer, error) {
-		return flate.NewGzipWriter(w, c.level)
-	})
+func (c *gzipCodec) Encode(dst, src []byte) ([]byte, error) {
+	return c.w.Encode(dst, src, c.newWriter)
 }

@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -101,40 +102,38 @@ type codec struct {
 	encode func(dst, src []byte) []byte
 }
 
-func gzipStd(level int) codec {
+// streamWriter is a GZIP encoder: compress/gzip's, klauspost's or
+// internal/flate's.
+type streamWriter interface {
+	Reset(io.Writer)
+	Write([]byte) (int, error)
+	Close() error
+}
+
+func gzipCodec(name string, w streamWriter) codec {
 	var buf bytes.Buffer
-	w, _ := stdgzip.NewWriterLevel(&buf, level)
-	return codec{fmt.Sprintf("compress/gzip %d", level), func(dst, src []byte) []byte {
+	return codec{name, func(dst, src []byte) []byte {
 		buf.Reset()
 		w.Reset(&buf)
 		w.Write(src)
 		w.Close()
 		return append(dst[:0], buf.Bytes()...)
 	}}
+}
+
+func gzipStd(level int) codec {
+	w, _ := stdgzip.NewWriterLevel(nil, level)
+	return gzipCodec(fmt.Sprintf("compress/gzip %d", level), w)
 }
 
 func gzipK(level int) codec {
-	var buf bytes.Buffer
-	w, _ := kgzip.NewWriterLevel(&buf, level)
-	return codec{fmt.Sprintf("klauspost gzip %d", level), func(dst, src []byte) []byte {
-		buf.Reset()
-		w.Reset(&buf)
-		w.Write(src)
-		w.Close()
-		return append(dst[:0], buf.Bytes()...)
-	}}
+	w, _ := kgzip.NewWriterLevel(nil, level)
+	return gzipCodec(fmt.Sprintf("klauspost gzip %d", level), w)
 }
 
 func gzip3(level int) codec {
-	var buf bytes.Buffer
-	w, _ := flate.NewGzipWriter(&buf, level)
-	return codec{fmt.Sprintf("internal/flate gzip %d (3-byte matches)", level), func(dst, src []byte) []byte {
-		buf.Reset()
-		w.Reset(&buf)
-		w.Write(src)
-		w.Close()
-		return append(dst[:0], buf.Bytes()...)
-	}}
+	w, _ := flate.NewGzipWriter(io.Discard, level)
+	return gzipCodec(fmt.Sprintf("internal/flate gzip %d (3-byte matches)", level), w)
 }
 
 func zstdK(level zstd.EncoderLevel) codec {
