@@ -2,8 +2,6 @@ package writer
 
 import (
 	"errors"
-	"hash/maphash"
-	"math"
 	"math/bits"
 	"reflect"
 	"sync"
@@ -230,17 +228,16 @@ var indexedTypeRewrappable = sync.OnceValue(func() bool {
 
 // dictChunk is the state of a dictionary column's current column chunk.
 type dictChunk struct {
-	started bool  // the chunk's first batch was looked at (mostlyDistinct)
+	sampled bool  // the chunk's first sampleValues values were looked at
 	checked bool  // the chunk's first page was looked at (dictionaryPays)
-	unpaid  bool  // the first page says the dictionary does not pay: abandon at the next batch
+	unpaid  bool  // the dictionary does not pay: abandon at the next batch
 	plain   bool  // the dictionary is given up: the rest of the chunk is PLAIN
 	vals    int64 // non-null values written in the chunk, until checked
 	bytes   int64 // their PLAIN size
 }
 
-// sampleValues is the smallest first batch of a column chunk that
-// mostlyDistinct judges; smaller ones (wide tables) are left to
-// dictionaryPays.
+// sampleValues is the number of values after which a column chunk whose
+// values were all distinct so far gives its dictionary up.
 const sampleValues = 512
 
 // flushColumn hands one batch of column i's values to its column writer.
@@ -248,9 +245,10 @@ const sampleValues = 512
 // A dictionary column chunk gives its dictionary up (abandon) and is PLAIN
 // from then on:
 //
-//   - at its first batch, when the batch's values are all distinct (unique
-//     keys, timestamps, free text): a dictionary would repeat every value
-//     and add the indexes;
+//   - after its first sampleValues values, when they were all distinct (the
+//     dictionary holds as many values as were written: unique keys,
+//     timestamps, free text): a dictionary would repeat every value and
+//     add the indexes;
 //   - once its values reach Options.PageBytes PLAIN (its first page, in
 //     parquet-mr's terms), when the dictionary and the indexes are no
 //     smaller than those values PLAIN (parquet-mr's rule, dictionaryPays);
@@ -270,7 +268,7 @@ func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 	}
 	nonNull, raw := f.plainSize(i, vals)
 	switch {
-	case st.unpaid, !st.started && nonNull >= sampleValues && f.mostlyDistinct(vals),
+	case st.unpaid,
 		d.Dictionary.Size() > f.dictLimit, raw > f.dictLimit:
 		var err error
 		if vals, err = f.abandon(i, vals); err != nil {
@@ -279,16 +277,19 @@ func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 		_, err = cw.WriteRowValues(vals)
 		return err
 	}
-	st.started = true
 	if _, err := cw.WriteRowValues(vals); err != nil {
 		return err
 	}
 	if !st.checked {
 		st.vals += nonNull
 		st.bytes += raw
+		if !st.sampled && st.vals >= sampleValues {
+			st.sampled = true
+			st.unpaid = int64(d.Len()) >= st.vals
+		}
 		if st.bytes >= f.pageBytes {
 			st.checked = true
-			st.unpaid = !f.dictionaryPays(i)
+			st.unpaid = st.unpaid || !f.dictionaryPays(i)
 		}
 	}
 	return nil
@@ -309,7 +310,7 @@ func (f *FileWriter) abandon(i int, vals []parquet.Value) ([]parquet.Value, erro
 	d.full = true
 	err := cw.Flush()
 	d.full = false
-	*st = dictChunk{started: true, checked: true, plain: true}
+	*st = dictChunk{sampled: true, checked: true, plain: true}
 	return vals[1:], err
 }
 
@@ -341,37 +342,3 @@ func (f *FileWriter) dictionaryPays(i int) bool {
 	indexBytes := st.vals * int64(bits.Len(uint(max(n-1, 0)))) / 8
 	return dictBytes+indexBytes < st.bytes
 }
-
-// mostlyDistinct reports whether the non-null values of vals are all
-// distinct (compared by a 64-bit hash).
-func (f *FileWriter) mostlyDistinct(vals []parquet.Value) bool {
-	if f.seen == nil {
-		f.seen = make(map[uint64]struct{}, f.batchCap)
-	}
-	defer clear(f.seen)
-	n := 0
-	for k := range vals {
-		v := &vals[k]
-		if v.IsNull() {
-			continue
-		}
-		var h uint64
-		switch v.Kind() {
-		case parquet.Int32:
-			h = uint64(uint32(v.Int32()))
-		case parquet.Int64:
-			h = uint64(v.Int64())
-		case parquet.Float:
-			h = uint64(math.Float32bits(v.Float()))
-		case parquet.Double:
-			h = math.Float64bits(v.Double())
-		default:
-			h = maphash.Bytes(hashSeed, v.ByteArray())
-		}
-		f.seen[h] = struct{}{}
-		n++
-	}
-	return len(f.seen) == n
-}
-
-var hashSeed = maphash.MakeSeed()

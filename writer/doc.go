@@ -65,8 +65,8 @@
 //
 // A column chunk starts dictionary encoded and falls back to PLAIN for the
 // rest of the chunk (the pages written stay as they are, which readers
-// accept) when its first batch of values is all distinct (512 values at
-// least: keys, timestamps, free text), when after its first PageBytes of
+// accept) when its first 512 values are all distinct (keys, timestamps,
+// free text), when after its first PageBytes of
 // values the dictionary and the indexes would not be smaller than PLAIN
 // (parquet-mr's test), or when the dictionary grows past
 // Options.DictionaryBytes (1 MiB, parquet-mr's dictionary page size);

@@ -100,7 +100,6 @@ type FileWriter struct {
 	dictState []dictChunk
 	dictLimit int64
 	pageBytes int64
-	seen      map[uint64]struct{} // scratch for mostlyDistinct
 
 	// Rows are gathered in batches, one slice of values per column, and
 	// handed to the column writers a batch at a time: per-row calls into
