@@ -87,6 +87,10 @@ type TaskOptions struct {
 	Concurrency int
 	// Compression is the Parquet codec; the zero value is GZIP, as RDS.
 	Compression writer.Codec
+	// CompressionLevel is the codec's level; 0 means the codec's default
+	// (GZIP 1..9, default 1, see writer.DefaultGzipLevel; ZSTD 1..22,
+	// default 3). Snappy and none have no levels.
+	CompressionLevel int
 	// MemoryLimit is the task's memory budget in bytes, shared by all
 	// workers; 0 means DefaultMemoryLimit. Row groups are sized from it
 	// (RowGroupBytes 0 means MemoryLimit / (3 × Concurrency), at most 32
@@ -318,6 +322,9 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 	opts := in.Options.resolve()
 	if in.Options != nil && in.Options.Concurrency < 0 {
 		return nil, newError(ErrInvalidParameterValue, nil, "concurrency %d is negative (0 means one worker per CPU)", in.Options.Concurrency)
+	}
+	if err := opts.Compression.CheckLevel(opts.CompressionLevel); err != nil {
+		return nil, newError(ErrInvalidParameterValue, err, "compression level %d is not valid for %s", opts.CompressionLevel, opts.Compression)
 	}
 
 	// Cheap refusals first, before any connection is opened.

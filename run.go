@@ -361,6 +361,7 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 	}, t.wcols, writer.RollerOptions{
 		Options: writer.Options{
 			Codec:         r.opts.Compression,
+			Level:         r.opts.CompressionLevel,
 			RowGroupBytes: r.opts.RowGroupBytes,
 			PageBytes:     pageBytes(r.opts.RowGroupBytes, len(t.wcols)),
 			Metadata: map[string]string{"snapexport.table": t.table.Target(), "snapexport.export_task": r.layout.id,

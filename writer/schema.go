@@ -60,7 +60,9 @@ func (g *orderedGroup) GoType() reflect.Type        { return g.byName.GoType() }
 // footer. parquet-mr uses the same 64-byte default for its column index.
 const statsBytesLimit = 64
 
-// leafNode is the OPTIONAL, PLAIN-encoded leaf of one column.
+// leafNode is the OPTIONAL, PLAIN-encoded leaf of one column (NewFileWriter
+// makes it a dictionary-encoded one, withDictionary, for the kinds listed in
+// dictionaryKind).
 //
 // PLAIN is the encoding every reader supports; parquet-go would otherwise
 // pick DELTA_LENGTH_BYTE_ARRAY for byte arrays, which older readers (and

@@ -41,6 +41,7 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.StringVar(&in.IamRoleArn, "iam-role-arn", "", "IAM role assumed for the writes (S3)")
 	fs.Var(&exportOnly, "export-only", "what to export, space-separated: database, database.table, database.schema, database.schema.table")
 	fs.StringVar(&compression, "compression", compression, "Parquet codec: gzip, snappy, zstd or none")
+	fs.IntVar(&opts.CompressionLevel, "compression-level", 0, "codec level: gzip 1..9, zstd 1..22 (0: the codec's default, gzip 1, zstd 3)")
 	fs.IntVar(&opts.Concurrency, "concurrency", 0, "partitions exported at once, each on its own connection (0: one per CPU)")
 	fs.Int64Var(&opts.MemoryLimit, "memory-limit", 0, "memory budget of the task in bytes, shared by all workers (0: 512 MiB)")
 	fs.Int64Var(&opts.RowGroupBytes, "row-group-bytes", 0, "uncompressed bytes per row group (0: derived from --memory-limit, at most 32 MiB)")
