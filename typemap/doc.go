@@ -56,10 +56,14 @@
 //	timetz, interval                BYTE_ARRAY STRING                             text form: no lossless Parquet type
 //	uuid                            FIXED_LEN_BYTE_ARRAY(16) UUID
 //	json, jsonb                     BYTE_ARRAY JSON                               json as stored, jsonb normalized
-//	enum types                      BYTE_ARRAY ENUM                               the label
+//	enum types                      BYTE_ARRAY ENUM                               the label (DuckDB reads VARCHAR,
+//	                                                                              arrow-rs Binary of the UTF-8)
 //	bytea                           BYTE_ARRAY                                    as RDS
 //	text, varchar, char(n), name    BYTE_ARRAY STRING                             as RDS
-//	domains                         their base type's row                         values of a domain are its base's
+//	domains                         their base type's row                         values of a domain are its base's;
+//	                                                                              a domain over a domain over
+//	                                                                              numeric(p,s) has no precision in
+//	                                                                              the catalog: the unbounded policy
 //	arrays of any type above        3-level LIST, element OPTIONAL               NULL elements kept; '{}' is an empty
 //	                                (LIST of the element's row)                   list. A value with 2+ dimensions or
 //	                                                                              a lower bound other than 1 fails

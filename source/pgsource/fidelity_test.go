@@ -222,3 +222,62 @@ func equalRows(got, want [][]any) bool {
 	}
 	return true
 }
+
+// TestColumnTypeOIDs: the catalog gives each column its type's OID and
+// typtype, the type under nested domains, an array's element with the
+// element typmod, and the declared dimensions.
+func TestColumnTypeOIDs(t *testing.T) {
+	pool := adminPool(t)
+	s := scratchSchema(t, pool)
+	for _, q := range []string{
+		"CREATE TYPE " + s + ".mood AS ENUM ('a')",
+		"CREATE DOMAIN " + s + ".money2 AS numeric(10,2)",
+		"CREATE DOMAIN " + s + ".money3 AS " + s + ".money2",
+		"CREATE DOMAIN " + s + ".ints AS integer[]",
+		"CREATE TABLE " + s + ".o (a integer, b " + s + ".money3, c " + s + ".ints, d numeric(7,3)[], e integer[][], f " + s + ".mood[], g " + s + ".mood)",
+	} {
+		mustExec(t, pool, q)
+	}
+	src := openSource(t, nil)
+	snap := snapshot(t, src, source.SnapshotOptions{})
+	tables, _ := listSchema(t, snap, s)
+	got := map[string]typemap.PGType{}
+	for _, c := range tables["o"].Columns {
+		pg := c.PG
+		if pg.Kind == 'd' || pg.Kind == 'e' || pg.ElemKind == 'e' {
+			pg.OID = 0 // user types: any OID
+		}
+		if pg.BaseKind == 'e' || pg.ElemKind == 'e' {
+			pg.BaseOID = 0
+		}
+		if pg.ElemKind == 'e' {
+			pg.ElemOID = 0
+		}
+		got[c.Name] = pg
+	}
+	want := map[string]typemap.PGType{
+		"a": {OID: typemap.OIDInt4, Kind: 'b', BaseOID: typemap.OIDInt4, BaseKind: 'b'},
+		"b": {Kind: 'd', BaseOID: typemap.OIDNumeric, BaseKind: 'b'},
+		"c": {Kind: 'd', BaseOID: 1007, BaseKind: 'b', ElemOID: typemap.OIDInt4, ElemKind: 'b', ElemPrecision: 32},
+		"d": {OID: 1231, Kind: 'b', BaseOID: 1231, BaseKind: 'b', ElemOID: typemap.OIDNumeric, ElemKind: 'b', ElemPrecision: 7, ElemScale: 3, Dims: 1},
+		"e": {OID: 1007, Kind: 'b', BaseOID: 1007, BaseKind: 'b', ElemOID: typemap.OIDInt4, ElemKind: 'b', ElemPrecision: 32, Dims: 2},
+		"f": {Kind: 'b', BaseKind: 'b', ElemKind: 'e', Dims: 1},
+		"g": {Kind: 'e', BaseKind: 'e'},
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("column %s: %+v, want %+v", name, got[name], w)
+		}
+	}
+	// information_schema reports no precision for a domain over a domain
+	// over numeric(10,2), so the typed profile takes it as an unbounded
+	// numeric (the policy: STRING by default), which loses nothing.
+	typed, _ := typemap.Profile(typemap.ProfileTyped, typemap.ProfileOptions{})
+	for _, c := range tables["o"].Columns {
+		if c.Name == "b" {
+			if tg, err := typed.Map(typemap.EnginePostgres, "x", c); err != nil || tg.Kind != typemap.String {
+				t.Errorf("nested domain over numeric(10,2): %v, %v", tg, err)
+			}
+		}
+	}
+}

@@ -358,3 +358,31 @@ func TestTypedBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestTypedMillis: TimestampUnit Millis writes every timestamp of the task,
+// list elements included, as TIMESTAMP(MILLIS), rounding down (before 1970
+// too).
+func TestTypedMillis(t *testing.T) {
+	pool := adminPool(t)
+	s := scratchSchema(t, pool)
+	mustExec(t, pool, "CREATE TABLE "+s+".ms (id int PRIMARY KEY, ts timestamp, tstz timestamptz, arr timestamptz[])")
+	mustExec(t, pool, "INSERT INTO "+s+".ms VALUES (1, '1969-12-31 23:59:59.9995', '2024-06-01 12:34:56.789999+00', '{\"1970-01-01 00:00:00.0019+00\"}')")
+	opts := snapexport.TaskOptions{TypeProfile: typemap.ProfileTyped, TypeOptions: typemap.ProfileOptions{TimestampUnit: typemap.Millis}}
+	rec, dir, err := exportTable(t, s, "ms", opts)
+	if err != nil {
+		t.Fatalf("export: %v (%s)", err, rec.FailureCause)
+	}
+	duck := duckcheck.Open(t)
+	files := parquetFiles(t, dir)
+	for _, c := range duck.Schema(files[0]) {
+		if c.Name == "ts" || c.Name == "tstz" {
+			if c.ConvertedType != "TIMESTAMP_MILLIS" {
+				t.Errorf("%s: converted type %s, want TIMESTAMP_MILLIS", c.Name, c.ConvertedType)
+			}
+		}
+	}
+	got := duck.Rows("SELECT epoch_ms(ts), epoch_ms(tstz), epoch_ms(arr[1]) FROM read_parquet(" + duckList(files) + ")")
+	if want := [][]any{{int64(-1), int64(1717245296789), int64(1)}}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("millis: %v, want %v", got, want)
+	}
+}
