@@ -140,26 +140,11 @@ var pgOIDsByName = map[string]uint32{
 
 // mysqlTyped is the typed profile for MySQL and MariaDB (see the package
 // documentation's table).
+// Types not listed map as in the rds profile.
 func mysqlTyped(col Column, opts ProfileOptions) (Target, error) {
-	unsigned := col.Unsigned || strings.Contains(strings.ToLower(col.ColumnType), "unsigned")
-	switch t := strings.ToLower(strings.TrimSpace(col.DataType)); t {
-	case "bigint":
-		if unsigned {
-			return Target{Kind: Decimal, Precision: 20, Scale: 0}, nil
-		}
-		return Target{Kind: Int64}, nil
-	case "int", "integer":
-		if unsigned {
-			return Target{Kind: Int64}, nil
-		}
-		return Target{Kind: Int32}, nil
-	case "mediumint", "smallint", "year":
-		return Target{Kind: Int32}, nil // unsigned: 16777215 and 65535 fit
-	case "tinyint", "bool", "boolean":
-		if unsigned {
-			return Target{Kind: Int16}, nil
-		}
-		return Target{Kind: Int32}, nil
+	switch strings.ToLower(strings.TrimSpace(col.DataType)) {
+	case "mediumint":
+		return Target{Kind: Int32}, nil // unsigned too: 16777215 fits
 	case "decimal", "numeric", "dec", "fixed":
 		p, s := col.Precision, col.Scale
 		if p <= 0 {

@@ -287,3 +287,16 @@ func TestListEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLiteTypedIsAffinity: SQLite's typed profile is its affinity table.
+func TestSQLiteTypedIsAffinity(t *testing.T) {
+	typed, _ := Profile(ProfileTyped, ProfileOptions{})
+	for _, d := range []string{"INTEGER", "TEXT", "BLOB", "REAL", "DATETIME", "DATE", "DECIMAL(10,2)", "BOOLEAN", "", "VARCHAR(3)"} {
+		col := Column{Name: "c", DataType: d, ColumnType: d}
+		a, err1 := typed.Map(EngineSQLite, "f.main.t", col)
+		b, err2 := RDS().Map(EngineSQLite, "f.main.t", col)
+		if err1 != nil || err2 != nil || a != b {
+			t.Errorf("%q: typed %v (%v), rds %v (%v)", d, a, err1, b, err2)
+		}
+	}
+}

@@ -194,7 +194,7 @@ func TestLogicalKinds(t *testing.T) {
 			t.Errorf("WHERE %s: %d rows, want %d", c.where, got, c.want)
 		}
 	}
-	checkListNullCounts(t, duck, path)
+	duck.CheckListNullCounts(path)
 }
 
 // timeText is a TIME as DuckDB prints it: the fraction without trailing
@@ -215,24 +215,6 @@ func countIf(n int, f func(int) bool) int64 {
 		}
 	}
 	return c
-}
-
-// checkListNullCounts checks every leaf's null count statistics against
-// the data: for a LIST leaf, its NULL and empty lists and NULL elements.
-func checkListNullCounts(t *testing.T, duck *duckcheck.DB, path string) {
-	t.Helper()
-	for _, r := range duck.Rows("SELECT path_in_schema, sum(stats_null_count) FROM parquet_metadata(?) GROUP BY 1", path) {
-		leaf := fmt.Sprint(r[0])
-		name, _, isList := strings.Cut(leaf, ", ")
-		q := "SELECT count(*) FILTER (WHERE %s IS NULL)"
-		if isList {
-			q = "SELECT count(*) FILTER (WHERE %s IS NULL OR len(%s) = 0) + coalesce(sum(len(list_filter(%s, x -> x IS NULL))), 0)"
-		}
-		real := duck.Int(strings.ReplaceAll(q, "%s", duckcheck.Ident(name))+" FROM read_parquet(?)", path)
-		if got := duckcheck.ToInt(r[1]); got != real {
-			t.Errorf("column %s: statistics say %d NULLs, the data has %d", leaf, got, real)
-		}
-	}
 }
 
 // TestListRejects: a LIST value whose elements break the element's rules

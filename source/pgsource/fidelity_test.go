@@ -42,8 +42,17 @@ func scratchDatabase(t *testing.T, extra string) (string, *pgxpool.Pool) {
 }
 
 // exportDatabase exports one whole database with opts and waits for the
-// task; it returns the record and the output directory.
+// task; it returns the record and the database's output directory.
 func exportDatabase(t *testing.T, sourceURL, database string, opts snapexport.TaskOptions) (snapexport.ExportTask, string, string, error) {
+	t.Helper()
+	rec, dir, err := exportOnly(t, sourceURL, database, opts)
+	return rec, filepath.Join(dir, database), rec.ExportTaskIdentifier, err
+}
+
+// exportOnly runs one task exporting what entry names (an ExportOnly
+// entry) and waits for it; it returns the record and the task's output
+// directory.
+func exportOnly(t *testing.T, sourceURL, entry string, opts snapexport.TaskOptions) (snapexport.ExportTask, string, error) {
 	t.Helper()
 	exp, ctx := newExporter(t)
 	out := t.TempDir()
@@ -52,14 +61,14 @@ func exportDatabase(t *testing.T, sourceURL, database string, opts snapexport.Ta
 		ExportTaskIdentifier: id,
 		SourceArn:            sourceURL,
 		S3BucketName:         "file://" + out,
-		ExportOnly:           []string{database},
+		ExportOnly:           []string{entry},
 		Options:              &opts,
 	})
 	if err != nil {
 		t.Fatalf("StartExportTask: %v", err)
 	}
 	rec, err := task.Wait(ctx)
-	return rec, filepath.Join(out, id, database), id, err
+	return rec, filepath.Join(out, id), err
 }
 
 // TestLatin1Database: a LATIN1 database's text reaches the files as the

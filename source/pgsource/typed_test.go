@@ -231,51 +231,15 @@ func TestTypedProfileEndToEnd(t *testing.T) {
 		}
 	}
 	for _, f := range files {
-		checkNullCounts(t, duck, f)
-	}
-}
-
-// checkNullCounts is duckcheck.CheckNullCounts for files with LIST columns
-// too: a LIST leaf's null count is its NULL lists, empty lists and NULL
-// elements (every definition level below the element's).
-func checkNullCounts(t *testing.T, duck *duckcheck.DB, path string) {
-	t.Helper()
-	for _, r := range duck.Rows("SELECT path_in_schema, sum(stats_null_count), count(*) FILTER (WHERE stats_null_count IS NULL) FROM parquet_metadata(?) GROUP BY 1", path) {
-		leaf := fmt.Sprint(r[0])
-		if duckcheck.ToInt(r[2]) > 0 {
-			t.Errorf("%s: column %s has row groups without a null count", path, leaf)
-			continue
-		}
-		name, _, list := strings.Cut(leaf, ", ")
-		q := "SELECT count(*) FILTER (WHERE %s IS NULL)"
-		if list {
-			q = "SELECT count(*) FILTER (WHERE %s IS NULL OR len(%s) = 0) + coalesce(sum(len(list_filter(%s, x -> x IS NULL))), 0)"
-		}
-		real := duck.Int(strings.ReplaceAll(q, "%s", duckcheck.Ident(name))+" FROM read_parquet(?)", path)
-		if got := duckcheck.ToInt(r[1]); got != real {
-			t.Errorf("%s: column %s: statistics say %d NULLs, the data has %d", path, leaf, got, real)
-		}
+		duck.CheckListNullCounts(f)
 	}
 }
 
 // exportTable exports one table of the test database with opts.
 func exportTable(t *testing.T, schema, table string, opts snapexport.TaskOptions) (snapexport.ExportTask, string, error) {
 	t.Helper()
-	exp, ctx := newExporter(t)
-	out := t.TempDir()
-	id := "pg-typed-" + randomSuffix()
-	task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{
-		ExportTaskIdentifier: id,
-		SourceArn:            requireDB(t),
-		S3BucketName:         "file://" + out,
-		ExportOnly:           []string{testDatabase + "." + schema + "." + table},
-		Options:              &opts,
-	})
-	if err != nil {
-		t.Fatalf("StartExportTask: %v", err)
-	}
-	rec, err := task.Wait(ctx)
-	return rec, filepath.Join(out, id, testDatabase, schema+"."+table), err
+	rec, dir, err := exportOnly(t, requireDB(t), testDatabase+"."+schema+"."+table, opts)
+	return rec, filepath.Join(dir, testDatabase, schema+"."+table), err
 }
 
 // TestTypedBadInput: values the typed profile's types cannot hold fail the
