@@ -173,7 +173,7 @@
 //     error naming the row otherwise: MariaDB's JSON is LONGTEXT with a
 //     CHECK, which check_constraint_checks=0 can bypass; Describe finds
 //     MariaDB's JSON columns by that json_valid CHECK), ENUM as ENUM, SET
-//     as a LIST of its members (” is the empty list). Errors of a value
+//     as a LIST of its members (the empty string is the empty list). Errors of a value
 //     name the table's key of the row: column "j" (row id = 9).
 //
 // ScanRequest.MaxValueBytes fails a scan with *source.ValueTooLargeError.
