@@ -7,6 +7,11 @@ GO        ?= go
 GOBIN     ?= $(shell $(GO) env GOPATH)/bin
 VERSITYGW := $(GOBIN)/versitygw
 VERSITYGW_VERSION := v1.8.0
+# NODE_TOOLS holds parquet-wasm, the second (non-Go) Parquet reader of the
+# tests (internal/wasmcheck), outside the module; its versions are pinned,
+# with integrity hashes, by internal/wasmcheck/node/package-lock.json.
+NODE_TOOLS := $(shell $(GO) env GOPATH)/lib/snapexport-node
+WASMCHECK_LOCK := internal/wasmcheck/node/package-lock.json
 
 .PHONY: test vet unit tools quickstart bench
 
@@ -21,12 +26,20 @@ vet:
 unit:
 	$(GO) test ./...
 
-# tools installs the S3 test server. It is a tool, not a dependency: `go
-# install pkg@version` builds it outside this module, so go.mod never sees it.
-tools: $(VERSITYGW)
+# tools installs the S3 test server and the Node Parquet reader. They are
+# tools, not dependencies: `go install pkg@version` builds versitygw outside
+# this module, so go.mod never sees it, and `npm ci` installs parquet-wasm
+# into NODE_TOOLS, outside the module.
+tools: $(VERSITYGW) $(NODE_TOOLS)/node_modules/.wasmcheck-installed
 
 $(VERSITYGW):
 	GOFLAGS=-mod=mod $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+$(NODE_TOOLS)/node_modules/.wasmcheck-installed: internal/wasmcheck/node/package.json $(WASMCHECK_LOCK)
+	mkdir -p $(NODE_TOOLS)
+	cp internal/wasmcheck/node/package.json $(WASMCHECK_LOCK) $(NODE_TOOLS)/
+	npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund
+	touch $@
 
 quickstart:
 	$(GO) run ./examples/quickstart

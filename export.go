@@ -87,6 +87,10 @@ type TaskOptions struct {
 	Concurrency int
 	// Compression is the Parquet codec; the zero value is GZIP, as RDS.
 	Compression writer.Codec
+	// CompressionLevel is the codec's level; 0 means the codec's default
+	// (GZIP 1..9, default 1, see writer.DefaultGzipLevel; ZSTD 1..22,
+	// default 3). Snappy and none have no levels.
+	CompressionLevel int
 	// MemoryLimit is the task's memory budget in bytes, shared by all
 	// workers; 0 means DefaultMemoryLimit. Row groups are sized from it
 	// (RowGroupBytes 0 means MemoryLimit / (3 × Concurrency), at most 32
@@ -124,9 +128,19 @@ type TaskOptions struct {
 	// MaxValueBytes fails the task on a single value of at least this size;
 	// 0 means DefaultMaxValueBytes.
 	MaxValueBytes int64
-	// TypeMapper chooses each column's Parquet type; nil means
-	// typemap.RDS(), the reference's tables.
+	// TypeMapper chooses each column's Parquet type; nil means the profile
+	// TypeProfile names, with TypeOptions. A mapper given here wins over
+	// both (build one on a profile with typemap.Profile and
+	// typemap.WithOverrides).
 	TypeMapper typemap.Mapper
+	// TypeProfile names the type profile: "rds" (the zero value: the
+	// reference's tables, exactly) or "typed" (DECIMAL, DATE, TIMESTAMP,
+	// TIME, UUID, JSON, ENUM and LIST; see the typemap package). The
+	// profile is recorded in export_tables_info and every file.
+	TypeProfile string
+	// TypeOptions tune the profile: the policy for unbounded numerics and
+	// the unit of every timestamp (milliseconds for old Athena and Glue).
+	TypeOptions typemap.ProfileOptions
 	// HeartbeatInterval is how often the running task rewrites its record
 	// in the destination and looks for a cancel request from another
 	// process; 0 means DefaultHeartbeatInterval. A record not rewritten
@@ -173,7 +187,12 @@ func (o *TaskOptions) resolve() TaskOptions {
 		r.MaxValueBytes = DefaultMaxValueBytes
 	}
 	if r.TypeMapper == nil {
-		r.TypeMapper = typemap.RDS()
+		// StartExportTask refuses a profile Profile rejects, before this.
+		if m, err := typemap.Profile(r.TypeProfile, r.TypeOptions); err == nil {
+			r.TypeMapper = m
+		} else {
+			r.TypeMapper = typemap.RDS()
+		}
 	}
 	if r.HeartbeatInterval <= 0 {
 		r.HeartbeatInterval = DefaultHeartbeatInterval
@@ -303,9 +322,17 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 	if err != nil {
 		return nil, err
 	}
+	if in.Options != nil && in.Options.TypeMapper == nil {
+		if _, err := typemap.Profile(in.Options.TypeProfile, in.Options.TypeOptions); err != nil {
+			return nil, newError(ErrInvalidParameterValue, err, "invalid type profile %q: %v", in.Options.TypeProfile, err)
+		}
+	}
 	opts := in.Options.resolve()
 	if in.Options != nil && in.Options.Concurrency < 0 {
 		return nil, newError(ErrInvalidParameterValue, nil, "concurrency %d is negative (0 means one worker per CPU)", in.Options.Concurrency)
+	}
+	if err := opts.Compression.CheckLevel(opts.CompressionLevel); err != nil {
+		return nil, newError(ErrInvalidParameterValue, err, "compression level %d is not valid for %s", opts.CompressionLevel, opts.Compression)
 	}
 
 	// Cheap refusals first, before any connection is opened.

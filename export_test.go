@@ -339,6 +339,12 @@ func TestBadInput(t *testing.T) {
 		{"directory cannot be created", func(in *snapexport.StartExportTaskInput) { in.S3BucketName = "file://" + blocker + "/sub" }, snapexport.ErrInvalidS3Bucket, blocker},
 		{"no source", func(in *snapexport.StartExportTaskInput) { in.SourceArn = "" }, snapexport.ErrInvalidParameterValue, "SourceArn"},
 		{"no destination", func(in *snapexport.StartExportTaskInput) { in.S3BucketName = "" }, snapexport.ErrInvalidParameterValue, "S3BucketName"},
+		{"gzip level 10", func(in *snapexport.StartExportTaskInput) {
+			in.Options = &snapexport.TaskOptions{CompressionLevel: 10}
+		}, snapexport.ErrInvalidParameterValue, "gzip level 10 is outside 1..9"},
+		{"snappy level", func(in *snapexport.StartExportTaskInput) {
+			in.Options = &snapexport.TaskOptions{Compression: writer.Snappy, CompressionLevel: 1}
+		}, snapexport.ErrInvalidParameterValue, "no levels"},
 	}
 	exp := newExporter(t)
 	for _, c := range cases {

@@ -517,9 +517,11 @@ func (r *run) exportPart(ctx context.Context, t *tableRun, p partition.Part) (er
 	}, t.wcols, writer.RollerOptions{
 		Options: writer.Options{
 			Codec:         r.opts.Compression,
+			Level:         r.opts.CompressionLevel,
 			RowGroupBytes: r.opts.RowGroupBytes,
 			PageBytes:     pageBytes(r.opts.RowGroupBytes, len(t.wcols)),
-			Metadata:      map[string]string{"snapexport.table": t.table.Target(), "snapexport.export_task": r.layout.id},
+			Metadata: map[string]string{"snapexport.table": t.table.Target(), "snapexport.export_task": r.layout.id,
+				"snapexport.type_profile": typemap.ProfileName(r.opts.TypeMapper)},
 		},
 		TargetFileBytes: r.opts.TargetFileBytes,
 	})
@@ -1234,7 +1236,7 @@ func (r *run) writeTablesInfo(ctx context.Context) error {
 				ExportedRows:     rows, ExportedBytes: bytes, Files: files,
 				Parts: parts,
 			},
-			SchemaMetadata: &manifest.SchemaMetadata{OriginalTypeMappings: t.mappings},
+			SchemaMetadata: &manifest.SchemaMetadata{TypeProfile: typemap.ProfileName(r.opts.TypeMapper), OriginalTypeMappings: t.mappings},
 		})
 	}
 	r.mu.Unlock()

@@ -42,12 +42,39 @@ const (
 	// (precision ≤ 38): the unscaled value, big-endian two's complement for
 	// the fixed-length form. See [Target.DecimalPhysical].
 	Decimal
+	// Date is INT32 annotated DATE: days since 1970-01-01, proleptic
+	// Gregorian calendar (the calendar PostgreSQL and MySQL use).
+	Date
+	// TimeMicros is INT64 annotated TIME(MICROS, isAdjustedToUTC=false):
+	// microseconds since midnight.
+	TimeMicros
+	// LocalTimestampMicros is INT64 annotated TIMESTAMP(MICROS,
+	// isAdjustedToUTC=false): a wall-clock time without time zone (SQL
+	// TIMESTAMP WITHOUT TIME ZONE, MySQL DATETIME), microseconds since
+	// 1970-01-01T00:00:00 local.
+	LocalTimestampMicros
+	// LocalTimestampMillis is LocalTimestampMicros in milliseconds.
+	LocalTimestampMillis
+	// UUID is FIXED_LEN_BYTE_ARRAY(16) annotated UUID, the 16 bytes in the
+	// order of the text form.
+	UUID
+	// JSON is BYTE_ARRAY annotated JSON: the document's UTF-8 text.
+	JSON
+	// Enum is BYTE_ARRAY annotated ENUM: the label's UTF-8 text.
+	Enum
+	// List is a 3-level LIST whose OPTIONAL element is Target.Elem (with
+	// Precision and Scale for a decimal element); NULL elements are kept.
+	// See [AppendListElement] for how its values travel from source to
+	// writer.
+	List
 )
 
 var kindNames = [...]string{
 	Omit: "omit", Boolean: "boolean", Int16: "int16", Int32: "int32", Int64: "int64",
 	Float: "float", Double: "double", String: "string", Binary: "binary",
 	TimestampMicros: "timestamp_micros", TimestampMillis: "timestamp_millis", Decimal: "decimal",
+	Date: "date", TimeMicros: "time_micros", LocalTimestampMicros: "local_timestamp_micros",
+	LocalTimestampMillis: "local_timestamp_millis", UUID: "uuid", JSON: "json", Enum: "enum", List: "list",
 }
 
 // String returns the kind's lowercase name, as accepted by [ParseKind].
@@ -83,11 +110,25 @@ const (
 	PhysicalFixedLenByteArray
 )
 
-// Target is what a column becomes in Parquet.
+// Target is what a column becomes in Parquet. It is comparable.
 type Target struct {
 	Kind Kind
-	// Precision and Scale are set for Decimal.
+	// Precision and Scale are set for Decimal (and a List of Decimal).
 	Precision, Scale int
+	// Elem is the element kind of a List; it is never List itself.
+	Elem Kind
+	// Strict makes a value the target cannot hold (a timestamp beyond the
+	// range of INT64 microseconds) fail the scan, naming the row, instead of
+	// being written as NULL and counted in the warnings. The typed profile
+	// sets it; the RDS profile and plain overrides keep the NULL. NaN and
+	// ±infinity, which are no instant or number at all, are NULL and
+	// counted either way.
+	Strict bool
+}
+
+// ElemTarget is the target of a List's elements.
+func (t Target) ElemTarget() Target {
+	return Target{Kind: t.Elem, Precision: t.Precision, Scale: t.Scale, Strict: t.Strict}
 }
 
 // Physical is the Parquet physical type of the target. Source drivers
@@ -99,8 +140,16 @@ func (t Target) Physical() Physical {
 		return PhysicalBoolean
 	case Int16, Int32:
 		return PhysicalInt32
-	case Int64, TimestampMicros, TimestampMillis:
+	case Int64, TimestampMicros, TimestampMillis, TimeMicros, LocalTimestampMicros, LocalTimestampMillis:
 		return PhysicalInt64
+	case Date:
+		return PhysicalInt32
+	case UUID:
+		return PhysicalFixedLenByteArray
+	case JSON, Enum:
+		return PhysicalByteArray
+	case List:
+		return t.ElemTarget().Physical()
 	case Float:
 		return PhysicalFloat
 	case Double:
@@ -127,9 +176,12 @@ func (t Target) DecimalPhysical() Physical {
 	}
 }
 
-// FixedLen is the byte width of a FIXED_LEN_BYTE_ARRAY decimal target, 0 for
-// every other target.
+// FixedLen is the byte width of a FIXED_LEN_BYTE_ARRAY target (a decimal's,
+// or 16 for UUID), 0 for every other target, a List included.
 func (t Target) FixedLen() int {
+	if t.Kind == UUID {
+		return 16
+	}
 	if t.Kind != Decimal || t.DecimalPhysical() != PhysicalFixedLenByteArray {
 		return 0
 	}
@@ -137,9 +189,29 @@ func (t Target) FixedLen() int {
 }
 
 // ExpectedExportedType is the text RDS writes in export_tables_info's
-// originalTypeMappings[].expectedExportedType.
+// originalTypeMappings[].expectedExportedType: the physical type, and the
+// logical annotation in parentheses. The kinds RDS never writes follow the
+// same pattern with the annotation's parameters, e.g.
+// "int64 (TIMESTAMP(MICROS,false))", "fixed_len_byte_array(16) (UUID)" and
+// "list<int32 (DATE)>".
 func (t Target) ExpectedExportedType() string {
 	switch t.Kind {
+	case Date:
+		return "int32 (DATE)"
+	case TimeMicros:
+		return "int64 (TIME(MICROS,false))"
+	case LocalTimestampMicros:
+		return "int64 (TIMESTAMP(MICROS,false))"
+	case LocalTimestampMillis:
+		return "int64 (TIMESTAMP(MILLIS,false))"
+	case UUID:
+		return "fixed_len_byte_array(16) (UUID)"
+	case JSON:
+		return "binary (JSON)"
+	case Enum:
+		return "binary (ENUM)"
+	case List:
+		return "list<" + t.ElemTarget().ExpectedExportedType() + ">"
 	case Boolean:
 		return "boolean"
 	case Int16:
@@ -174,8 +246,11 @@ func (t Target) ExpectedExportedType() string {
 }
 
 func (t Target) String() string {
-	if t.Kind == Decimal {
+	switch t.Kind {
+	case Decimal:
 		return fmt.Sprintf("decimal(%d,%d)", t.Precision, t.Scale)
+	case List:
+		return "list(" + t.ElemTarget().String() + ")"
 	}
 	return t.Kind.String()
 }
@@ -206,6 +281,40 @@ type Column struct {
 	// Nullable is false for NOT NULL columns. Every Parquet column is written
 	// OPTIONAL regardless, as RDS does.
 	Nullable bool
+	// CheckedJSON is set by mysqlsource for a MariaDB JSON column: MariaDB
+	// makes JSON a LONGTEXT with a CHECK (json_valid(column)) constraint,
+	// so only the constraint tells it from text. The typed profile maps
+	// it to JSON.
+	CheckedJSON bool
+	// PG identifies a PostgreSQL column's type by catalog OIDs; pgsource
+	// fills it. It is zero for other engines and hand-built columns, which
+	// are then mapped by type name.
+	PG PGType
+}
+
+// PGType is a PostgreSQL column's type as pg_type identifies it. Mapping by
+// OID rather than by printed name is what keeps a domain or user type named
+// like a built-in ("bigserial", a shadow.int4 ahead of pg_catalog in the
+// search_path) from being taken for the built-in.
+type PGType struct {
+	// OID is the pg_type OID of the column's declared type, 0 when unknown.
+	OID uint32
+	// Kind is its pg_type.typtype: 'b' base, 'c' composite, 'd' domain,
+	// 'e' enum, 'm' multirange, 'p' pseudo, 'r' range.
+	Kind byte
+	// BaseOID and BaseKind are the type under every domain (OID and Kind
+	// themselves when the type is no domain).
+	BaseOID  uint32
+	BaseKind byte
+	// ElemOID and ElemKind are the element type of an array base type (0
+	// otherwise); ElemPrecision and ElemScale the numeric typmod that
+	// applies to its elements (numeric(10,2)[]).
+	ElemOID                  uint32
+	ElemKind                 byte
+	ElemPrecision, ElemScale int
+	// Dims is the declared number of array dimensions (pg_attribute
+	// attndims: 2 for integer[][]), which PostgreSQL does not enforce.
+	Dims int
 }
 
 // Mapper chooses the Parquet target of a source column. engine is the

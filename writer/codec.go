@@ -1,7 +1,9 @@
 package writer
 
 import (
+	stdgzip "compress/gzip"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
@@ -10,6 +12,8 @@ import (
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/compress/gzip"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/snapexport/snapexport/internal/flate"
 )
 
 // Codec is the compression of a file's pages. The zero value is Gzip, what
@@ -72,17 +76,54 @@ type codecKey struct {
 	level int
 }
 
+// DefaultGzipLevel is the GZIP level of level 0 for columns of byte
+// arrays (STRING, BINARY): compress/gzip's BestSpeed. Measured on pages of
+// the benchmark tables (bench/codecs, RESULTS.md), it writes within a few
+// percent of the higher levels at a fraction of their time;
+// klauspost/compress's GZIP (parquet-go's) writes sequential integers
+// stored, uncompressed, at every level up to 6.
+const DefaultGzipLevel = stdgzip.BestSpeed
+
+// DefaultGzipNumberLevel is the GZIP level of level 0 for the other
+// columns (integers, timestamps, decimals, floats, booleans), with
+// internal/flate's 3-byte matches: sequential integers, which no Go
+// encoder with 4-byte matches gets below 61 %, come out at 35 %, as
+// DuckDB's GZIP writes them, for about three times compress/gzip 1's CPU
+// on those pages (bench/codecs/RESULTS.md).
+const DefaultGzipNumberLevel = 2
+
+// columnCodec is the codec of one column of physical kind k when it
+// differs from the file's (parquetCodec): GZIP's default level picks the
+// encoder by kind (DefaultGzipNumberLevel).
+func (c Codec) columnCodec(level int, k parquet.Kind) compress.Codec {
+	if c != Gzip || level != 0 || k == parquet.ByteArray {
+		return nil
+	}
+	key := codecKey{c, -DefaultGzipNumberLevel} // negative: internal/flate
+	if v, ok := codecs.Load(key); ok {
+		return v.(compress.Codec)
+	}
+	v, _ := codecs.LoadOrStore(key, flateGzipCodec(DefaultGzipNumberLevel))
+	return v.(compress.Codec)
+}
+
+// CheckLevel reports whether level is a valid compression level of c: 0
+// (the codec's default), GZIP 1..9, ZSTD 1..22; Snappy and none have no
+// levels.
+func (c Codec) CheckLevel(level int) error {
+	_, err := c.parquetCodec(level)
+	return err
+}
+
 // parquetCodec resolves a codec and level (0: the codec's default) to
 // parquet-go's codec.
 func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 	switch c {
 	case Gzip:
-		if level != 0 && (level < gzip.BestSpeed || level > gzip.BestCompression) {
-			return nil, fmt.Errorf("writer: gzip level %d is outside %d..%d", level, gzip.BestSpeed, gzip.BestCompression)
+		if level != 0 && (level < stdgzip.BestSpeed || level > stdgzip.BestCompression) {
+			return nil, fmt.Errorf("writer: gzip level %d is outside %d..%d", level, stdgzip.BestSpeed, stdgzip.BestCompression)
 		}
-		if level == 0 {
-			return &parquet.Gzip, nil
-		}
+		level = cmpOr(level, DefaultGzipLevel)
 	case Zstd:
 		if level < 0 || level > 22 {
 			return nil, fmt.Errorf("writer: zstd level %d is outside 1..22", level)
@@ -107,10 +148,32 @@ func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 	}
 	var codec compress.Codec
 	if c == Gzip {
-		codec = &gzip.Codec{Level: level}
+		codec = stdGzipCodec(level)
 	} else {
 		codec = &zstd.Codec{Level: kzstd.EncoderLevelFromZstd(level)}
 	}
 	v, _ := codecs.LoadOrStore(key, codec)
 	return v.(compress.Codec), nil
+}
+
+// gzipCodec is the GZIP codec with an encoder of this package's choosing:
+// the standard library's compress/gzip (DefaultGzipLevel) or
+// internal/flate's, with 3-byte matches (DefaultGzipNumberLevel).
+// Decoding, the codec's name and id are parquet-go's.
+type gzipCodec struct {
+	gzip.Codec
+	newWriter func(io.Writer) (compress.Writer, error)
+	w         compress.Compressor
+}
+
+func stdGzipCodec(level int) *gzipCodec {
+	return &gzipCodec{newWriter: func(w io.Writer) (compress.Writer, error) { return stdgzip.NewWriterLevel(w, level) }}
+}
+
+func flateGzipCodec(level int) *gzipCodec {
+	return &gzipCodec{newWriter: func(w io.Writer) (compress.Writer, error) { return flate.NewGzipWriter(w, level) }}
+}
+
+func (c *gzipCodec) Encode(dst, src []byte) ([]byte, error) {
+	return c.w.Encode(dst, src, c.newWriter)
 }

@@ -17,10 +17,19 @@
 //     for Binary; INT64 TIMESTAMP(isAdjustedToUTC=true, MICROS or MILLIS);
 //     DECIMAL(p,s) on INT32 (p ≤ 9), INT64 (p ≤ 18) or
 //     FIXED_LEN_BYTE_ARRAY(typemap.DecimalFixedLen(p)) (p ≤ 38);
-//   - PLAIN encoding and version 1 data pages, which every reader reads;
-//   - GZIP by default ([Codec]), the file extension following the codec
-//     ([Codec.Extension]: ".gz.parquet", ".snappy.parquet", ".zstd.parquet",
-//     ".parquet");
+//   - version 1 data pages, and only the encodings every reader reads
+//     (Athena/Trino, Spark/parquet-mr, DuckDB, Arrow C++ and Rust, Redshift
+//     Spectrum): PLAIN, RLE for definition levels, and dictionary encoding
+//     (a PLAIN dictionary page, RLE_DICTIONARY data pages) for every kind
+//     but BOOLEAN (see Dictionaries); no DELTA_* or BYTE_STREAM_SPLIT;
+//   - GZIP by default ([Codec]), encoded, chosen by measurement
+//     (bench/codecs/RESULTS.md), with the standard library's compress/gzip
+//     at level 1 for STRING and BINARY columns ([DefaultGzipLevel]) and
+//     with internal/flate, compress/flate with 3-byte matches, at level 2
+//     for the others ([DefaultGzipNumberLevel]: sequential integers at 35 %
+//     of PLAIN, as zlib and DuckDB write them, instead of 61-98 %); the file
+//     extension follows the codec ([Codec.Extension]: ".gz.parquet",
+//     ".snappy.parquet", ".zstd.parquet", ".parquet");
 //   - created_by "snapexport version <v>" (the form parquet-mr parses; it
 //     ignores byte-array statistics of files whose created_by it cannot),
 //     and in the key-value metadata, under [MetadataKeyColumns], every
@@ -43,7 +52,26 @@
 //     so large values are not copied into every page header and the footer,
 //     and the column index gets the same bounds.
 //
-// Null counts are exact for every column, row group and page.
+// Null counts are exact for every column, row group and page. Per-page
+// bounds and null counts are in the column index, not in the page headers
+// (as parquet-mr writes them since 1.12): readers skip pages on the column
+// index, and the page headers would repeat the bounds once more per page.
+//
+// Each correction holds on both paths a column chunk can take, PLAIN and
+// dictionary (dictionary.go: parquet-go's dictionaries would compute their
+// own bounds), and across a chunk that falls back from one to the other.
+//
+// # Dictionaries
+//
+// A column chunk starts dictionary encoded and falls back to PLAIN for the
+// rest of the chunk (the pages written stay as they are, which readers
+// accept) when its first 512 values are all distinct (keys, timestamps,
+// free text), when after its first PageBytes of
+// values the dictionary and the indexes would not be smaller than PLAIN
+// (parquet-mr's test), or when the dictionary grows past
+// Options.DictionaryBytes (1 MiB, parquet-mr's dictionary page size);
+// Options.DictionaryBytes < 0 turns dictionaries off. The next row group
+// starts with a dictionary again.
 //
 // # Memory
 //
@@ -51,13 +79,19 @@
 // the uncompressed size of its values reaches Options.RowGroupBytes
 // (32 MiB by default); until then its pages wait compressed in memory,
 // each column holding at most one uncompressed page of about
-// Options.PageBytes (256 KiB). A FileWriter holds about RowGroupBytes +
+// Options.PageBytes (256 KiB). A dictionary column chunk holds its
+// dictionary instead of most of its pages: the dictionary holds distinct
+// values of the row group, and is kept only while it and the pages of
+// indexes stay smaller than the values PLAIN, or below DictionaryBytes (plus
+// one batch) before that is known. A FileWriter holds about RowGroupBytes +
 // columns × PageBytes, however many rows go through it;
 // [FileWriter.BufferedBytes] stays below RowGroupBytes between calls. A
 // single value larger than a page is not copied by the writer; parquet-go
 // holds it three times while its page is written (column buffer, encoded
 // page, page with levels), buffers it keeps in pools until the collector
-// runs twice (see [FileWriter]).
+// runs twice (see [FileWriter]). A value larger than DictionaryBytes that
+// comes first in its batch goes into the dictionary (one copy, until the
+// row group is written) before the chunk falls back to PLAIN.
 //
 // # Rolling
 //

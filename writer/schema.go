@@ -60,7 +60,9 @@ func (g *orderedGroup) GoType() reflect.Type        { return g.byName.GoType() }
 // footer. parquet-mr uses the same 64-byte default for its column index.
 const statsBytesLimit = 64
 
-// leafNode is the OPTIONAL, PLAIN-encoded leaf of one column.
+// leafNode is the OPTIONAL, PLAIN-encoded leaf of one column (NewFileWriter
+// makes it a dictionary-encoded one, withDictionary, for the kinds listed in
+// dictionaryKind).
 //
 // PLAIN is the encoding every reader supports; parquet-go would otherwise
 // pick DELTA_LENGTH_BYTE_ARRAY for byte arrays, which older readers (and
@@ -105,6 +107,22 @@ func leafNode(t typemap.Target) (parquet.Node, error) {
 			d := parquet.Decimal(t.Scale, t.Precision, parquet.FixedLenByteArrayType(t.FixedLen()))
 			n = parquet.Leaf(signedFixedType{d.Type()})
 		}
+	case typemap.Date:
+		n = parquet.Date()
+	case typemap.TimeMicros:
+		n = parquet.TimeAdjusted(parquet.Microsecond, false)
+	case typemap.LocalTimestampMicros:
+		n = parquet.TimestampAdjusted(parquet.Microsecond, false)
+	case typemap.LocalTimestampMillis:
+		n = parquet.TimestampAdjusted(parquet.Millisecond, false)
+	case typemap.UUID:
+		n = parquet.UUID() // ordered as unsigned bytes, as the format asks
+	case typemap.JSON:
+		n = parquet.Leaf(boundedBytesType{Type: parquet.JSON().Type(), text: true})
+	case typemap.Enum:
+		n = parquet.Leaf(boundedBytesType{Type: parquet.Enum().Type(), text: true})
+	case typemap.List:
+		return listNode(t)
 	case typemap.Omit:
 		return nil, fmt.Errorf("kind %s cannot be written (omitted columns must be left out)", t.Kind)
 	default:
@@ -122,6 +140,9 @@ func (unannotated) LogicalType() *format.LogicalType { return nil }
 
 // physicalKind is the parquet.Kind values of a target's column must have.
 func physicalKind(t typemap.Target) parquet.Kind {
+	if t.Kind == typemap.List {
+		return parquet.ByteArray // its values travel as one encoded byte array
+	}
 	switch t.Physical() {
 	case typemap.PhysicalBoolean:
 		return parquet.Boolean

@@ -233,7 +233,13 @@ func truncatedBounds(p parquet.Page, text bool) (min, max parquet.Value, ok bool
 	if !ok {
 		return min, max, ok
 	}
-	col := p.Column()
+	min, max = truncateBounds(min, max, p.Column(), text)
+	return min, max, ok
+}
+
+// truncateBounds cuts byte-array bounds to statsBytesLimit bytes, keeping
+// them bounds.
+func truncateBounds(min, max parquet.Value, col int, text bool) (parquet.Value, parquet.Value) {
 	if b := min.ByteArray(); len(b) > statsBytesLimit {
 		// Any prefix of the smallest value is a lower bound.
 		min = parquet.ByteArrayValue(b[:cutAt(b, statsBytesLimit, text)]).Level(0, 0, col)
@@ -244,7 +250,7 @@ func truncatedBounds(p parquet.Page, text bool) (min, max parquet.Value, ok bool
 		}
 		// else: no short upper bound exists (all 0xFF); keep the exact one.
 	}
-	return min, max, ok
+	return min, max
 }
 
 // cutAt is the length of the longest prefix of b of at most n bytes; for
@@ -346,31 +352,54 @@ func float32Bounds(p parquet.Page) (min, max parquet.Value, ok bool) {
 // floatBounds is the smallest and largest of data, NaN above every number;
 // a zero minimum is -0.0 and a zero maximum +0.0.
 func floatBounds[F float32 | float64](data []F) (lo, hi float64, ok bool) {
-	if len(data) == 0 {
+	var b floatBounder
+	for _, f := range data {
+		b.add(float64(f))
+	}
+	return b.bounds()
+}
+
+// floatBoundsAt is floatBounds of the values of data at indexes (a page of
+// dictionary indexes).
+func floatBoundsAt[F float32 | float64](data []F, indexes []int32) (lo, hi float64, ok bool) {
+	var b floatBounder
+	for _, i := range indexes {
+		b.add(float64(data[i]))
+	}
+	return b.bounds()
+}
+
+type floatBounder struct {
+	lo, hi       float64
+	nan, numbers bool
+}
+
+func (b *floatBounder) add(v float64) {
+	switch {
+	case v != v:
+		b.nan = true
+	case !b.numbers:
+		b.lo, b.hi, b.numbers = v, v, true
+	case v < b.lo:
+		b.lo = v
+	case v > b.hi:
+		b.hi = v
+	}
+}
+
+func (b *floatBounder) bounds() (lo, hi float64, ok bool) {
+	if !b.nan && !b.numbers {
 		return 0, 0, false
 	}
-	nan, numbers := false, false
-	for _, f := range data {
-		v := float64(f)
-		switch {
-		case v != v:
-			nan = true
-		case !numbers:
-			lo, hi, numbers = v, v, true
-		case v < lo:
-			lo = v
-		case v > hi:
-			hi = v
-		}
-	}
+	lo, hi = b.lo, b.hi
 	switch {
-	case !numbers:
+	case !b.numbers:
 		lo = math.NaN()
 	case lo == 0:
 		lo = math.Copysign(0, -1)
 	}
 	switch {
-	case nan:
+	case b.nan:
 		hi = math.NaN()
 	case hi == 0:
 		hi = 0

@@ -45,10 +45,12 @@ type Options struct {
 	// Codec compresses the pages; the zero value is Gzip.
 	Codec Codec
 	// Level is the codec's compression level, 0 for its default: Gzip 1..9
-	// (default 5, klauspost/compress's), Zstd 1..22 (default 3, mapped to
-	// the nearest of the encoder's four levels). Snappy and Uncompressed
-	// have none. Gzip 1 is about twice as fast as the default for files
-	// some 10% larger.
+	// (compress/gzip's levels; the default is DefaultGzipLevel for STRING
+	// and BINARY columns and internal/flate's DefaultGzipNumberLevel for
+	// the others), Zstd 1..22
+	// (default 3, mapped to the nearest of the encoder's four levels).
+	// Snappy and Uncompressed have none. bench/codecs/RESULTS.md has the
+	// measured size and time of each.
 	Level int
 	// RowGroupBytes ends a row group when the uncompressed size of its
 	// values reaches it; 0 means DefaultRowGroupBytes. It bounds the memory
@@ -57,6 +59,11 @@ type Options struct {
 	// PageBytes is the uncompressed size at which a column's page is
 	// encoded and compressed; 0 means DefaultPageBytes.
 	PageBytes int
+	// DictionaryBytes is the dictionary size past which a column chunk
+	// falls back to PLAIN; 0 means DefaultDictionaryBytes (1 MiB), and a
+	// negative value writes every column PLAIN. See the package
+	// documentation for which columns get a dictionary.
+	DictionaryBytes int64
 	// CreatedBy is the footer's created_by; "" means
 	// "snapexport version <module version>".
 	CreatedBy string
@@ -65,9 +72,10 @@ type Options struct {
 	Metadata map[string]string
 }
 
-// FileWriter writes one Parquet file. Every column is OPTIONAL and PLAIN
-// encoded, in the order given; data pages are version 1, the format every
-// reader supports. It is not safe for concurrent use.
+// FileWriter writes one Parquet file. Every column is OPTIONAL, dictionary
+// or PLAIN encoded (see the package documentation), in the order given;
+// data pages are version 1, the format every reader supports. It is not
+// safe for concurrent use.
 //
 // Memory is bounded by the options, not the number of rows: a row group is
 // written out as soon as the uncompressed size of its values reaches
@@ -86,6 +94,13 @@ type FileWriter struct {
 	cws  []*parquet.ColumnWriter
 	cols []colSpec
 
+	// Dictionary columns (dicts[i].dict != nil): the state of their
+	// current column chunk and page (see flushColumn).
+	dicts     []dictColumn
+	dictState []dictChunk
+	dictLimit int64
+	pageBytes int64
+
 	// Rows are gathered in batches, one slice of values per column, and
 	// handed to the column writers a batch at a time: per-row calls into
 	// parquet-go cost more than the rows themselves. Byte arrays are copied
@@ -96,6 +111,7 @@ type FileWriter struct {
 	batchRows int
 	batchCap  int
 	arena     []byte
+	listVals  []parquet.Value // a LIST column's batch as leaf values (see leafValues)
 
 	rows        int64
 	rgBytes     int64 // uncompressed bytes of the current row group, batch included
@@ -135,6 +151,7 @@ const (
 	opBytes         // BYTE_ARRAY, copied
 	opText          // BYTE_ARRAY that must be UTF-8, copied
 	opFixed         // FIXED_LEN_BYTE_ARRAY of fixedLen bytes, copied
+	opList          // a LIST value (typemap.AppendListElement), checked and copied
 )
 
 type colSpec struct {
@@ -146,6 +163,7 @@ type colSpec struct {
 	min, max int64
 	width    int64         // plain-encoded bytes of a non-null value (+4 length for byte arrays)
 	null     parquet.Value // the NULL of this column, levels set
+	elem     *colSpec      // a LIST's element (see list.go)
 }
 
 // NewFileWriter starts a file written to w. It writes nothing to w until the
@@ -169,9 +187,13 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 	}
 
 	f := &FileWriter{
-		out:     countingWriter{w: w},
-		cols:    make([]colSpec, len(cols)),
-		rgLimit: cmpOr(opts.RowGroupBytes, DefaultRowGroupBytes),
+		out:       countingWriter{w: w},
+		cols:      make([]colSpec, len(cols)),
+		rgLimit:   cmpOr(opts.RowGroupBytes, DefaultRowGroupBytes),
+		dicts:     make([]dictColumn, len(cols)),
+		dictState: make([]dictChunk, len(cols)),
+		dictLimit: cmpOr(opts.DictionaryBytes, DefaultDictionaryBytes),
+		pageBytes: int64(cmpOr(opts.PageBytes, DefaultPageBytes)),
 	}
 	names := make([]string, len(cols))
 	nodes := make([]parquet.Node, len(cols))
@@ -194,6 +216,10 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 		if err != nil {
 			return nil, fmt.Errorf("writer: column %q: %w", c.Name, err)
 		}
+		node = withDictionary(node, c.Target, &f.dicts[i], f.dictLimit)
+		if cc := opts.Codec.columnCodec(opts.Level, physicalKind(c.Target)); cc != nil {
+			node = parquet.Compressed(node, cc)
+		}
 		names[i], nodes[i] = c.Name, node
 		f.cols[i] = newColSpec(i, c)
 		meta[i] = columnMeta{c.Name, c.SourceType, c.Target.ExpectedExportedType()}
@@ -208,11 +234,20 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 		parquet.Compression(codec),
 		parquet.PageBufferSize(cmpOr(opts.PageBytes, DefaultPageBytes)),
 		parquet.DataPageVersion(1),
+		parquet.DictionaryMaxBytes(max(f.dictLimit, 1)),
 		createdByOption(cmpOr(opts.CreatedBy, defaultCreatedBy())),
 		parquet.KeyValueMetadata(MetadataKeyColumns, string(metaJSON)),
 	}
 	for k, v := range opts.Metadata {
 		options = append(options, parquet.KeyValueMetadata(k, v))
+	}
+	// Per-page bounds and null counts go into the column index, where
+	// readers look for them; parquet-mr (1.12 on) also leaves them out of
+	// the page headers, which would repeat up to 2 × 64 bytes of bounds in
+	// every page of every column. (parquet.DataPageStatistics(false) is
+	// ORed with the default, true, so it cannot turn them off.)
+	for _, name := range names {
+		options = append(options, parquet.SkipPageStatistics(name))
 	}
 	config, err := parquet.NewWriterConfig(options...)
 	if err != nil {
@@ -249,8 +284,11 @@ func newColSpec(i int, c Column) colSpec {
 		s.op, s.width = opDouble, 8
 	case parquet.ByteArray:
 		s.op, s.width = opBytes, 4
-		if c.Target.Kind == typemap.String {
+		switch c.Target.Kind {
+		case typemap.String, typemap.JSON, typemap.Enum:
 			s.op = opText
+		case typemap.List:
+			s.op, s.elem = opList, listElemSpec(i, c)
 		}
 	case parquet.FixedLenByteArray:
 		s.fixedLen = c.Target.FixedLen()
@@ -337,10 +375,17 @@ func (f *FileWriter) WriteRow(row []parquet.Value) error {
 				nv = parquet.FloatValue(v.Float())
 			case opDouble:
 				nv = parquet.DoubleValue(v.Double())
-			case opBytes, opText:
+			case opBytes, opText, opList:
 				b := v.ByteArray()
 				if c.op == opText && !utf8.Valid(b) {
 					return f.reject(i, mark, fmt.Sprintf("invalid UTF-8 %q", truncate(b, 32)))
+				}
+				if c.op == opList {
+					n, err := c.checkList(b)
+					if err != nil {
+						return f.reject(i, mark, err.Error())
+					}
+					size += 2 * n // each element's levels
 				}
 				if len(b) >= arenaBytes {
 					// Not copied: the batch is handed to the column writers
@@ -408,9 +453,9 @@ func (f *FileWriter) flushBatch() error {
 	if f.batchRows == 0 {
 		return nil
 	}
-	for i, cw := range f.cws {
+	for i := range f.cws {
 		start := i * f.batchCap
-		if _, err := cw.WriteRowValues(f.batch[start : start+f.batchRows]); err != nil {
+		if err := f.flushColumn(i, f.leafValues(i, f.batch[start:start+f.batchRows])); err != nil {
 			return f.fail(fmt.Errorf("writer: column %q: %w", f.cols[i].name, err))
 		}
 	}
@@ -432,6 +477,7 @@ func (f *FileWriter) flushRowGroup() error {
 	if err := f.pw.Flush(); err != nil {
 		return f.fail(fmt.Errorf("writer: write row group: %w", err))
 	}
+	clear(f.dictState) // the next column chunks start with a dictionary again
 	size := f.pw.Size()
 	f.flushedRaw += f.rgBytes
 	f.flushedOut += size - f.flushedSize

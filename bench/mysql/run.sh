@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of the MySQL/MariaDB export against its baselines, run by hand
 # (not by CI). It loads sbtest1 (sysbench oltp_read_only --tables=1
-# --table-size=2000000 prepare) and a wide table of its own (1M rows, a
-# column of each type family of reference §10.1) into the database
+# --table-size=2000000 prepare), pgbench_accounts' 2M rows and a wide table
+# of its own (1M rows, a column of each type family of reference §10.1) into the database
 # snapexport_bench, then times, 5 runs each, interleaved:
 #
 #   a      mysql --quick -e 'SELECT * FROM t' > /dev/null
@@ -12,17 +12,20 @@
 #          writing Parquet, GZIP (bench/text2parquet; column types declared from the
 #          catalog, because DuckDB's CSV sniffer writes an empty file when reading a pipe)
 #   c-sn   the same with Snappy
+#   p-gz, p-sn  with BEFORE_SRC=DIR: b-gz and b-sn by the cmd/snapexport of
+#          another tree (e.g. main's), for before/after figures from one run
 #
-# Every run is checked: b and c must have written every row of the table.
-# and prints the medians of wall time and peak RSS (the largest process of
-# the command, from /usr/bin/time), with the ratios b/a and b/c.
+# Every run is checked: b, p and c must have written every row of the
+# table. It prints the medians of wall time, peak RSS (the largest process
+# of the command, from /usr/bin/time) and Parquet bytes, with the ratios
+# b/a, b/c and bytes b/c, then the bytes of every column (bench/lib.sh).
 #
-# Usage: bash bench/mysql/run.sh [--setup-only] [--runs N] [--tables "sbtest1 wide"]
+# Usage: bash bench/mysql/run.sh [--setup-only] [--runs N] [--tables "sbtest1 pgbench_accounts wide"]
 # Environment: SNAPEXPORT_MYSQL_URL (default mysql://root@127.0.0.1:3306/test);
 # the account needs CREATE on snapexport_bench. sysbench is installed with
 # apt-get when missing.
-# BENCH_DB (default snapexport_bench), SYSBENCH_TABLE_SIZE (default 2000000), WIDE_ROWS (default
-# 1000000; 0 skips the wide table). The 10M-row run: BENCH_DB=snapexport_bench_10m
+# BENCH_DB (default snapexport_bench), SYSBENCH_TABLE_SIZE (default 2000000), PGBENCH_ROWS (default
+# 2000000: pgbench_accounts' rows, generated in InnoDB), WIDE_ROWS (default 1000000; 0 skips the wide table). The 10M-row run: BENCH_DB=snapexport_bench_10m
 # SYSBENCH_TABLE_SIZE=10000000 WIDE_ROWS=0.
 set -euo pipefail
 
@@ -30,12 +33,13 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-parse_args "sbtest1 wide" "$@"
+parse_args "sbtest1 pgbench_accounts wide" "$@"
 
 BASE_URL=${SNAPEXPORT_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
 DB=${BENCH_DB:-snapexport_bench}
 SIZE=${SYSBENCH_TABLE_SIZE:-2000000}
 WIDE_ROWS=${WIDE_ROWS:-1000000}
+PGBENCH_ROWS=${PGBENCH_ROWS:-2000000}
 # mysql://user[:password]@host[:port]/... → client options
 rest=${BASE_URL#*://}
 userinfo=""
@@ -69,6 +73,24 @@ if [ "$(rows sbtest1)" != "$SIZE" ]; then
 	sysbench oltp_read_only --db-driver=mysql --mysql-host="$MY_HOST" --mysql-port="$MY_PORT" \
 		--mysql-user="${MY_USER:-root}" --mysql-password="$MY_PASS" --mysql-db="$DB" \
 		--tables=1 --table-size="$SIZE" prepare >&2
+fi
+if [ "$(rows pgbench_accounts)" != "$PGBENCH_ROWS" ]; then
+	# The rows pgbench -i writes (aid, bid = one branch per 100000, zero
+	# balance, blank filler), in InnoDB.
+	echo "bench: loading pgbench_accounts ($PGBENCH_ROWS rows)" >&2
+	"${MYSQL[@]}" "$DB" <<SQL
+DROP TABLE IF EXISTS pgbench_accounts, digits;
+CREATE TABLE digits (d INT NOT NULL PRIMARY KEY);
+INSERT INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9);
+CREATE TABLE pgbench_accounts (aid INT NOT NULL PRIMARY KEY, bid INT, abalance INT, filler CHAR(84)) ENGINE=InnoDB;
+INSERT INTO pgbench_accounts
+SELECT n, (n - 1) DIV 100000 + 1, 0, ''
+FROM (SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d + 100000 * g.d + 1000000 * h.d + 1 AS n
+	FROM digits a, digits b, digits c, digits e, digits f, digits g, digits h) s
+WHERE n <= $PGBENCH_ROWS ORDER BY n;
+DROP TABLE digits;
+ANALYZE TABLE pgbench_accounts;
+SQL
 fi
 if [ "$(rows wide)" != "$WIDE_ROWS" ]; then
 	echo "bench: loading wide ($WIDE_ROWS rows)" >&2
@@ -104,6 +126,10 @@ trap 'rm -rf "$WORK"' EXIT
 echo "bench: building cmd/snapexport and bench/text2parquet" >&2
 go build -o "$WORK/snapexport" ./cmd/snapexport
 go build -o "$WORK/text2parquet" ./bench/text2parquet
+if [ -n "${BEFORE_SRC:-}" ]; then
+	(cd "$BEFORE_SRC" && go build -o "$WORK/before" ./cmd/snapexport)
+	BEFORE=$WORK/before
+fi
 
 # --- runs -------------------------------------------------------------------
 RESULTS=$WORK/results.tsv
@@ -138,13 +164,14 @@ CLIENT="${MYSQL[*]}"
 n=0
 for run in $(seq 1 "$RUNS"); do
 	for table in $TABLES; do
-		for method in a b-gz b-sn c-gz c-sn; do
+		for method in $(methods); do
 			n=$((n + 1))
 			case $method in
 			a) measure "$table" a sh -c "$CLIENT --quick -e 'SELECT * FROM $table' $DB > /dev/null" ;;
-			b-*)
-				codec=gzip; [ "$method" = b-sn ] && codec=snappy
-				measure "$table" "$method" "$WORK/snapexport" start-export-task --export-task-identifier "bench-$n" \
+			b-* | p-*)
+				codec=gzip; [ "${method#*-}" = sn ] && codec=snappy
+				bin=$WORK/snapexport; [ "${method%-*}" = p ] && bin=$BEFORE
+				measure "$table" "$method" "$bin" start-export-task --export-task-identifier "bench-$n" \
 					--source-arn "$URL" --s3-bucket-name "file://$WORK/out" --export-only "$DB.$table" \
 					--compression "$codec" --progress none ;;
 			c-*)

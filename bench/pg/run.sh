@@ -9,9 +9,12 @@
 #   b-sn   the same with Snappy
 #   c-gz   psql COPY ... (FORMAT csv) | DuckDB (duckdb-go) writing Parquet, GZIP
 #   c-sn   the same with Snappy
+#   p-gz, p-sn  with BEFORE_SRC=DIR: b-gz and b-sn by the cmd/snapexport of
+#          another tree (e.g. main's), for before/after figures from one run
 #
-# and prints the medians of wall time and peak RSS (the largest process of
-# the command, from /usr/bin/time -v), with the ratios b/a and b/c.
+# and prints the medians of wall time, peak RSS (the largest process of the
+# command, from /usr/bin/time) and Parquet bytes, with the ratios b/a, b/c
+# and bytes b/c, then the bytes of every column (bench/lib.sh summary).
 #
 # Usage: bash bench/pg/run.sh [--setup-only] [--runs N] [--tables "pgbench_accounts wide"]
 # Environment: SNAPEXPORT_PG_URL (default postgres://postgres@127.0.0.1:5432/test?sslmode=disable)
@@ -80,6 +83,11 @@ printf '{"Replace":{"%s":"%s"}}' "$ROOT/cmd/snapexport/zz_bench_pgsource.go" "$R
 echo "bench: building cmd/snapexport and bench/text2parquet" >&2
 go build -overlay "$WORK/overlay.json" -o "$WORK/snapexport" ./cmd/snapexport
 go build -o "$WORK/text2parquet" ./bench/text2parquet
+if [ -n "${BEFORE_SRC:-}" ]; then
+	printf '{"Replace":{"%s":"%s"}}' "$BEFORE_SRC/cmd/snapexport/zz_bench_pgsource.go" "$ROOT/bench/pg/overlay/pgsource_driver.go.txt" > "$WORK/overlay-before.json"
+	(cd "$BEFORE_SRC" && go build -overlay "$WORK/overlay-before.json" -o "$WORK/before" ./cmd/snapexport)
+	BEFORE=$WORK/before
+fi
 
 # --- runs -------------------------------------------------------------------
 RESULTS=$WORK/results.tsv
@@ -101,13 +109,14 @@ for table in $TABLES; do COUNT[$table]=$(rows "$table"); COLSPEC[$table]=$(colsp
 n=0
 for run in $(seq 1 "$RUNS"); do
 	for table in $TABLES; do
-		for method in a b-gz b-sn c-gz c-sn; do
+		for method in $(methods); do
 			n=$((n + 1))
 			case $method in
 			a) measure "$table" a sh -c "psql '$URL' -c 'COPY $table TO STDOUT (FORMAT binary)' > /dev/null" ;;
-			b-*)
-				codec=gzip; [ "$method" = b-sn ] && codec=snappy
-				measure "$table" "$method" "$WORK/snapexport" start-export-task --export-task-identifier "bench-$n" \
+			b-* | p-*)
+				codec=gzip; [ "${method#*-}" = sn ] && codec=snappy
+				bin=$WORK/snapexport; [ "${method%-*}" = p ] && bin=$BEFORE
+				measure "$table" "$method" "$bin" start-export-task --export-task-identifier "bench-$n" \
 					--source-arn "$URL" --s3-bucket-name "file://$WORK/out" --export-only "$DB.public.$table" \
 					--compression "$codec" --progress none ;;
 			c-*)

@@ -31,6 +31,8 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		progress    = "auto"
 		output      = "json"
 		noWait      bool
+		numeric     = "string"
+		tsUnit      = "micros"
 	)
 	fs.StringVar(&in.ExportTaskIdentifier, "export-task-identifier", "", "task identifier (required): letters, digits, hyphens; starts with a letter")
 	fs.StringVar(&in.SourceArn, "source-arn", "", "database URL (required): sqlite:///abs/file.db, postgres://user@host/db, mysql://user@host:3306/")
@@ -40,6 +42,7 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.StringVar(&in.IamRoleArn, "iam-role-arn", "", "IAM role assumed for the writes (S3)")
 	fs.Var(&exportOnly, "export-only", "what to export, space-separated: database, database.table, database.schema, database.schema.table")
 	fs.StringVar(&compression, "compression", compression, "Parquet codec: gzip, snappy, zstd or none")
+	fs.IntVar(&opts.CompressionLevel, "compression-level", 0, "codec level: gzip 1..9, zstd 1..22 (0: the codec's default, gzip 1, zstd 3)")
 	fs.IntVar(&opts.Concurrency, "concurrency", 0, "partitions exported at once, each on its own connection (0: one per CPU)")
 	fs.Int64Var(&opts.MemoryLimit, "memory-limit", 0, "memory budget of the task in bytes, shared by all workers (0: 512 MiB)")
 	fs.Int64Var(&opts.RowGroupBytes, "row-group-bytes", 0, "uncompressed bytes per row group (0: derived from --memory-limit, at most 32 MiB)")
@@ -47,6 +50,9 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.Int64Var(&opts.TargetFileBytes, "target-file-bytes", 0, "size at which a file is closed and the next started (0: 1 GiB)")
 	fs.Int64Var(&opts.MaxValueBytes, "max-value-bytes", 0, "fail on a single value of this many bytes or more (0: 500 MiB, as RDS)")
 	fs.Var(&overrides, "type-override", "type overrides, space-separated TYPE=KIND or db.schema.table.column=KIND (kinds: string, binary, int64, timestamp_millis, decimal(p,s), ...)")
+	fs.StringVar(&opts.TypeProfile, "type-profile", typemap.ProfileRDS, "type mapping: rds (RDS's tables exactly) or typed (DECIMAL, DATE, TIMESTAMP, TIME, UUID, JSON, ENUM, LIST)")
+	fs.StringVar(&numeric, "unbounded-numeric", numeric, "typed profile: numerics without precision or above 38 digits as string, or decimal(p,s) failing on a value that does not fit")
+	fs.StringVar(&tsUnit, "timestamp-unit", tsUnit, "unit of every timestamp: micros or millis (for readers that take only milliseconds)")
 	fs.StringVar(&progress, "progress", progress, "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or none")
 	fs.DurationVar(&opts.HeartbeatInterval, "heartbeat-interval", 0, "how often the task rewrites its record and looks for a cancel request (0: 5s)")
 	fs.BoolVar(&opts.FailFast, "fail-fast", false, "fail the whole task at the first table that fails (default: the other tables are exported, and --resume redoes the failed ones)")
@@ -77,13 +83,26 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		return exitUsage
 	}
 	opts.Compression = codec
+	if opts.TypeOptions.UnboundedNumeric, err = typemap.ParseNumericPolicy(numeric); err != nil {
+		fmt.Fprintf(stderr, "snapexport: --unbounded-numeric: %v\n", err)
+		return exitUsage
+	}
+	if opts.TypeOptions.TimestampUnit, err = typemap.ParseTimeUnit(tsUnit); err != nil {
+		fmt.Fprintf(stderr, "snapexport: --timestamp-unit: %v\n", err)
+		return exitUsage
+	}
+	profile, err := typemap.Profile(opts.TypeProfile, opts.TypeOptions)
+	if err != nil {
+		fmt.Fprintf(stderr, "snapexport: --type-profile: %v\n", err)
+		return exitUsage
+	}
 	if len(overrides) > 0 {
 		o, err := parseOverrides(overrides)
 		if err != nil {
 			fmt.Fprintf(stderr, "snapexport: --type-override: %v\n", err)
 			return exitUsage
 		}
-		opts.TypeMapper = typemap.WithOverrides(typemap.RDS(), o)
+		opts.TypeMapper = typemap.WithOverrides(profile, o)
 	}
 	in.ExportOnly = exportOnly
 	in.Options = &opts

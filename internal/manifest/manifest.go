@@ -154,6 +154,9 @@ type PartitioningInfo struct {
 
 // SchemaMetadata lists how each column was mapped.
 type SchemaMetadata struct {
+	// TypeProfile is the type profile the columns were mapped with ("rds",
+	// "typed", or "custom" for a caller's own mapper); RDS has no such field.
+	TypeProfile          string        `json:"typeProfile,omitempty"`
 	OriginalTypeMappings []TypeMapping `json:"originalTypeMappings"`
 }
 

@@ -1,7 +1,9 @@
 package mysqlsource
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -37,6 +39,9 @@ const (
 	convTimeMillis                   // same, in ms
 	convBitInt64                     // BIT's big-endian bytes → INT64
 	convBitInt32                     // BIT's big-endian bytes → INT32
+	convDate                         // 'YYYY-MM-DD' → DATE, days since the epoch
+	convJSON                         // JSON text, checked → BYTE_ARRAY JSON
+	convSet                          // SET's 'a,b' → LIST of STRING
 )
 
 type conversion struct {
@@ -48,6 +53,7 @@ type conversion struct {
 	// expr is how the column is selected: its quoted name, or an
 	// expression that makes the server print the exact value (FLOAT).
 	expr string
+	list []byte // the current row's LIST value (SET)
 }
 
 // Source type families, as the conversions see them.
@@ -163,14 +169,37 @@ func planConversion(col source.ScanColumn) (conversion, error) {
 			c.fixedLen = col.Target.FixedLen()
 			c.limit = new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(c.precision)), nil)
 		}
-	case typemap.TimestampMicros, typemap.TimestampMillis:
+	case typemap.TimestampMicros, typemap.TimestampMillis, typemap.LocalTimestampMicros, typemap.LocalTimestampMillis:
+		// DATETIME's wall clock and TIMESTAMP's instant (the session's
+		// time_zone is '+00:00') have the same numbers; the annotation's
+		// isAdjustedToUTC says which they are.
 		if fam != famDateTime && fam != famDate {
 			return unsupported()
 		}
 		c.kind = convTimeMicros
-		if col.Target.Kind == typemap.TimestampMillis {
+		if k := col.Target.Kind; k == typemap.TimestampMillis || k == typemap.LocalTimestampMillis {
 			c.kind = convTimeMillis
 		}
+	case typemap.Date:
+		if fam != famDate {
+			return unsupported()
+		}
+		c.kind = convDate
+	case typemap.JSON:
+		if fam != famBytes {
+			return unsupported()
+		}
+		c.kind = convJSON
+	case typemap.Enum:
+		if fam != famBytes {
+			return unsupported()
+		}
+		c.kind = convBytes
+	case typemap.List:
+		if strings.ToLower(col.DataType) != "set" || col.Target.Elem != typemap.String {
+			return unsupported()
+		}
+		c.kind = convSet
 	default:
 		return unsupported()
 	}
@@ -367,6 +396,30 @@ func (c *conversion) convert(b []byte, scratch *[]byte) (parquet.Value, error) {
 			return parquet.Int64Value(floorDiv(us, 1000)), nil
 		}
 		return parquet.Int64Value(us), nil
+	case convDate:
+		us, err := parseDateTime(b)
+		if err != nil {
+			return parquet.Value{}, err
+		}
+		return parquet.Int32Value(int32(floorDiv(us, 86400*1000000))), nil
+	case convJSON:
+		// MySQL's JSON type holds only valid documents, but MariaDB's is
+		// LONGTEXT with a CHECK that check_constraint_checks=0 or an old
+		// table may have let invalid text past.
+		if !json.Valid(b) {
+			return parquet.Value{}, fmt.Errorf("invalid JSON text %q", truncateText(b, 40))
+		}
+		return parquet.ByteArrayValue(b), nil
+	case convSet:
+		// SET members cannot contain commas, so the text splits exactly;
+		// '' is the empty set.
+		c.list = c.list[:0]
+		for len(b) > 0 {
+			m, rest, _ := bytes.Cut(b, []byte{','})
+			c.list = typemap.AppendListElement(c.list, typemap.Target{Kind: typemap.String}, parquet.ByteArrayValue(m))
+			b = rest
+		}
+		return parquet.ByteArrayValue(c.list), nil
 	case convBitInt64, convBitInt32:
 		if len(b) > 8 {
 			return parquet.Value{}, fmt.Errorf("BIT value of %d bytes overflows INT64", len(b))
@@ -634,4 +687,37 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
+}
+
+func truncateText(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// rowKey names the current row by the table's key for an error, as
+// " (row id = 42)", or "" when the scan does not read the key.
+func (r *rows) rowKey() string {
+	k := r.req.Table.Key
+	if k == nil {
+		return ""
+	}
+	for i, c := range r.req.Columns {
+		if c.Name != k.Column {
+			continue
+		}
+		switch v := r.cells[i].v.(type) {
+		case nil:
+			return fmt.Sprintf(" (row %s IS NULL)", k.Column)
+		case []byte:
+			if k.Integer {
+				return fmt.Sprintf(" (row %s = %s)", k.Column, v)
+			}
+			return fmt.Sprintf(" (row %s = %q)", k.Column, v)
+		default:
+			return fmt.Sprintf(" (row %s = %v)", k.Column, v)
+		}
+	}
+	return ""
 }

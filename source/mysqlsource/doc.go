@@ -194,6 +194,15 @@
 //     and TIME keep the server's text, zero dates included.
 //   - BIT, BINARY, BLOB and geometry values are the server's bytes
 //     (geometry in MySQL's internal SRID + WKB form).
+//   - The typed profile (see typemap): DATE as DATE (zero dates NULL and
+//     counted as above), DATETIME as TIMESTAMP with isAdjustedToUTC=false
+//     and TIMESTAMP with true (same numbers: the session's time_zone is
+//     '+00:00'), JSON as JSON after checking the text is valid JSON (an
+//     error naming the row otherwise: MariaDB's JSON is LONGTEXT with a
+//     CHECK, which check_constraint_checks=0 can bypass; Describe finds
+//     MariaDB's JSON columns by that json_valid CHECK), ENUM as ENUM, SET
+//     as a LIST of its members (the empty string is the empty list). Errors of a value
+//     name the table's key of the row: column "j" (row id = 9).
 //
 // ScanRequest.MaxValueBytes fails a scan with *source.ValueTooLargeError.
 // The server's max_allowed_packet bounds what it can send at all.

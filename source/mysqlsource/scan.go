@@ -337,7 +337,7 @@ func (r *rows) Row(dst []parquet.Value) ([]parquet.Value, error) {
 				dst = append(dst, parquet.NullValue())
 				continue
 			}
-			return dst, fmt.Errorf("mysqlsource: %s column %q: %w", r.req.Table.Target(), r.req.Columns[i].Name, err)
+			return dst, fmt.Errorf("mysqlsource: %s column %q%s: %w", r.req.Table.Target(), r.req.Columns[i].Name, r.rowKey(), err)
 		}
 		dst = append(dst, v)
 	}

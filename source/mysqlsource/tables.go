@@ -217,7 +217,38 @@ func (s *Snapshot) columns(ctx context.Context, db, table string) ([]source.Colu
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("mysqlsource: describe %s.%s: %w", db, table, err)
 	}
+	if err := s.markJSON(ctx, db, table, cols); err != nil {
+		return nil, fmt.Errorf("mysqlsource: describe %s.%s: %w", db, table, err)
+	}
 	return cols, nil
+}
+
+// markJSON sets CheckedJSON on MariaDB's JSON columns: LONGTEXT with the
+// column-level CHECK (json_valid(`column`)) that MariaDB creates for the
+// JSON type. MySQL's JSON is a type of its own, and tables without a
+// LONGTEXT column need no query.
+func (s *Snapshot) markJSON(ctx context.Context, db, table string, cols []source.Column) error {
+	if s.src.engine != typemap.EngineMariaDB || !slices.ContainsFunc(cols, func(c source.Column) bool { return c.DataType == "longtext" }) {
+		return nil
+	}
+	rows, err := s.src.db.QueryContext(ctx, `SELECT CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
+		WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND LEVEL = 'Column'`, db, table)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, clause string
+		if err := rows.Scan(&name, &clause); err != nil {
+			return err
+		}
+		for i := range cols {
+			if cols[i].Name == name && cols[i].DataType == "longtext" && clause == "json_valid("+quoteIdent(name)+")" {
+				cols[i].CheckedJSON = true
+			}
+		}
+	}
+	return rows.Err()
 }
 
 func (s *Snapshot) partitions(ctx context.Context, db, table string) ([]string, error) {

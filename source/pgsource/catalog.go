@@ -89,7 +89,9 @@ ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`
 // numeric, character and datetime facets, through the same internal
 // functions) without its per-column privilege filtering and view overhead,
 // and adds format_type, the column's own type (a domain's name, not its base
-// type's).
+// type's), and the pg_type OIDs and typtype of the type, of the type under
+// its domains and of an array's element, which the type profiles decide on
+// (typemap.PGType).
 const describeColumns = `
 SELECT a.attrelid, a.attname, NOT a.attnotnull, format_type(a.atttypid, a.atttypmod),
 	lower(CASE WHEN t.typtype = 'd' THEN
@@ -104,11 +106,23 @@ SELECT a.attrelid, a.attname, NOT a.attnotnull, format_type(a.atttypid, a.atttyp
 	coalesce(information_schema._pg_numeric_precision(information_schema._pg_truetypid(a.*, t.*), information_schema._pg_truetypmod(a.*, t.*)), 0),
 	coalesce(information_schema._pg_numeric_scale(information_schema._pg_truetypid(a.*, t.*), information_schema._pg_truetypmod(a.*, t.*)), 0),
 	coalesce(information_schema._pg_char_max_length(information_schema._pg_truetypid(a.*, t.*), information_schema._pg_truetypmod(a.*, t.*)), 0),
-	coalesce(information_schema._pg_datetime_precision(information_schema._pg_truetypid(a.*, t.*), information_schema._pg_truetypmod(a.*, t.*)), 0)
+	coalesce(information_schema._pg_datetime_precision(information_schema._pg_truetypid(a.*, t.*), information_schema._pg_truetypmod(a.*, t.*)), 0),
+	t.oid, t.typtype::text, b.oid, b.typtype::text,
+	coalesce(e.oid, 0), coalesce(e.typtype::text, ''),
+	coalesce(information_schema._pg_numeric_precision(e.oid, information_schema._pg_truetypmod(a.*, t.*)), 0),
+	coalesce(information_schema._pg_numeric_scale(e.oid, information_schema._pg_truetypmod(a.*, t.*)), 0),
+	a.attndims
 FROM pg_attribute a
 	JOIN pg_type t ON t.oid = a.atttypid
 	JOIN pg_namespace nt ON nt.oid = t.typnamespace
 	LEFT JOIN (pg_type bt JOIN pg_namespace nbt ON nbt.oid = bt.typnamespace) ON t.typtype = 'd' AND bt.oid = t.typbasetype
+	-- the type under every domain, and the element of an array base type
+	CROSS JOIN LATERAL (WITH RECURSIVE d(oid, typtype, base) AS (
+			SELECT t.oid, t.typtype, t.typbasetype
+			UNION ALL SELECT x.oid, x.typtype, x.typbasetype FROM d JOIN pg_type x ON x.oid = d.base WHERE d.typtype = 'd')
+		SELECT d.oid, d.typtype FROM d WHERE d.typtype <> 'd') b
+	JOIN pg_type bb ON bb.oid = b.oid
+	LEFT JOIN pg_type e ON bb.typelem <> 0 AND bb.typlen = -1 AND e.oid = bb.typelem
 WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum`
 
@@ -268,12 +282,17 @@ func (d *dbSnapshot) describe(ctx context.Context, conn *pgx.Conn, export []*lis
 			oid uint32
 			c   source.Column
 			p   [4]int32
+			pg  [3]string // typtype of the type, its base and its element
+			ep  [3]int32  // element precision and scale, attndims
 		)
-		if err := rows.Scan(&oid, &c.Name, &c.Nullable, &c.ColumnType, &c.DataType, &p[0], &p[1], &p[2], &p[3]); err != nil {
+		if err := rows.Scan(&oid, &c.Name, &c.Nullable, &c.ColumnType, &c.DataType, &p[0], &p[1], &p[2], &p[3],
+			&c.PG.OID, &pg[0], &c.PG.BaseOID, &pg[1], &c.PG.ElemOID, &pg[2], &ep[0], &ep[1], &ep[2]); err != nil {
 			rows.Close()
 			return err
 		}
 		c.Precision, c.Scale, c.Length, c.DateTimePrecision = int(p[0]), int(p[1]), int(p[2]), int(p[3])
+		c.PG.Kind, c.PG.BaseKind, c.PG.ElemKind = firstByte(pg[0]), firstByte(pg[1]), firstByte(pg[2])
+		c.PG.ElemPrecision, c.PG.ElemScale, c.PG.Dims = int(ep[0]), int(ep[1]), int(ep[2])
 		t := byOID[oid].table
 		t.Columns = append(t.Columns, c)
 	}
@@ -456,4 +475,11 @@ func (d *dbSnapshot) keyBounds(ctx context.Context, conn *pgx.Conn, export []*li
 		r.table.Key.Min, r.table.Key.Max = lo, hi
 	}
 	return res.Close()
+}
+
+func firstByte(s string) byte {
+	if s == "" {
+		return 0
+	}
+	return s[0]
 }

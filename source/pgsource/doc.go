@@ -162,6 +162,15 @@
 // lc_monetary is left as the database has it, because it says which
 // currency money values are in.
 //
+// Every connection asks for client_encoding UTF8, whatever the URL says, so
+// the server converts text from the database's encoding (LATIN1, WIN1252...).
+// A SQL_ASCII database declares no encoding and the server converts nothing:
+// its scans read the bytes as stored (client_encoding SQL_ASCII for the
+// scan) and each byte that does not start a valid UTF-8 sequence becomes
+// U+FFFD; the values changed are counted per column in an
+// INVALID_UTF8_REPLACED warning, and the task completes. An override to
+// binary keeps the bytes.
+//
 // # Types and wire formats
 //
 // A String column holds exactly PostgreSQL's text output of the value (what
@@ -182,6 +191,17 @@
 // timestamptz and date as TIMESTAMP; values such a target cannot hold
 // (NaN as DECIMAL, infinity as TIMESTAMP) are written as NULL and counted in
 // a UNREPRESENTABLE_VALUES_WRITTEN_AS_NULL warning.
+//
+// The typed profile's targets (see typemap) are read in binary where a
+// binary form exists: date as DATE (±infinity NULL and counted), time as
+// TIME, timestamp and timestamptz as TIMESTAMP with the value beyond int64
+// microseconds an error naming the row (Strict targets), uuid as its 16
+// bytes, and one-dimensional arrays as LIST from the binary array format,
+// elements decoded like the scalars (numeric elements from base-10000
+// digits, exactly). An array value with more dimensions or a lower bound
+// other than 1 is an error naming the row. json, jsonb and enums come as
+// text. Errors of a value name the table's key of the row when the scan
+// reads it: column "ts" (row id = 2).
 //
 // [source.ScanRequest.MaxValueBytes] is checked on each value's wire size;
 // the value has been received by then, so memory briefly holds it.

@@ -19,7 +19,7 @@ import (
 
 // sessionSettings fix the text output of every value a scan reads (see the
 // package documentation); SET LOCAL confines them to the scan's transaction.
-const sessionSettings = "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, MDY'; " +
+const sessionSettings = "SET LOCAL client_encoding = 'UTF8'; SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, MDY'; " +
 	"SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'; " +
 	"SET LOCAL row_security = off; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; " +
 	// The snapshot holds ACCESS SHARE on every table; the only lock a scan
@@ -51,6 +51,15 @@ func (sn *Snapshot) scan(ctx context.Context, req source.ScanRequest) (source.Ro
 		return nil, fmt.Errorf("pgsource: join snapshot to scan %q: %w", target, err)
 	}
 	pc := conn.Conn().PgConn()
+	if pc.ParameterStatus("server_encoding") == "SQL_ASCII" {
+		// Bytes in no declared encoding: the server would refuse to
+		// "convert" invalid ones to UTF8, so they come as they are and are
+		// repaired here.
+		if err := readRawText(ctx, pc, cols); err != nil {
+			conn.Release()
+			return nil, fmt.Errorf("pgsource: scan %q: %w", target, err)
+		}
+	}
 
 	qctx, cancel := context.WithCancel(ctx)
 	r := &rows{
@@ -354,34 +363,9 @@ func (r *rows) Row(dst []parquet.Value) ([]parquet.Value, error) {
 			dst = append(dst, parquet.NullValue())
 			continue
 		}
-		var (
-			val parquet.Value
-			err error
-		)
-		switch c.conv {
-		case convText, convBytes:
-			val = parquet.ByteArrayValue(v)
-		case convBool:
-			val = parquet.BooleanValue(len(v) == 1 && v[0] != 0)
-		case convInt:
-			var n int64
-			if n, err = beInt(v); err == nil {
-				val, err = c.intValue(n)
-			}
-		case convIntFloat:
-			var n int64
-			if n, err = beInt(v); err == nil {
-				val = c.floatValue(float64(n))
-			}
-		case convFloat:
-			val, err = c.beFloat(v)
-		case convTimestamp, convDate:
-			val = c.timestampValue(v)
-		default:
-			val, err = c.parse(v, &r.scratch)
-		}
+		val, err := c.value(v, &r.scratch)
 		if err != nil {
-			return dst, fmt.Errorf("pgsource: reading %q: column %q: %w", r.target, c.name, err)
+			return dst, fmt.Errorf("pgsource: reading %q: column %q%s: %w", r.target, c.name, r.rowKey(), err)
 		}
 		dst = append(dst, val)
 	}
@@ -397,14 +381,8 @@ const ReasonValuesWrittenAsNull = "UNREPRESENTABLE_VALUES_WRITTEN_AS_NULL"
 // target type cannot represent them.
 func (r *rows) Warnings() []source.Warning {
 	var out []source.Warning
-	for _, c := range r.cols {
-		if c.nulled > 0 {
-			out = append(out, source.Warning{
-				Target: r.req.Table.Target(), Reason: ReasonValuesWrittenAsNull,
-				Detail: fmt.Sprintf("column %s: NULL written for %d %s that %s cannot represent (NaN, infinity or out of range)",
-					c.name, c.nulled, plural(c.nulled, "value", "values"), c.target),
-			})
-		}
+	for i := range r.cols {
+		out = append(out, r.cols[i].warnings(r.req.Table.Target())...)
 	}
 	return out
 }

@@ -112,6 +112,10 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts *Options) (*Sourc
 const allServersFirstDatabase = "postgres"
 
 func openConfig(ctx context.Context, cfg *pgxpool.Config, identity string, opts *Options) (*Source, error) {
+	// Always UTF8, whatever the URL or PGCLIENTENCODING say: Parquet
+	// strings are UTF-8, and the server converts from the database's
+	// encoding (LATIN1...) when asked to.
+	cfg.ConnConfig.RuntimeParams["client_encoding"] = "UTF8"
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "snapexport"
 	}

@@ -1,7 +1,8 @@
-// Package scanbench is the benchmark loop bench/pg and bench/mysql share: a
-// whole table read through a source driver with the RDS mapping, each row's
-// parquet.Values appended to a reused slice, which is what an export worker
-// does before the writer.
+// Package scanbench holds the benchmark loops bench/pg and bench/mysql
+// share: Run, a whole table read through a source driver with the RDS
+// mapping, each row's parquet.Values appended to a reused slice, which is
+// what an export worker does before the writer; and Export, whole exports
+// of a table, for profiles of the pipeline.
 package scanbench
 
 import (

@@ -1,0 +1,344 @@
+package writer
+
+import (
+	"errors"
+	"math/bits"
+	"reflect"
+	"sync"
+	"unsafe"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
+
+	"github.com/snapexport/snapexport/typemap"
+)
+
+// Dictionary encoding.
+//
+// A dictionary column chunk is a PLAIN dictionary page and RLE_DICTIONARY
+// data pages (version 1), what parquet-mr, Spark, Arrow and DuckDB write and
+// every reader reads. parquet-go writes them (parquet.RLEDictionary), and
+// falls back to PLAIN for the rest of a column chunk when the dictionary
+// outgrows parquet.DictionaryMaxBytes at a page boundary, keeping the pages
+// already written dictionary-encoded (mixed chunks are valid Parquet).
+//
+// Two things are added here:
+//
+//   - The statistics corrections (stats.go) on the dictionary path.
+//     parquet-go's dictionaries compute page bounds themselves, with the
+//     library's own ordering (FIXED_LEN_BYTE_ARRAY unsigned, NaN left out,
+//     byte arrays whole), and the column writer orders the row-group
+//     statistics and builds the column index with the type of the
+//     dictionary, which is the library's type, not the column's: every
+//     correction would be lost. boundsDict wraps the library's dictionary
+//     and computes the bounds of a page of indexes as the column's type
+//     does; the indexed type parquet-go builds around it (unexported, the
+//     one thing no wrapper can replace) is pointed at the column's type and
+//     at boundsDict (rewrapIndexed), so that ordering, column index and the
+//     PLAIN type a fallback switches to are the column's own.
+//   - When the dictionary is given up (FileWriter.dictionaryPays and the
+//     byte limit), so that unique keys and long texts pay for no
+//     dictionary: see FileWriter.flushColumn.
+
+// DefaultDictionaryBytes is the dictionary size past which a column chunk
+// falls back to PLAIN: parquet-mr's 1 MiB dictionary page.
+const DefaultDictionaryBytes = 1 << 20
+
+// dictionaryKinds are the kinds written with a dictionary. BOOLEAN is not:
+// PLAIN booleans are bits already.
+func dictionaryKind(k typemap.Kind) bool {
+	switch k {
+	case typemap.Int16, typemap.Int32, typemap.Int64, typemap.Float, typemap.Double,
+		typemap.String, typemap.Binary, typemap.TimestampMicros, typemap.TimestampMillis, typemap.Decimal:
+		return true
+	}
+	return false
+}
+
+// dictColumn is what a FileWriter knows of one dictionary column: the
+// dictionary parquet-go created through dictionaryType.NewDictionary.
+type dictColumn struct {
+	dict *boundsDict
+}
+
+// dictionaryType is a column's type (with its statistics corrections) as
+// the node of a dictionary-encoded column: only NewDictionary differs.
+type dictionaryType struct {
+	parquet.Type
+	col    *dictColumn
+	bounds dictBoundsFunc // nil: the library dictionary's bounds are right
+	limit  int64
+}
+
+// dictBoundsFunc computes the bounds of the values at indexes of dict.
+type dictBoundsFunc func(dict parquet.Dictionary, indexes []int32, col int) (min, max parquet.Value)
+
+func (t dictionaryType) NewDictionary(columnIndex, numValues int, data encoding.Values) parquet.Dictionary {
+	d := &boundsDict{
+		Dictionary: t.Type.NewDictionary(columnIndex, numValues, data),
+		typ:        t.Type,
+		bounds:     t.bounds,
+		col:        columnIndex,
+		limit:      t.limit,
+	}
+	t.col.dict = d
+	return d
+}
+
+// withDictionary makes the OPTIONAL PLAIN leaf of a column (leafNode) a
+// dictionary-encoded one, if the column's kind is written with a
+// dictionary and the dictionary can keep the statistics corrections.
+func withDictionary(node parquet.Node, t typemap.Target, col *dictColumn, limit int64) parquet.Node {
+	if !dictionaryKind(t.Kind) || limit <= 0 || !indexedTypeRewrappable() {
+		return node
+	}
+	dt := dictionaryType{Type: node.Type(), col: col, limit: limit}
+	switch {
+	case t.Kind == typemap.Float:
+		dt.bounds = dictFloatBounds
+	case t.Kind == typemap.Double:
+		dt.bounds = dictDoubleBounds
+	case t.Kind == typemap.String:
+		dt.bounds = dictStringBounds
+	case t.Kind == typemap.Binary:
+		dt.bounds = dictBytesBounds
+	case t.Kind == typemap.Decimal && t.DecimalPhysical() == typemap.PhysicalFixedLenByteArray:
+		dt.bounds = dictSignedFixedBounds
+	}
+	return parquet.Optional(parquet.Encoded(parquet.Leaf(dt), &parquet.RLEDictionary))
+}
+
+// boundsDict is a parquet-go dictionary whose bounds are the column type's
+// (see dictionaryType), and which reports itself full once the FileWriter
+// gives it up, so that parquet-go falls back to PLAIN at the next page.
+// Every other method, unexported ones included, is the library's.
+type boundsDict struct {
+	parquet.Dictionary
+	typ     parquet.Type // the column's type, with its corrections
+	bounds  dictBoundsFunc
+	col     int
+	limit   int64
+	indexed parquet.Type
+	full    bool // report a size above the limit (see abandon)
+}
+
+// Type is the indexed type of the column writer: parquet-go's, pointed at
+// the column's type and at d.
+func (d *boundsDict) Type() parquet.Type {
+	if d.indexed == nil {
+		it := d.Dictionary.Type()
+		if err := rewrapIndexed(it, d.typ, d); err != nil {
+			panic("writer: " + err.Error()) // indexedTypeRewrappable checked it
+		}
+		d.indexed = it
+	}
+	return d.indexed
+}
+
+func (d *boundsDict) Bounds(indexes []int32) (min, max parquet.Value) {
+	if d.bounds == nil || len(indexes) == 0 {
+		return d.Dictionary.Bounds(indexes)
+	}
+	return d.bounds(d.Dictionary, indexes, d.col)
+}
+
+// Size is the dictionary's size, or more than the limit while full is set:
+// parquet-go falls back to PLAIN at a page whose dictionary is larger than
+// parquet.DictionaryMaxBytes. full is set only for the one Flush that
+// falls back (FileWriter.abandon): Size also goes into the writer's size
+// estimate.
+func (d *boundsDict) Size() int64 {
+	s := d.Dictionary.Size()
+	if d.full && s <= d.limit {
+		return d.limit + 1
+	}
+	return s
+}
+
+func dictFloatBounds(dict parquet.Dictionary, indexes []int32, col int) (min, max parquet.Value) {
+	values := dict.Page().Data()
+	lo, hi, _ := floatBoundsAt(values.Float(), indexes)
+	return parquet.FloatValue(float32(lo)).Level(0, 0, col), parquet.FloatValue(float32(hi)).Level(0, 0, col)
+}
+
+func dictDoubleBounds(dict parquet.Dictionary, indexes []int32, col int) (min, max parquet.Value) {
+	values := dict.Page().Data()
+	lo, hi, _ := floatBoundsAt(values.Double(), indexes)
+	return parquet.DoubleValue(lo).Level(0, 0, col), parquet.DoubleValue(hi).Level(0, 0, col)
+}
+
+func dictSignedFixedBounds(dict parquet.Dictionary, indexes []int32, col int) (min, max parquet.Value) {
+	values := dict.Page().Data()
+	data, size := values.FixedLenByteArray()
+	at := func(i int32) []byte { return data[int(i)*size : int(i+1)*size] }
+	lo, hi := at(indexes[0]), at(indexes[0])
+	for _, i := range indexes[1:] {
+		v := at(i)
+		if compareSigned(v, lo) < 0 {
+			lo = v
+		} else if compareSigned(v, hi) > 0 {
+			hi = v
+		}
+	}
+	return parquet.FixedLenByteArrayValue(lo).Level(0, 0, col), parquet.FixedLenByteArrayValue(hi).Level(0, 0, col)
+}
+
+func dictStringBounds(dict parquet.Dictionary, indexes []int32, col int) (min, max parquet.Value) {
+	min, max = dict.Bounds(indexes) // byte order is right for byte arrays
+	return truncateBounds(min, max, col, true)
+}
+
+func dictBytesBounds(dict parquet.Dictionary, indexes []int32, col int) (min, max parquet.Value) {
+	min, max = dict.Bounds(indexes)
+	return truncateBounds(min, max, col, false)
+}
+
+// rewrapIndexed points parquet-go's indexed type it (the *indexedType a
+// dictionary's Type returns: struct{ Type; dict Dictionary }) at typ and
+// dict. parquet-go has no constructor for it and its dictionaries build it
+// around their own type; Dictionary's own documentation calls custom
+// dictionaries a limitation "which may be lifted in future releases".
+// The layout is checked, so a parquet-go release that changes it turns
+// dictionaries off (indexedTypeRewrappable) instead of corrupting memory,
+// and TestDictionaryEncodingUsed fails.
+func rewrapIndexed(it, typ parquet.Type, dict parquet.Dictionary) error {
+	v := reflect.ValueOf(it)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return errors.New("parquet-go's indexed type is not a pointer to a struct")
+	}
+	s := v.Elem()
+	typeField, ok1 := s.Type().FieldByName("Type")
+	dictField, ok2 := s.Type().FieldByName("dict")
+	if !ok1 || !ok2 || s.NumField() != 2 || !typeField.Anonymous ||
+		typeField.Type != reflect.TypeFor[parquet.Type]() || dictField.Type != reflect.TypeFor[parquet.Dictionary]() {
+		return errors.New("parquet-go's indexed type is not struct{ Type; dict Dictionary }")
+	}
+	s.FieldByIndex(typeField.Index).Set(reflect.ValueOf(&typ).Elem())
+	f := s.FieldByIndex(dictField.Index)
+	reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Set(reflect.ValueOf(&dict).Elem())
+	return nil
+}
+
+// indexedTypeRewrappable reports whether rewrapIndexed works with this
+// parquet-go: a probe on a throwaway dictionary.
+var indexedTypeRewrappable = sync.OnceValue(func() bool {
+	d := parquet.Int32Type.NewDictionary(0, 0, parquet.Int32Type.NewValues(nil, nil))
+	return rewrapIndexed(d.Type(), parquet.Int32Type, d) == nil
+})
+
+// dictChunk is the state of a dictionary column's current column chunk.
+type dictChunk struct {
+	sampled bool  // the chunk's first sampleValues values were looked at
+	checked bool  // the chunk's first page was looked at (dictionaryPays)
+	unpaid  bool  // the dictionary does not pay: abandon at the next batch
+	plain   bool  // the dictionary is given up: the rest of the chunk is PLAIN
+	vals    int64 // non-null values written in the chunk, until checked
+	bytes   int64 // their PLAIN size
+}
+
+// sampleValues is the number of values after which a column chunk whose
+// values were all distinct so far gives its dictionary up.
+const sampleValues = 512
+
+// flushColumn hands one batch of column i's values to its column writer.
+//
+// A dictionary column chunk gives its dictionary up (abandon) and is PLAIN
+// from then on:
+//
+//   - after its first sampleValues values, when they were all distinct (the
+//     dictionary holds as many values as were written: unique keys,
+//     timestamps, free text): a dictionary would repeat every value and
+//     add the indexes;
+//   - once its values reach Options.PageBytes PLAIN (its first page, in
+//     parquet-mr's terms), when the dictionary and the indexes are no
+//     smaller than those values PLAIN (parquet-mr's rule, dictionaryPays);
+//   - when the dictionary outgrows Options.DictionaryBytes, or a batch
+//     brings more than that at once (a huge value, which then does not go
+//     into the dictionary unless it is the first value of its batch).
+//
+// The dictionary is checked before every batch, so it outgrows its limit
+// by one batch at most (arenaBytes, or one value handed over uncopied).
+// Dictionary-encoded pages end where parquet-go ends them, at PageBytes of
+// indexes (4 bytes a value): fewer page headers, each with its statistics.
+func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
+	cw, d, st := f.cws[i], f.dicts[i].dict, &f.dictState[i]
+	if d == nil || st.plain {
+		_, err := cw.WriteRowValues(vals)
+		return err
+	}
+	nonNull, raw := f.plainSize(i, vals)
+	switch {
+	case st.unpaid,
+		d.Dictionary.Size() > f.dictLimit, raw > f.dictLimit:
+		var err error
+		if vals, err = f.abandon(i, vals); err != nil {
+			return err
+		}
+		_, err = cw.WriteRowValues(vals)
+		return err
+	}
+	if _, err := cw.WriteRowValues(vals); err != nil {
+		return err
+	}
+	if !st.checked {
+		st.vals += nonNull
+		st.bytes += raw
+		if !st.sampled && st.vals >= sampleValues {
+			st.sampled = true
+			st.unpaid = int64(d.Len()) >= st.vals
+		}
+		if st.bytes >= f.pageBytes {
+			st.checked = true
+			st.unpaid = st.unpaid || !f.dictionaryPays(i)
+		}
+	}
+	return nil
+}
+
+// abandon gives column i's dictionary up for the rest of the column chunk
+// and returns the values of vals still to write. parquet-go falls back to
+// PLAIN when it writes a page whose dictionary is over the limit, after
+// writing that page with the dictionary, so the page must hold a value:
+// the first of vals goes into it (the page buffer may be empty, parquet-go
+// ending pages on its own too). That value enters the dictionary even if
+// it is huge: at most one value per column chunk.
+func (f *FileWriter) abandon(i int, vals []parquet.Value) ([]parquet.Value, error) {
+	cw, d, st := f.cws[i], f.dicts[i].dict, &f.dictState[i]
+	if _, err := cw.WriteRowValues(vals[:1]); err != nil {
+		return nil, err
+	}
+	d.full = true
+	err := cw.Flush()
+	d.full = false
+	*st = dictChunk{sampled: true, checked: true, plain: true}
+	return vals[1:], err
+}
+
+// plainSize is the number of non-null values of vals and their PLAIN size.
+func (f *FileWriter) plainSize(i int, vals []parquet.Value) (nonNull, size int64) {
+	c := &f.cols[i]
+	for k := range vals {
+		if v := &vals[k]; !v.IsNull() {
+			nonNull++
+			if c.kind == parquet.ByteArray {
+				size += int64(len(v.ByteArray()))
+			}
+		}
+	}
+	return nonNull, size + nonNull*c.width
+}
+
+// dictionaryPays is parquet-mr's test at the end of a column chunk's first
+// page: the dictionary (PLAIN, as its page holds it) and the indexes of the
+// values so far (bit-packed at the dictionary's bit width) must be smaller
+// than those values PLAIN.
+func (f *FileWriter) dictionaryPays(i int) bool {
+	d, st := f.dicts[i].dict, &f.dictState[i]
+	n := d.Len()
+	dictBytes := d.Dictionary.Size()
+	if f.cols[i].kind == parquet.ByteArray {
+		dictBytes += 4 * int64(n)
+	}
+	indexBytes := st.vals * int64(bits.Len(uint(max(n-1, 0)))) / 8
+	return dictBytes+indexBytes < st.bytes
+}
