@@ -49,6 +49,8 @@ type emitter struct {
 	mu sync.Mutex
 	fn func(Event)
 	ch chan<- Event
+	// redact hides the task's secrets in every event.
+	redact *redactor
 }
 
 func (e *emitter) emit(ev Event) {
@@ -59,6 +61,7 @@ func (e *emitter) emit(ev Event) {
 	if ev.Message == "" {
 		ev.Message = eventMessage(ev)
 	}
+	ev = e.redact.Event(ev)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.fn != nil {

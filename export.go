@@ -264,7 +264,7 @@ func New(cfg Config) (Exporter, error) {
 	case cfg.Destination != "":
 		s, err := sink.OpenURL(context.Background(), cfg.Destination)
 		if err != nil {
-			return nil, newError(ErrInvalidS3Bucket, err, "cannot open destination %q", source.Redact(cfg.Destination))
+			return nil, newRedactor(cfg.Destination).Error(newError(ErrInvalidS3Bucket, err, "cannot open destination %q", source.Redact(cfg.Destination)))
 		}
 		e.dest = &destination{sink: s, prefix: cfg.DestinationPrefix}
 		e.ownDest = true
@@ -285,6 +285,12 @@ type exporter struct {
 }
 
 func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput) (Task, error) {
+	red := newRedactor(in.SourceArn, in.S3BucketName)
+	t, err := e.startExportTask(ctx, in, red)
+	return t, red.Error(err)
+}
+
+func (e *exporter) startExportTask(ctx context.Context, in StartExportTaskInput, red *redactor) (Task, error) {
 	if err := validateIdentifier(in.ExportTaskIdentifier); err != nil {
 		return nil, err
 	}
@@ -382,8 +388,9 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 	// task, as the contract says.
 	taskCtx, cancel := context.WithCancelCause(ctx)
 	t := newTask(rec, cancel)
+	t.redact = red
 	if opts.OnEvent != nil || opts.Events != nil {
-		t.events = &emitter{fn: opts.OnEvent, ch: opts.Events}
+		t.events = &emitter{fn: opts.OnEvent, ch: opts.Events, redact: red}
 	}
 	e.tasks[t.ID()] = t
 	e.order = append(e.order, t)

@@ -20,6 +20,9 @@ type task struct {
 	subs []*subscription
 
 	events *emitter // nil when nobody listens
+	// redact hides the task's secrets in what Info, Wait and Progress
+	// return (redact.go).
+	redact *redactor
 }
 
 func newTask(rec ExportTask, cancel context.CancelCauseFunc) *task {
@@ -31,7 +34,7 @@ func (t *task) ID() string { return t.rec.ExportTaskIdentifier } // immutable
 func (t *task) Info() ExportTask {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return cloneRecord(t.rec)
+	return t.redact.Record(cloneRecord(t.rec))
 }
 
 func cloneRecord(r ExportTask) ExportTask {
@@ -70,7 +73,7 @@ func (t *task) requestCancel() (ExportTask, error) {
 	switch t.rec.Status {
 	case StatusStarting, StatusInProgress:
 	case StatusCanceling:
-		rec := cloneRecord(t.rec)
+		rec := t.redact.Record(cloneRecord(t.rec))
 		t.mu.Unlock()
 		return rec, nil
 	default:
@@ -80,7 +83,7 @@ func (t *task) requestCancel() (ExportTask, error) {
 			"can't cancel export task %s: it is %s already; only STARTING and IN_PROGRESS tasks can be cancelled", t.ID(), st)
 	}
 	t.setStatusLocked(StatusCanceling)
-	rec := cloneRecord(t.rec)
+	rec := t.redact.Record(cloneRecord(t.rec))
 	t.mu.Unlock()
 	t.cancel(errCanceledByRequest)
 	t.events.emit(Event{Type: EventStatusChanged, Task: rec})
@@ -97,7 +100,7 @@ func (t *task) Wait(ctx context.Context) (ExportTask, error) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return cloneRecord(t.rec), t.err
+	return t.redact.Record(cloneRecord(t.rec)), t.redact.Error(t.err)
 }
 
 // update changes the record under the lock and publishes progress; it is how
@@ -166,7 +169,7 @@ func (t *task) finish(status Status, err error, f func(*ExportTask)) {
 }
 
 func (t *task) progressLocked(table string) Progress {
-	return Progress{
+	return t.redact.Progress(Progress{
 		Status:          t.rec.Status,
 		PercentProgress: t.rec.PercentProgress,
 		Rows:            t.rec.ExportedRows,
@@ -175,5 +178,5 @@ func (t *task) progressLocked(table string) Progress {
 		TablesTotal:     t.rec.TablesTotal,
 		Table:           table,
 		Time:            time.Now().UTC(),
-	}
+	})
 }

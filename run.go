@@ -800,6 +800,7 @@ func (r *run) writeExportInfo(ctx context.Context, rec ExportTask) error {
 func (r *run) putExportInfo(ctx context.Context, rec ExportTask, ifNotExists bool) error {
 	r.infoMu.Lock()
 	defer r.infoMu.Unlock()
+	rec = r.task.redact.Record(rec) // no secret reaches the destination
 	b, err := json.MarshalIndent(infoFromRecord(rec, r.layout, r.opts.HeartbeatInterval), "", "  ")
 	if err != nil {
 		return err
