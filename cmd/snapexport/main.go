@@ -40,7 +40,17 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	args := os.Args[1:]
+	// A background process started by --no-wait reads its arguments from
+	// the pipe its parent handed it (background.go).
+	if inherited, ok, err := inheritedArgs(); ok {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "snapexport:", err)
+			os.Exit(exitUsage)
+		}
+		args = inherited
+	}
+	code := run(ctx, args, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
