@@ -127,6 +127,10 @@ type TaskOptions struct {
 	// TypeMapper chooses each column's Parquet type; nil means
 	// typemap.RDS(), the reference's tables.
 	TypeMapper typemap.Mapper
+	// Strict turns what would be warnings about the request into a FAILED
+	// task: a type override (typemap.WithOverrides) that matches no column
+	// of the exported tables. False records them in WarningMessage.
+	Strict bool
 	// HeartbeatInterval is how often the running task rewrites its record
 	// in the destination and looks for a cancel request from another
 	// process; 0 means DefaultHeartbeatInterval. A record not rewritten
@@ -301,10 +305,10 @@ func (e *exporter) startExportTask(ctx context.Context, in StartExportTaskInput,
 	if err != nil {
 		return nil, err
 	}
-	opts := in.Options.resolve()
-	if in.Options != nil && in.Options.Concurrency < 0 {
-		return nil, newError(ErrInvalidParameterValue, nil, "concurrency %d is negative (0 means one worker per CPU)", in.Options.Concurrency)
+	if err := validateOptions(in.Options); err != nil {
+		return nil, err
 	}
+	opts := in.Options.resolve()
 
 	// Cheap refusals first, before any connection is opened.
 	e.mu.Lock()

@@ -168,7 +168,16 @@ func (r *run) export(ctx context.Context) error {
 	for _, s := range skipped {
 		r.warnings.SkippedTables = append(r.warnings.SkippedTables, manifest.Entry(s))
 	}
-	r.warnings.SkippedObjectives = append(r.warnings.SkippedObjectives, r.filter.unmatched(tables, skipped)...)
+	unmatched := r.filter.unmatched(tables, skipped)
+	r.warnings.SkippedObjectives = append(r.warnings.SkippedObjectives, unmatched...)
+	if err := r.filter.noMatch(unmatched); err != nil {
+		return err
+	}
+	unused, err := unusedOverrides(r.opts.TypeMapper, tables, r.opts.Strict)
+	r.warnings.General = append(r.warnings.General, unused...)
+	if err != nil {
+		return err
+	}
 	if err := r.planTables(ctx, tables); err != nil {
 		return err
 	}
