@@ -622,6 +622,11 @@ func (e *exporter) DescribeExportTasks(ctx context.Context, in DescribeExportTas
 			matched = append(matched, t)
 		}
 	}
+	if in.ExportTaskIdentifier != "" && len(matched) == 0 {
+		// RDS answers a describe of one identifier it does not know with
+		// the fault, not an empty list.
+		return nil, newError(ErrExportTaskNotFound, nil, "the export task with the ID %s doesn't exist", in.ExportTaskIdentifier)
+	}
 	start := 0
 	if in.Marker != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(in.Marker)

@@ -25,7 +25,7 @@ const startupTimeout = 2 * time.Minute
 // appears in the destination, and prints it, the way the AWS CLI returns
 // once the service has accepted the task. The child's output goes to a log
 // file whose path is printed on stderr.
-func startInBackground(ctx context.Context, args []string, in snapexport.StartExportTaskInput, output string, stdout, stderr io.Writer) int {
+func startInBackground(ctx context.Context, args []string, in snapexport.StartExportTaskInput, out *outputFlags, stdout, stderr io.Writer) int {
 	if strings.HasPrefix(in.S3BucketName, "mem://") {
 		fmt.Fprintln(stderr, "snapexport: --no-wait needs a destination other processes can read; mem:// lives in one process")
 		return exitUsage
@@ -74,17 +74,13 @@ func startInBackground(ctx context.Context, args []string, in snapexport.StartEx
 	deadline := time.Now().Add(startupTimeout)
 	childDone := false
 	for {
-		out, err := exp.DescribeExportTasks(ctx, snapexport.DescribeExportTasksInput{ExportTaskIdentifier: in.ExportTaskIdentifier})
-		if err == nil && len(out.ExportTasks) == 1 {
-			rec := out.ExportTasks[0]
+		page, err := exp.DescribeExportTasks(ctx, snapexport.DescribeExportTasksInput{ExportTaskIdentifier: in.ExportTaskIdentifier})
+		if err == nil && len(page.ExportTasks) == 1 {
+			rec := page.ExportTasks[0]
 			// A record from before this launch belongs to an earlier task.
 			if rec.TaskStartTime != nil && rec.TaskStartTime.After(launched) {
 				fmt.Fprintf(stderr, "snapexport: export %s runs in process %d; its log is %s\n", rec.ExportTaskIdentifier, cmd.Process.Pid, logPath)
-				if output == "table" {
-					printTable(stdout, []snapexport.ExportTask{rec})
-					return exitOK
-				}
-				return printJSON(stdout, rec)
+				return out.print(stdout, rec, func(w io.Writer) { printTable(w, []snapexport.ExportTask{rec}) })
 			}
 		}
 		if childDone {
