@@ -370,7 +370,7 @@ func (e *exporter) startExportTask(ctx context.Context, in StartExportTaskInput,
 		Engine:               src.Engine(),
 	}
 	if in.Resume {
-		rec.ResumedFrom = &ResumedFrom{TaskStartTime: prev.TaskStartTime, Status: string(prev.Status), FailureCause: prev.FailureCause,
+		rec.ResumedFrom = &ResumedFrom{TaskStartTime: prev.TaskStartTime, Status: prev.Status, FailureCause: prev.FailureCause,
 			SnapshotTime: prev.SnapshotTime, SnapshotIdentity: prev.SnapshotIdentity}
 	}
 
