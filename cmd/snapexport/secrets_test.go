@@ -307,3 +307,16 @@ func mysqlSecretSetup(t *testing.T, pw string) string {
 	require.NoError(t, err)
 	return (&url.URL{Scheme: "mysql", User: url.UserPassword(secretRole, pw), Host: u.Host, Path: "/" + secretDB}).String()
 }
+
+// The process tests' database (setupCLI) is dropped when the package's
+// tests are done, so the suite leaves nothing on the shared server.
+func init() {
+	testenv.AtExit(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, testenv.PostgresURL()); err == nil {
+			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+cliDB+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	})
+}
