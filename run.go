@@ -241,6 +241,9 @@ func (r *run) planTables(ctx context.Context, tables []source.Table) error {
 			r.warnings.General = append(r.warnings.General, manifest.Entry{Target: t.Target(), Reason: source.ReasonOmittedColumns,
 				Detail: "columns left out of the files (object identifiers have no Parquet mapping): " + strings.Join(omitted, ", ")})
 		}
+		if err := checkConversions(r.snap, t, tr.cols); err != nil {
+			return err
+		}
 		if len(tr.cols) == 0 {
 			r.warnings.SkippedTables = append(r.warnings.SkippedTables, manifest.Entry{Target: t.Target(), Reason: source.ReasonOmittedColumns,
 				Detail: "no column of the table can be exported"})

@@ -313,3 +313,25 @@ func unusedOverrides(m typemap.Mapper, tables []source.Table, strict bool) ([]ma
 	}
 	return out, nil
 }
+
+// scanChecker is implemented by snapshots that can tell, before any row is
+// read, whether Scan converts each column to its target (pgsource and
+// mysqlsource do: CheckScan).
+type scanChecker interface {
+	CheckScan(req source.ScanRequest) error
+}
+
+// checkConversions refuses a table whose columns the source cannot convert
+// to their targets (an override the column's type cannot become), when the
+// task is planned rather than when the table's scan starts.
+func checkConversions(snap source.Snapshot, t source.Table, cols []source.ScanColumn) error {
+	c, ok := snap.(scanChecker)
+	if !ok {
+		return nil
+	}
+	if err := c.CheckScan(source.ScanRequest{Table: t, Columns: cols}); err != nil {
+		return &taskFailure{fault: ErrInvalidParameterValue, err: err, cause: fmt.Sprintf(
+			"A column of %s cannot be exported as the type mapping asks: %v. Change or remove the type override.", t.Target(), err)}
+	}
+	return nil
+}

@@ -220,7 +220,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	bin := buildCLI(t)
 	pw := newSecret(t)
 	env := append(os.Environ(), "TMPDIR="+t.TempDir())
-	check := func(t *testing.T, srcURL, badURL string) {
+	check := func(t *testing.T, srcURL, badURL, nameColumn string) {
 		dest := t.TempDir()
 		code, stdout, stderr := runBin(t, bin, env, "start-export-task", "--export-task-identifier", "cli-secret-fg",
 			"--source-arn", srcURL, "--s3-bucket-name", "file://"+dest, "--progress", "lines")
@@ -260,18 +260,28 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		assert.Contains(t, stderr, "xxxxx", "the message says where the secret was")
 		assertNoSecret(t, pw, "stdout of a failed start", stdout)
 		assertNoSecret(t, pw, "stderr of a failed start", stderr)
+
+		// An override the column's type cannot become is refused when the
+		// task is planned, before any table is read (TablesTotal 0: the
+		// task never went IN_PROGRESS), not when the table's scan starts.
+		code, stdout, stderr = runBin(t, bin, env, "start-export-task", "--export-task-identifier", "cli-bad-override",
+			"--source-arn", srcURL, "--s3-bucket-name", "file://"+t.TempDir(), "--progress", "none", "--type-override", nameColumn+"=timestamp_millis")
+		assert.Equal(t, exitFailed, code, stderr)
+		assert.Contains(t, stdout, "cannot be exported as the type mapping asks")
+		assert.Contains(t, stdout, `"TablesTotal": 0,`)
+		assertNoSecret(t, pw, "a refused override", stdout+stderr)
 	}
 
 	t.Run("postgres", func(t *testing.T) {
 		srcURL := pgSecretSetup(t, pw)
 		// The server answers `database "<password>" does not exist`.
-		check(t, srcURL, pgWithURL(t, secretRole, pw, pw))
+		check(t, srcURL, pgWithURL(t, secretRole, pw, pw), secretDB+".public.items.name")
 	})
 	t.Run("mariadb", func(t *testing.T) {
 		srcURL := mysqlSecretSetup(t, pw)
 		u, _ := url.Parse(srcURL)
 		u.Path = "/" + pw // "Access denied for user … to database '<password>'"
-		check(t, srcURL, u.String())
+		check(t, srcURL, u.String(), secretDB+"."+secretDB+".items.name")
 	})
 }
 
