@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -251,13 +252,28 @@ func parseFilter(s string) (snapexport.Filter, error) {
 }
 
 func printJSON(w io.Writer, v any) int {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "    ")
-	if err := enc.Encode(v); err != nil {
+	b, err := json.MarshalIndent(v, "", "    ")
+	if err != nil {
+		return exitFailed
+	}
+	b = jsonTimestamp.ReplaceAllFunc(b, func(m []byte) []byte {
+		sub := jsonTimestamp.FindSubmatch(m)
+		t, err := time.Parse(time.RFC3339Nano, string(sub[2]))
+		if err != nil {
+			return m
+		}
+		return []byte(fmt.Sprintf(`%s"%s"`, sub[1], awsTimestamp(t)))
+	})
+	_, err = w.Write(append(b, '\n'))
+	if err != nil {
 		return exitFailed
 	}
 	return exitOK
 }
+
+// jsonTimestamp matches a timestamp field of the printed JSON, which
+// encoding/json writes in RFC 3339 with nanoseconds.
+var jsonTimestamp = regexp.MustCompile(`("(?:SnapshotTime|TaskStartTime|TaskEndTime|Time)": )"([0-9T:.+Z-]+)"`)
 
 func printTable(w io.Writer, tasks []snapexport.ExportTask) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

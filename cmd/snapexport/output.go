@@ -75,7 +75,12 @@ func (o *outputFlags) print(w io.Writer, v any, table func(io.Writer)) int {
 		_, _ = w.Write(b.Bytes())
 		return exitOK
 	}
-	if doc == nil && o.compiled != nil {
+	if o.compiled == nil {
+		// The fields in the order of the API's shapes, as the AWS CLI
+		// prints them, not sorted as a decoded map would be.
+		return printJSON(w, v)
+	}
+	if doc == nil {
 		return exitOK // the AWS CLI prints nothing for a query that selects nothing
 	}
 	return printJSON(w, doc)
