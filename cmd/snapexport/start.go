@@ -373,7 +373,8 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 			line += " " + name
 		}
 		line += "\n    \t" + usage
-		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "[]" {
+		// Zero values mean "the default", which the usage text states.
+		if !slices.Contains([]string{"", "0", "0s", "false", "[]"}, f.DefValue) {
 			line += fmt.Sprintf(" (default %q)", f.DefValue)
 		}
 		fmt.Fprintln(w, line)
