@@ -55,6 +55,8 @@ type emitter struct {
 	ch      chan<- Event
 	closed  bool
 	dropped int
+	// redact hides the task's secrets in every event.
+	redact *redactor
 }
 
 func (e *emitter) prepare(ev *Event) bool {
@@ -65,6 +67,7 @@ func (e *emitter) prepare(ev *Event) bool {
 	if ev.Message == "" {
 		ev.Message = eventMessage(*ev)
 	}
+	*ev = e.redact.Event(*ev)
 	return true
 }
 

@@ -141,6 +141,10 @@ type TaskOptions struct {
 	// TypeOptions tune the profile: the policy for unbounded numerics and
 	// the unit of every timestamp (milliseconds for old Athena and Glue).
 	TypeOptions typemap.ProfileOptions
+	// Strict turns what would be warnings about the request into a FAILED
+	// task: a type override (typemap.WithOverrides) that matches no column
+	// of the exported tables. False records them in WarningMessage.
+	Strict bool
 	// HeartbeatInterval is how often the running task rewrites its record
 	// in the destination and looks for a cancel request from another
 	// process; 0 means DefaultHeartbeatInterval. A record not rewritten
@@ -291,7 +295,7 @@ func New(cfg Config) (Exporter, error) {
 	case cfg.Destination != "":
 		s, err := sink.OpenURL(context.Background(), cfg.Destination)
 		if err != nil {
-			return nil, newError(ErrInvalidS3Bucket, err, "cannot open destination %q", source.Redact(cfg.Destination))
+			return nil, newRedactor(cfg.Destination).Error(newError(ErrInvalidS3Bucket, err, "cannot open destination %q", source.Redact(cfg.Destination)))
 		}
 		e.dest = &destination{sink: s, prefix: cfg.DestinationPrefix}
 		e.ownDest = true
@@ -312,6 +316,12 @@ type exporter struct {
 }
 
 func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput) (Task, error) {
+	red := newRedactor(in.SourceArn, in.S3BucketName)
+	t, err := e.startExportTask(ctx, in, red)
+	return t, red.Error(err)
+}
+
+func (e *exporter) startExportTask(ctx context.Context, in StartExportTaskInput, red *redactor) (Task, error) {
 	if err := validateIdentifier(in.ExportTaskIdentifier); err != nil {
 		return nil, err
 	}
@@ -322,15 +332,15 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 	if err != nil {
 		return nil, err
 	}
+	if err := validateOptions(in.Options); err != nil {
+		return nil, err
+	}
 	if in.Options != nil && in.Options.TypeMapper == nil {
 		if _, err := typemap.Profile(in.Options.TypeProfile, in.Options.TypeOptions); err != nil {
 			return nil, newError(ErrInvalidParameterValue, err, "invalid type profile %q: %v", in.Options.TypeProfile, err)
 		}
 	}
 	opts := in.Options.resolve()
-	if in.Options != nil && in.Options.Concurrency < 0 {
-		return nil, newError(ErrInvalidParameterValue, nil, "concurrency %d is negative (0 means one worker per CPU)", in.Options.Concurrency)
-	}
 	if err := opts.Compression.CheckLevel(opts.CompressionLevel); err != nil {
 		return nil, newError(ErrInvalidParameterValue, err, "compression level %d is not valid for %s", opts.CompressionLevel, opts.Compression)
 	}
@@ -395,7 +405,7 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 		Engine:               src.Engine(),
 	}
 	if in.Resume {
-		rec.ResumedFrom = &ResumedFrom{TaskStartTime: prev.TaskStartTime, Status: string(prev.Status), FailureCause: prev.FailureCause,
+		rec.ResumedFrom = &ResumedFrom{TaskStartTime: prev.TaskStartTime, Status: prev.Status, FailureCause: prev.FailureCause,
 			SnapshotTime: prev.SnapshotTime, SnapshotIdentity: prev.SnapshotIdentity}
 	}
 
@@ -417,8 +427,9 @@ func (e *exporter) StartExportTask(ctx context.Context, in StartExportTaskInput)
 	// task, as the contract says.
 	taskCtx, cancel := context.WithCancelCause(ctx)
 	t := newTask(rec, cancel)
+	t.redact = red
 	if opts.OnEvent != nil || opts.Events != nil {
-		t.events = &emitter{fn: opts.OnEvent, ch: opts.Events}
+		t.events = &emitter{fn: opts.OnEvent, ch: opts.Events, redact: red}
 	}
 	e.tasks[t.ID()] = t
 	e.order = append(e.order, t)
@@ -647,6 +658,11 @@ func (e *exporter) DescribeExportTasks(ctx context.Context, in DescribeExportTas
 		if matchTask(t, in) {
 			matched = append(matched, t)
 		}
+	}
+	if in.ExportTaskIdentifier != "" && len(matched) == 0 {
+		// RDS answers a describe of one identifier it does not know with
+		// the fault, not an empty list.
+		return nil, newError(ErrExportTaskNotFound, nil, "the export task with the ID %s doesn't exist", in.ExportTaskIdentifier)
 	}
 	start := 0
 	if in.Marker != "" {

@@ -682,9 +682,9 @@ func TestDescribeExportTasks(t *testing.T) {
 	require.Len(t, out.ExportTasks, 1)
 	assert.Equal(t, "desc-03", out.ExportTasks[0].ExportTaskIdentifier)
 
-	out, err = exp.DescribeExportTasks(ctx, snapexport.DescribeExportTasksInput{ExportTaskIdentifier: "missing"})
-	require.NoError(t, err)
-	assert.Empty(t, out.ExportTasks)
+	// As RDS: describing an identifier nobody has is ExportTaskNotFound.
+	_, err = exp.DescribeExportTasks(ctx, snapexport.DescribeExportTasksInput{ExportTaskIdentifier: "missing"})
+	assert.ErrorIs(t, err, snapexport.ErrExportTaskNotFound)
 
 	// Pagination: 25 tasks in pages of 20, no duplicates, nothing lost.
 	seen := map[string]bool{}

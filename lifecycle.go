@@ -21,6 +21,9 @@ type task struct {
 
 	events *emitter // nil when nobody listens
 	sealed bool     // the run is writing its final record: no cancel is accepted
+	// redact hides the task's secrets in what Info, Wait and Progress
+	// return (redact.go).
+	redact *redactor
 }
 
 func newTask(rec ExportTask, cancel context.CancelCauseFunc) *task {
@@ -32,7 +35,7 @@ func (t *task) ID() string { return t.rec.ExportTaskIdentifier } // immutable
 func (t *task) Info() ExportTask {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return cloneRecord(t.rec)
+	return t.redact.Record(cloneRecord(t.rec))
 }
 
 func cloneRecord(r ExportTask) ExportTask {
@@ -76,7 +79,7 @@ func (t *task) requestCancel() (ExportTask, error) {
 				"can't cancel export task %s: it finished exporting and is writing its final record", t.ID())
 		}
 	case StatusCanceling:
-		rec := cloneRecord(t.rec)
+		rec := t.redact.Record(cloneRecord(t.rec))
 		t.mu.Unlock()
 		return rec, nil
 	default:
@@ -86,7 +89,7 @@ func (t *task) requestCancel() (ExportTask, error) {
 			"can't cancel export task %s: it is %s already; only STARTING and IN_PROGRESS tasks can be cancelled", t.ID(), st)
 	}
 	t.setStatusLocked(StatusCanceling)
-	rec := cloneRecord(t.rec)
+	rec := t.redact.Record(cloneRecord(t.rec))
 	t.mu.Unlock()
 	t.cancel(errCanceledByRequest)
 	t.events.emit(Event{Type: EventStatusChanged, Task: rec})
@@ -103,7 +106,7 @@ func (t *task) Wait(ctx context.Context) (ExportTask, error) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return cloneRecord(t.rec), t.err
+	return t.redact.Record(cloneRecord(t.rec)), t.redact.Error(t.err)
 }
 
 // seal stops the task from accepting a cancel, reporting false when one
@@ -184,7 +187,7 @@ func (t *task) finish(status Status, err error, f func(*ExportTask)) {
 }
 
 func (t *task) progressLocked(table string) Progress {
-	return Progress{
+	return t.redact.Progress(Progress{
 		Status:          t.rec.Status,
 		PercentProgress: t.rec.PercentProgress,
 		Rows:            t.rec.ExportedRows,
@@ -193,5 +196,5 @@ func (t *task) progressLocked(table string) Progress {
 		TablesTotal:     t.rec.TablesTotal,
 		Table:           table,
 		Time:            time.Now().UTC(),
-	}
+	})
 }

@@ -40,7 +40,7 @@ func infoFromRecord(rec ExportTask, l layout, heartbeat time.Duration) manifest.
 		ExportedBytes: rec.TotalExtractedDataInBytes, ExportedRows: rec.ExportedRows,
 		TablesTotal: rec.TablesTotal, TablesCompleted: rec.TablesCompleted,
 		HeartbeatTime: time.Now().UTC(), HeartbeatIntervalSeconds: heartbeat.Seconds(),
-		ResumedFrom: rec.ResumedFrom, Generator: manifest.GeneratorName,
+		ResumedFrom: rec.ResumedFrom.toManifest(), Generator: manifest.GeneratorName,
 	}
 	if info.ExportOnly == nil {
 		info.ExportOnly = []string{}
@@ -60,7 +60,7 @@ func recordFromInfo(info manifest.ExportInfo, now time.Time) ExportTask {
 		TotalExtractedDataInGB: int(info.ExportedBytes >> 30), FailureCause: info.FailureCause,
 		WarningMessage: info.WarningMessage, SourceType: info.SourceType, TotalExtractedDataInBytes: info.ExportedBytes,
 		ExportedRows: info.ExportedRows, Engine: info.Engine, SnapshotIdentity: info.SnapshotIdentity,
-		TablesTotal: info.TablesTotal, TablesCompleted: info.TablesCompleted, ResumedFrom: info.ResumedFrom,
+		TablesTotal: info.TablesTotal, TablesCompleted: info.TablesCompleted, ResumedFrom: resumedFromManifest(info.ResumedFrom),
 	}
 	if len(rec.ExportOnly) == 0 {
 		rec.ExportOnly = nil

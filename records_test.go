@@ -194,7 +194,7 @@ func TestResume(t *testing.T) {
 	require.NoError(t, err)
 	rec := waitComplete(t, task)
 	require.NotNil(t, rec.ResumedFrom)
-	assert.Equal(t, "CANCELED", rec.ResumedFrom.Status)
+	assert.Equal(t, snapexport.StatusCanceled, rec.ResumedFrom.Status)
 	assert.Equal(t, 1, rec.ResumedFrom.PartitionsKept)
 	assert.NotEmpty(t, rec.ResumedFrom.SnapshotIdentity)
 
@@ -235,7 +235,7 @@ func TestResumeReplacesLeftovers(t *testing.T) {
 	task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{ExportTaskIdentifier: "killed-1", SourceArn: "sqlite://" + dbPath, Sink: mem, Resume: true})
 	require.NoError(t, err)
 	rec := waitComplete(t, task)
-	assert.Equal(t, "FAILED", rec.ResumedFrom.Status, "a stale record counts as failed")
+	assert.Equal(t, snapexport.StatusFailed, rec.ResumedFrom.Status, "a stale record counts as failed")
 	keys := dataKeys(mem)
 	assert.NotContains(t, keys, leftover)
 	assert.Contains(t, keys, foreign, "no record of the task names it")

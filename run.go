@@ -206,7 +206,16 @@ func (r *run) export(ctx context.Context) error {
 	for _, s := range skipped {
 		r.warnings.SkippedTables = append(r.warnings.SkippedTables, manifest.Entry(s))
 	}
-	r.warnings.SkippedObjectives = append(r.warnings.SkippedObjectives, r.filter.unmatched(tables, skipped)...)
+	unmatched := r.filter.unmatched(tables, skipped)
+	r.warnings.SkippedObjectives = append(r.warnings.SkippedObjectives, unmatched...)
+	if err := r.filter.noMatch(unmatched); err != nil {
+		return err
+	}
+	unused, err := unusedOverrides(r.opts.TypeMapper, tables, r.opts.Strict)
+	r.warnings.General = append(r.warnings.General, unused...)
+	if err != nil {
+		return err
+	}
 	if err := r.planTables(ctx, tables); err != nil {
 		return err
 	}
@@ -290,6 +299,9 @@ func (r *run) planTables(ctx context.Context, tables []source.Table) error {
 		if len(omitted) > 0 {
 			r.warnings.General = append(r.warnings.General, manifest.Entry{Target: t.Target(), Reason: source.ReasonOmittedColumns,
 				Detail: "columns left out of the files (object identifiers have no Parquet mapping): " + strings.Join(omitted, ", ")})
+		}
+		if err := checkConversions(r.snap, t, tr.cols); err != nil {
+			return err
 		}
 		if len(tr.cols) == 0 {
 			r.warnings.SkippedTables = append(r.warnings.SkippedTables, manifest.Entry{Target: t.Target(), Reason: source.ReasonOmittedColumns,
@@ -1193,6 +1205,7 @@ func (r *run) putExportInfo(ctx context.Context, rec ExportTask, ifNotExists boo
 		}
 	}
 	start := time.Now()
+	rec = r.task.redact.Record(rec) // no secret reaches the destination
 	info := infoFromRecord(rec, r.layout, r.opts.HeartbeatInterval)
 	info.Generation, info.RunID = r.lease.generation(), r.lease.runID
 	b, err := json.MarshalIndent(info, "", "  ")

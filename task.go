@@ -94,10 +94,46 @@ type ExportTask struct {
 	ResumedFrom *ResumedFrom `json:"ResumedFrom,omitempty"`
 }
 
-// ResumedFrom describes the run a resumed task continued: its status,
-// start, snapshot identity, how many parts were kept, and whether the
-// source was unchanged between the two snapshots.
-type ResumedFrom = manifest.ResumedFrom
+// ResumedFrom describes the run a resumed task continued. The data of a
+// resumed task comes from two points in time unless SourceUnchanged; both
+// snapshot identities are kept so nobody mistakes it for one snapshot.
+type ResumedFrom struct {
+	// TaskStartTime is when the earlier run started.
+	TaskStartTime *time.Time `json:"TaskStartTime,omitempty"`
+	// Status is the status the earlier run ended in: FAILED or CANCELED
+	// (a run whose process died is FAILED).
+	Status Status `json:"Status"`
+	// FailureCause is the earlier run's FailureCause, if it failed.
+	FailureCause string `json:"FailureCause,omitempty"`
+	// SnapshotTime and SnapshotIdentity identify the earlier run's
+	// snapshot, which the kept parts come from.
+	SnapshotTime     *time.Time        `json:"SnapshotTime,omitempty"`
+	SnapshotIdentity map[string]string `json:"SnapshotIdentity,omitempty"`
+	// PartitionsKept counts the parts of the earlier run that were kept
+	// rather than exported again.
+	PartitionsKept int `json:"PartitionsKept"`
+	// SourceUnchanged reports that the source's snapshot identity is the
+	// same as the earlier run's: the data is then one point in time.
+	SourceUnchanged bool `json:"SourceUnchanged"`
+}
+
+// toManifest and resumedFromManifest convert at the boundary of the
+// export_info file, whose keys are camelCase as RDS's metadata files are.
+func (r *ResumedFrom) toManifest() *manifest.ResumedFrom {
+	if r == nil {
+		return nil
+	}
+	return &manifest.ResumedFrom{TaskStartTime: r.TaskStartTime, Status: string(r.Status), FailureCause: r.FailureCause,
+		SnapshotTime: r.SnapshotTime, SnapshotIdentity: r.SnapshotIdentity, PartitionsKept: r.PartitionsKept, SourceUnchanged: r.SourceUnchanged}
+}
+
+func resumedFromManifest(m *manifest.ResumedFrom) *ResumedFrom {
+	if m == nil {
+		return nil
+	}
+	return &ResumedFrom{TaskStartTime: m.TaskStartTime, Status: Status(m.Status), FailureCause: m.FailureCause,
+		SnapshotTime: m.SnapshotTime, SnapshotIdentity: m.SnapshotIdentity, PartitionsKept: m.PartitionsKept, SourceUnchanged: m.SourceUnchanged}
+}
 
 // TableStatus is the progress of one table.
 type TableStatus struct {
@@ -135,13 +171,32 @@ type Task interface {
 	Wait(ctx context.Context) (ExportTask, error)
 }
 
-// Warnings is the document serialized into ExportTask.WarningMessage:
-// skippedTables, skippedObjectives and general, each entry with a target, a
-// reason code and a detail that says what to do.
-type Warnings = manifest.Warnings
+// Warnings is the document serialized into ExportTask.WarningMessage. Its
+// JSON keys are RDS's own (camelCase, reference §8.2), so readers written
+// for RDS's WarningMessage read ours.
+type Warnings struct {
+	// SkippedTables are tables that exist and were not exported: a column
+	// name RDS would not export, no privilege (PERMISSIONS_DO_NOT_EXIST),
+	// a temporary or unlogged table, ...
+	SkippedTables []WarningEntry `json:"skippedTables"`
+	// SkippedObjectives are ExportOnly entries that matched nothing
+	// (NO_MATCHING_OBJECTS).
+	SkippedObjectives []WarningEntry `json:"skippedObjectives"`
+	// General are warnings about the task as a whole: a consistency
+	// fallback, omitted columns, a type override that matched nothing, ...
+	General []WarningEntry `json:"general"`
+}
 
 // WarningEntry is one entry of [Warnings].
-type WarningEntry = manifest.Entry
+type WarningEntry struct {
+	// Target is what the warning is about: a table ("db.schema.table"), an
+	// ExportOnly entry, a type override key; "" for the task as a whole.
+	Target string `json:"target,omitempty"`
+	// Reason is a code in capitals, such as NO_MATCHING_OBJECTS.
+	Reason string `json:"reason"`
+	// Detail says what happened and what to do.
+	Detail string `json:"detail,omitempty"`
+}
 
 // ParseWarnings decodes ExportTask.WarningMessage; "" gives empty warnings.
 func ParseWarnings(s string) (Warnings, error) {

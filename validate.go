@@ -1,6 +1,9 @@
 package snapexport
 
 import (
+	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -214,3 +217,121 @@ func (f *exportOnlyFilter) unmatched(tables []source.Table, skipped []source.Ski
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// validateOptions refuses option values that have no meaning. Zero is every
+// field's documented default; a negative value is a mistake, and taking the
+// default for it would hide the mistake.
+func validateOptions(o *TaskOptions) error {
+	if o == nil {
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+		zero string
+	}{
+		{"Concurrency", int64(o.Concurrency), "one worker per CPU"},
+		{"MemoryLimit", o.MemoryLimit, "DefaultMemoryLimit, 128 MiB"},
+		{"RowGroupBytes", o.RowGroupBytes, "derived from MemoryLimit"},
+		{"TargetFileBytes", o.TargetFileBytes, "1 GiB"},
+		{"TargetPartBytes", o.TargetPartBytes, "512 MiB"},
+		{"MaxValueBytes", o.MaxValueBytes, "DefaultMaxValueBytes, 500 MiB"},
+		{"HeartbeatInterval", int64(o.HeartbeatInterval), "DefaultHeartbeatInterval, 5s"},
+	} {
+		if f.v < 0 {
+			v := strconv.FormatInt(f.v, 10)
+			if f.name == "HeartbeatInterval" {
+				v = o.HeartbeatInterval.String()
+			}
+			return newError(ErrInvalidParameterValue, nil, "TaskOptions.%s %s is negative: give a positive value, or 0 for the default (%s)", f.name, v, f.zero)
+		}
+	}
+	return nil
+}
+
+// noMatch fails the task when ExportOnly names objects and none of its
+// entries matched anything: an export of nothing is a mistake, not a
+// COMPLETE task with 0 rows. Partial matches stay warnings (unmatched).
+func (f *exportOnlyFilter) noMatch(unmatched []manifest.Entry) error {
+	if len(f.entries) == 0 || len(unmatched) < len(f.entries) {
+		return nil
+	}
+	names := make([]string, len(f.entries))
+	for i, e := range f.entries {
+		names[i] = strconv.Quote(e.raw)
+	}
+	return &taskFailure{fault: ErrInvalidExportOnly, err: errNoMatchingObjects, cause: fmt.Sprintf(
+		"No object in the source matches any ExportOnly entry (%s): %s. Check the spelling (names are case-sensitive) and that the source URL names the right database.",
+		source.ReasonNoMatch, strings.Join(names, ", "))}
+}
+
+var errNoMatchingObjects = errors.New(source.ReasonNoMatch)
+
+// ReasonUnusedTypeOverride is the warning reason of a type override that
+// matches no column of the task.
+const ReasonUnusedTypeOverride = "UNUSED_TYPE_OVERRIDE"
+
+// unusedOverrides reports the type overrides of the task's mapper that match
+// no column of the listed tables: a typo in a column or type name would
+// otherwise export with the default mapping and say nothing. With
+// TaskOptions.Strict they fail the task instead.
+func unusedOverrides(m typemap.Mapper, tables []source.Table, strict bool) ([]manifest.Entry, error) {
+	o, ok := typemap.OverridesOf(m)
+	if !ok {
+		return nil, nil
+	}
+	var out []manifest.Entry
+	for _, key := range slices.Sorted(maps.Keys(o.ByColumn)) {
+		used := slices.ContainsFunc(tables, func(t source.Table) bool {
+			return slices.ContainsFunc(t.Columns, func(c source.Column) bool {
+				return strings.EqualFold(key, t.Database+"."+t.Schema+"."+t.Name+"."+c.Name)
+			})
+		})
+		if !used {
+			out = append(out, manifest.Entry{Target: key, Reason: ReasonUnusedTypeOverride,
+				Detail: "no column of the exported tables is named by this type override; give database.schema.table.column (MySQL: database.database.table.column), names as the source spells them"})
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(o.ByType)) {
+		used := slices.ContainsFunc(tables, func(t source.Table) bool {
+			return slices.ContainsFunc(t.Columns, func(c source.Column) bool {
+				return strings.EqualFold(key, c.DataType) || strings.EqualFold(key, c.ColumnType)
+			})
+		})
+		if !used {
+			out = append(out, manifest.Entry{Target: key, Reason: ReasonUnusedTypeOverride,
+				Detail: "no column of the exported tables has this type; give the type name as the source's catalog spells it"})
+		}
+	}
+	if strict && len(out) > 0 {
+		keys := make([]string, len(out))
+		for i, e := range out {
+			keys[i] = strconv.Quote(e.Target)
+		}
+		return out, &taskFailure{fault: ErrInvalidParameterValue, err: errors.New(ReasonUnusedTypeOverride), cause: fmt.Sprintf(
+			"Type overrides match no column of the exported tables (%s, refused because of TaskOptions.Strict): %s.", ReasonUnusedTypeOverride, strings.Join(keys, ", "))}
+	}
+	return out, nil
+}
+
+// scanChecker is implemented by snapshots that can tell, before any row is
+// read, whether Scan converts each column to its target (pgsource and
+// mysqlsource do: CheckScan).
+type scanChecker interface {
+	CheckScan(req source.ScanRequest) error
+}
+
+// checkConversions refuses a table whose columns the source cannot convert
+// to their targets (an override the column's type cannot become), when the
+// task is planned rather than when the table's scan starts.
+func checkConversions(snap source.Snapshot, t source.Table, cols []source.ScanColumn) error {
+	c, ok := snap.(scanChecker)
+	if !ok {
+		return nil
+	}
+	if err := c.CheckScan(source.ScanRequest{Table: t, Columns: cols}); err != nil {
+		return &taskFailure{fault: ErrInvalidParameterValue, err: err, cause: fmt.Sprintf(
+			"A column of %s cannot be exported as the type mapping asks: %v. Change or remove the type override.", t.Target(), err)}
+	}
+	return nil
+}

@@ -212,20 +212,40 @@ type Overrides struct {
 // target that cannot hold the column's values at all (text as int32) is
 // refused with an error naming the column and what would fit.
 func WithOverrides(base Mapper, o Overrides) Mapper {
-	byType := lowerKeys(o.ByType)
-	byCol := lowerKeys(o.ByColumn)
-	return named{ProfileName(base), MapperFunc(func(engine, table string, col Column) (Target, error) {
-		if t, ok := byCol[strings.ToLower(table+"."+col.Name)]; ok {
-			return t, validateOverride(engine, col, t)
-		}
-		if t, ok := byType[strings.ToLower(col.ColumnType)]; ok {
-			return t, validateOverride(engine, col, t)
-		}
-		if t, ok := byType[strings.ToLower(col.DataType)]; ok {
-			return t, validateOverride(engine, col, t)
-		}
-		return base.Map(engine, table, col)
-	})}
+	return named{ProfileName(base), &overrideMapper{base: base, byType: lowerKeys(o.ByType), byCol: lowerKeys(o.ByColumn), o: o}}
+}
+
+type overrideMapper struct {
+	base          Mapper
+	byType, byCol map[string]Target
+	o             Overrides
+}
+
+func (m *overrideMapper) Map(engine, table string, col Column) (Target, error) {
+	if t, ok := m.byCol[strings.ToLower(table+"."+col.Name)]; ok {
+		return t, validateOverride(engine, col, t)
+	}
+	if t, ok := m.byType[strings.ToLower(col.ColumnType)]; ok {
+		return t, validateOverride(engine, col, t)
+	}
+	if t, ok := m.byType[strings.ToLower(col.DataType)]; ok {
+		return t, validateOverride(engine, col, t)
+	}
+	return m.base.Map(engine, table, col)
+}
+
+// OverridesOf returns the overrides of a mapper made by [WithOverrides],
+// as given, so a caller can tell the user about keys that match no column;
+// ok is false for any other mapper.
+func OverridesOf(m Mapper) (o Overrides, ok bool) {
+	if n, ok := m.(named); ok {
+		m = n.Mapper
+	}
+	om, ok := m.(*overrideMapper)
+	if !ok {
+		return Overrides{}, false
+	}
+	return om.o, true
 }
 
 func validateOverride(engine string, col Column, t Target) error {

@@ -10,16 +10,23 @@
 //	    [--compression gzip|snappy|zstd|none] [--concurrency N] [--resume] [--no-wait] [...]
 //	snapexport describe-export-tasks --s3-bucket-name NAME-OR-URL [--s3-prefix P]
 //	    [--export-task-identifier ID] [--filters Name=status,Values=complete] [--max-records N] [--marker M]
+//	    [--max-items N] [--page-size N] [--starting-token T]
 //	snapexport cancel-export-task --export-task-identifier ID --s3-bucket-name NAME-OR-URL [--s3-prefix P]
 //
 // Results are printed on standard output as JSON in the AWS CLI's shape
-// (--output table for a table); progress and messages go to standard error.
+// (--output text for its tab-separated format, --output table for a table,
+// --query for a JMESPath expression); progress and messages go to standard
+// error; --help prints on standard output.
 // describe and cancel work from any process: the destination holds the
 // task records.
 //
 // Exit codes: 0 success (start: the task is COMPLETE, or started with
-// --no-wait); 1 the task FAILED or the request was refused; 2 the command
-// line is wrong; 130 the task was CANCELED.
+// --no-wait); 1 the task FAILED or the start was refused; 2 the command
+// line is wrong (a value the command cannot use is refused, never replaced
+// by a default); 130 the task was CANCELED; 254, as the AWS CLI, an error
+// describe or cancel got from the exporter (ExportTaskNotFound,
+// InvalidExportTaskStateFault), printed as "An error occurred (Code) when
+// calling the Op operation: message".
 package main
 
 import (
@@ -28,6 +35,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -36,11 +46,24 @@ const (
 	exitFailed   = 1
 	exitUsage    = 2
 	exitCanceled = 130
+	// exitServiceError is the AWS CLI's code for an error the service
+	// returned (ExportTaskNotFound, InvalidExportTaskStateFault, ...).
+	exitServiceError = 254
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	args := os.Args[1:]
+	// A background process started by --no-wait reads its arguments from
+	// the pipe its parent handed it (background.go).
+	if inherited, ok, err := inheritedArgs(); ok {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "snapexport:", err)
+			os.Exit(exitUsage)
+		}
+		args = inherited
+	}
+	code := run(ctx, args, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -55,11 +78,16 @@ var commands = []struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		topUsage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		topUsage(stdout)
+		return exitOK
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, versionLine())
 		return exitOK
 	}
 	for _, c := range commands {
@@ -77,6 +105,18 @@ func topUsage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-22s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'snapexport <command> --help' for a command's options.")
-	fmt.Fprintln(w, "Exit codes: 0 complete, 1 failed, 2 usage error, 130 canceled.")
+	fmt.Fprintln(w, "\nRun 'snapexport <command> --help' for a command's options; 'snapexport --version' for the version.")
+	fmt.Fprintln(w, "Exit codes: 0 complete, 1 failed or refused, 2 usage error, 130 canceled, 254 error from describe or cancel (ExportTaskNotFound, ...).")
+}
+
+// versionLine is what --version prints, in the AWS CLI's shape
+// (aws-cli/2.x Python/3.x Linux/…): the module version the binary was
+// built from ("(devel)" for a build inside the repository), Go's, and the
+// platform.
+func versionLine() string {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	return fmt.Sprintf("snapexport/%s %s %s/%s", v, strings.Replace(runtime.Version(), "go", "go/", 1), runtime.GOOS, runtime.GOARCH)
 }

@@ -64,10 +64,10 @@ func TestStartExportTaskFailures(t *testing.T) {
 	code, _, stderr = runCLI(context.Background(), "start-export-task", "--export-task-identifier", "x", "--source-arn", "sqlite:///a", "--s3-bucket-name", "mem://x", "--compression", "lz4")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, `"lz4"`)
-	code, _, stderr = runCLI(context.Background(), "start-export-task", "--help")
+	code, stdout, _ = runCLI(context.Background(), "start-export-task", "--help")
 	assert.Equal(t, exitOK, code)
-	assert.Contains(t, stderr, "--export-task-identifier")
-	assert.Contains(t, stderr, "--compression")
+	assert.Contains(t, stdout, "--export-task-identifier", "help goes to stdout")
+	assert.Contains(t, stdout, "--compression")
 	code, _, _ = runCLI(context.Background(), "--help")
 	assert.Equal(t, exitOK, code)
 }

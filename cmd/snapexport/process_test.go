@@ -177,7 +177,7 @@ func TestProcessesDescribeAndCancel(t *testing.T) {
 	t.Logf("canceled %s after the request", time.Since(cancelAsked).Round(10*time.Millisecond))
 
 	code, _, stderr = c.run(t, "cancel-export-task", "--export-task-identifier", "proc-cancel", "--s3-bucket-name", c.dest())
-	assert.Equal(t, exitFailed, code)
+	assert.Equal(t, exitServiceError, code)
 	assert.Contains(t, stderr, "CANCELED")
 
 	code, stdout, _ = c.run(t, "describe-export-tasks", "--s3-bucket-name", c.dest(), "--output", "table")

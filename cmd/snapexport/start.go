@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/typemap"
@@ -18,6 +22,33 @@ import (
 // multiFlags are the options that take several space-separated values, as
 // the AWS CLI's list options do (--export-only a b c).
 var multiFlags = map[string]bool{"export-only": true, "type-override": true, "filters": true}
+
+// Bounds of the size and interval options: values outside them are
+// mistakes (a 1-byte file size, a budget of a petabyte) that the command
+// refuses rather than turning into millions of files or a process the
+// machine kills.
+const (
+	minMemoryLimit       = 16 << 20
+	maxMemoryLimit       = 1 << 40
+	minTargetFileBytes   = 1 << 20
+	maxSizeOption        = 1 << 40
+	minHeartbeatInterval = 100 * time.Millisecond
+	maxHeartbeatInterval = 10 * time.Minute
+)
+
+var progressModes = []string{"auto", "bar", "lines", "none"}
+
+// startInputJSON is the input of --cli-input-json and
+// --generate-cli-skeleton: RDS's StartExportTask request fields.
+type startInputJSON struct {
+	ExportTaskIdentifier string   `json:"ExportTaskIdentifier"`
+	SourceArn            string   `json:"SourceArn"`
+	S3BucketName         string   `json:"S3BucketName"`
+	IamRoleArn           string   `json:"IamRoleArn"`
+	KmsKeyId             string   `json:"KmsKeyId"`
+	S3Prefix             string   `json:"S3Prefix"`
+	ExportOnly           []string `json:"ExportOnly"`
+}
 
 func startExportTask(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("start-export-task", flag.ContinueOnError)
@@ -29,53 +60,87 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		exportOnly  listFlag
 		overrides   listFlag
 		progress    = "auto"
-		output      = "json"
+		out         outputFlags
 		noWait      bool
 		numeric     = "string"
 		tsUnit      = "micros"
+		inputJSON   string
+		skeleton    string
 	)
 	fs.StringVar(&in.ExportTaskIdentifier, "export-task-identifier", "", "task identifier (required): letters, digits, hyphens; starts with a letter")
 	fs.StringVar(&in.SourceArn, "source-arn", "", "database URL (required): sqlite:///abs/file.db, postgres://user@host/db, mysql://user@host:3306/")
 	fs.StringVar(&in.S3BucketName, "s3-bucket-name", "", "destination (required): a bucket name, s3://bucket?endpoint=…, file:///abs/dir or mem://name")
 	fs.StringVar(&in.S3Prefix, "s3-prefix", "", "prefix for every key (no ':')")
-	fs.StringVar(&in.KmsKeyId, "kms-key-id", "", "KMS key for SSE-KMS of every object (S3)")
-	fs.StringVar(&in.IamRoleArn, "iam-role-arn", "", "IAM role assumed for the writes (S3)")
+	fs.StringVar(&in.KmsKeyId, "kms-key-id", "", "KMS key for SSE-KMS of every object (S3 destinations only)")
+	fs.StringVar(&in.IamRoleArn, "iam-role-arn", "", "IAM role assumed for the writes (S3 destinations only)")
 	fs.Var(&exportOnly, "export-only", "what to export, space-separated: database, database.table, database.schema, database.schema.table")
 	fs.StringVar(&compression, "compression", compression, "Parquet codec: gzip, snappy, zstd or none")
-	fs.IntVar(&opts.CompressionLevel, "compression-level", 0, "codec level: gzip 1..9, zstd 1..22 (0: the codec's default, gzip 1, zstd 3)")
-	fs.IntVar(&opts.Concurrency, "concurrency", 0, "partitions exported at once, each on its own connection (0: one per CPU)")
-	fs.Int64Var(&opts.MemoryLimit, "memory-limit", 0, "memory budget of the task in bytes, shared by all workers (0: 512 MiB)")
-	fs.Int64Var(&opts.RowGroupBytes, "row-group-bytes", 0, "uncompressed bytes per row group (0: derived from --memory-limit, at most 32 MiB)")
-	fs.Int64Var(&opts.TargetPartBytes, "target-part-bytes", 0, "estimated source bytes per part when a big table is split for parallel reads (0: 512 MiB)")
-	fs.Int64Var(&opts.TargetFileBytes, "target-file-bytes", 0, "size at which a file is closed and the next started (0: 1 GiB)")
-	fs.Int64Var(&opts.MaxValueBytes, "max-value-bytes", 0, "fail on a single value of this many bytes or more (0: 500 MiB, as RDS)")
+	fs.IntVar(&opts.Concurrency, "concurrency", 0, "partitions exported at once, each on its own connection (default: one per CPU)")
+	fs.Int64Var(&opts.MemoryLimit, "memory-limit", 0, fmt.Sprintf("memory budget of the task in bytes, shared by all workers, %s to %s (default %s)",
+		bytesText(minMemoryLimit), bytesText(maxMemoryLimit), bytesText(snapexport.DefaultMemoryLimit)))
+	fs.Int64Var(&opts.RowGroupBytes, "row-group-bytes", 0, "uncompressed bytes per row group (default: derived from --memory-limit, at most 32 MiB)")
+	fs.Int64Var(&opts.TargetPartBytes, "target-part-bytes", 0, "estimated source bytes per part when a big table is split for parallel reads (default 512 MiB)")
+	fs.Int64Var(&opts.TargetFileBytes, "target-file-bytes", 0, fmt.Sprintf("size at which a file is closed and the next started, at least %s (default 1 GiB)", bytesText(minTargetFileBytes)))
+	fs.Int64Var(&opts.MaxValueBytes, "max-value-bytes", 0, fmt.Sprintf("fail on a single value of this many bytes or more (default %s, as RDS)", bytesText(snapexport.DefaultMaxValueBytes)))
 	fs.Var(&overrides, "type-override", "type overrides, space-separated TYPE=KIND or db.schema.table.column=KIND (kinds: string, binary, int64, timestamp_millis, decimal(p,s), ...)")
+	fs.BoolVar(&opts.Strict, "strict", false, "fail the task on what is otherwise a warning about the request: a --type-override that matches no column")
+	fs.StringVar(&progress, "progress", progress, "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or none")
+	fs.DurationVar(&opts.HeartbeatInterval, "heartbeat-interval", 0, fmt.Sprintf("how often the task rewrites its record and looks for a cancel request, %s to %s (default %s)",
+		minHeartbeatInterval, maxHeartbeatInterval, snapexport.DefaultHeartbeatInterval))
+	fs.IntVar(&opts.CompressionLevel, "compression-level", 0, "codec level: gzip 1..9, zstd 1..22 (0: the codec's default, gzip 1, zstd 3)")
 	fs.StringVar(&opts.TypeProfile, "type-profile", typemap.ProfileRDS, "type mapping: rds (RDS's tables exactly) or typed (DECIMAL, DATE, TIMESTAMP, TIME, UUID, JSON, ENUM, LIST)")
 	fs.StringVar(&numeric, "unbounded-numeric", numeric, "typed profile: numerics without precision or above 38 digits as string, or decimal(p,s) failing on a value that does not fit")
 	fs.StringVar(&tsUnit, "timestamp-unit", tsUnit, "unit of every timestamp: micros or millis (for readers that take only milliseconds)")
-	fs.StringVar(&progress, "progress", progress, "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or none")
-	fs.DurationVar(&opts.HeartbeatInterval, "heartbeat-interval", 0, "how often the task rewrites its record and looks for a cancel request (0: 5s)")
 	fs.BoolVar(&opts.FailFast, "fail-fast", false, "fail the whole task at the first table that fails (default: the other tables are exported, and --resume redoes the failed ones)")
 	fs.BoolVar(&in.Resume, "resume", false, "continue the FAILED, CANCELED or stale task with this identifier: finished parts are kept")
 	fs.BoolVar(&noWait, "no-wait", false, "start the export in a background process and print the STARTING record at once; follow it with describe-export-tasks")
-	fs.StringVar(&output, "output", output, "output format: json or table")
+	fs.StringVar(&inputJSON, "cli-input-json", "", "the request's fields as JSON, or file://path to a file of it (see --generate-cli-skeleton); options on the command line win")
+	fs.StringVar(&skeleton, "generate-cli-skeleton", "", "print a JSON skeleton of the request (input, the default) or of the result (output) and exit")
+	out.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: snapexport start-export-task --export-task-identifier ID --source-arn URL --s3-bucket-name NAME-OR-URL [options]")
-		fmt.Fprintln(stderr, "\nRuns the export in the foreground, shows progress on stderr and prints the final ExportTask as JSON on stdout.")
-		fmt.Fprintln(stderr, "Ctrl-C cancels the task (it ends CANCELED; finished files stay, unfinished ones are never visible).\n\noptions:")
-		printFlags(stderr, fs)
+		fmt.Fprintln(fs.Output(), "usage: snapexport start-export-task --export-task-identifier ID --source-arn URL --s3-bucket-name NAME-OR-URL [options]")
+		fmt.Fprintln(fs.Output(), "\nRuns the export in the foreground, shows progress on stderr and prints the final ExportTask as JSON on stdout.")
+		fmt.Fprintln(fs.Output(), "Ctrl-C cancels the task (it ends CANCELED; finished files stay, unfinished ones are never visible).\n\noptions:")
+		printFlags(fs.Output(), fs)
 	}
-	if code, ok := parseFlags(fs, args, stderr); !ok {
+	// --generate-cli-skeleton takes an optional value, as the AWS CLI's.
+	for i, a := range args {
+		if (a == "--generate-cli-skeleton" || a == "-generate-cli-skeleton") && (i+1 == len(args) || strings.HasPrefix(args[i+1], "-")) {
+			args = append(slices.Clone(args[:i+1]), append([]string{"input"}, args[i+1:]...)...)
+			break
+		}
+	}
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["generate-cli-skeleton"] {
+		switch skeleton {
+		case "input":
+			return printJSON(stdout, startInputJSON{ExportOnly: []string{""}})
+		case "output":
+			return printJSON(stdout, snapexport.ExportTask{ExportOnly: []string{""}})
+		}
+		return usage(fs, stderr, fmt.Sprintf("--generate-cli-skeleton %q: give input or output", skeleton))
+	}
+	if inputJSON != "" {
+		if err := mergeInputJSON(inputJSON, &in, &exportOnly, set); err != nil {
+			return usage(fs, stderr, "--cli-input-json: "+err.Error())
+		}
 	}
 	for _, req := range []struct{ name, val string }{
 		{"export-task-identifier", in.ExportTaskIdentifier}, {"source-arn", in.SourceArn}, {"s3-bucket-name", in.S3BucketName},
 	} {
 		if req.val == "" {
-			fmt.Fprintf(stderr, "snapexport: --%s is required\n", req.name)
-			fs.Usage()
-			return exitUsage
+			return usage(fs, stderr, fmt.Sprintf("--%s is required", req.name))
 		}
+	}
+	if msg := checkStartOptions(set, opts, progress, in); msg != "" {
+		return usage(fs, stderr, msg)
+	}
+	if err := out.check(); err != nil {
+		return usage(fs, stderr, err.Error())
 	}
 	codec, err := writer.ParseCodec(compression)
 	if err != nil {
@@ -119,7 +184,7 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		debug.SetMemoryLimit(budget + snapexport.FixedMemoryOverhead)
 	}
 	if noWait {
-		return startInBackground(ctx, args, in, output, stdout, stderr)
+		return startInBackground(ctx, args, in, &out, stdout, stderr)
 	}
 
 	exp, err := snapexport.New(snapexport.Config{})
@@ -140,11 +205,7 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	}()
 	rec, err := task.Wait(context.Background())
 	<-done
-	if output == "table" {
-		printTable(stdout, []snapexport.ExportTask{rec})
-	} else {
-		printJSON(stdout, rec)
-	}
+	out.print(stdout, rec, func(w io.Writer) { printTable(w, []snapexport.ExportTask{rec}) })
 	if errors.Is(err, snapexport.ErrRecordNotWritten) {
 		// Other processes would see an outdated record: say so, and fail.
 		fmt.Fprintf(stderr, "snapexport: export %s ended %s, but %v\n", rec.ExportTaskIdentifier, rec.Status, err)
@@ -166,6 +227,98 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		return exitFailed
 	}
+}
+
+// checkStartOptions refuses values that would silently be something else:
+// the message names the option, the value and what is allowed.
+func checkStartOptions(set map[string]bool, o snapexport.TaskOptions, progress string, in snapexport.StartExportTaskInput) string {
+	if !slices.Contains(progressModes, progress) {
+		return fmt.Sprintf("--progress %q is not a mode: give one of %s", progress, strings.Join(progressModes, ", "))
+	}
+	if o.Concurrency < 0 {
+		return fmt.Sprintf("--concurrency %d is negative: give a positive number of workers, or leave it out for one per CPU", o.Concurrency)
+	}
+	sizes := []struct {
+		name     string
+		v        int64
+		min, max int64
+	}{
+		{"memory-limit", o.MemoryLimit, minMemoryLimit, maxMemoryLimit},
+		{"target-file-bytes", o.TargetFileBytes, minTargetFileBytes, maxSizeOption},
+		{"max-value-bytes", o.MaxValueBytes, 1, maxSizeOption},
+		{"row-group-bytes", o.RowGroupBytes, 1, maxSizeOption},
+		{"target-part-bytes", o.TargetPartBytes, 1, maxSizeOption},
+	}
+	for _, s := range sizes {
+		if set[s.name] && (s.v < s.min || s.v > s.max) {
+			return fmt.Sprintf("--%s %d is out of range: give %d (%s) to %d (%s) bytes, or leave it out for the default",
+				s.name, s.v, s.min, bytesText(s.min), s.max, bytesText(s.max))
+		}
+	}
+	if set["heartbeat-interval"] && (o.HeartbeatInterval < minHeartbeatInterval || o.HeartbeatInterval > maxHeartbeatInterval) {
+		return fmt.Sprintf("--heartbeat-interval %s is out of range: give %s to %s, or leave it out for %s",
+			o.HeartbeatInterval, minHeartbeatInterval, maxHeartbeatInterval, snapexport.DefaultHeartbeatInterval)
+	}
+	if scheme, _, ok := strings.Cut(in.S3BucketName, "://"); ok && scheme != "s3" {
+		for _, f := range []struct{ name, v string }{{"kms-key-id", in.KmsKeyId}, {"iam-role-arn", in.IamRoleArn}} {
+			if f.v != "" {
+				return fmt.Sprintf("--%s %q needs an S3 destination; %s:// cannot use it (give a bucket name or s3://bucket, or leave --%s out)",
+					f.name, f.v, scheme, f.name)
+			}
+		}
+	}
+	return ""
+}
+
+// mergeInputJSON fills the fields not given on the command line from
+// --cli-input-json, a JSON document or file://path to one.
+func mergeInputJSON(src string, in *snapexport.StartExportTaskInput, exportOnly *listFlag, set map[string]bool) error {
+	b := []byte(src)
+	if path, ok := strings.CutPrefix(src, "file://"); ok {
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
+			return err
+		}
+	}
+	var j startInputJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return fmt.Errorf("not a StartExportTask request (%v); see --generate-cli-skeleton", err)
+	}
+	for _, f := range []struct {
+		flag string
+		dst  *string
+		v    string
+	}{
+		{"export-task-identifier", &in.ExportTaskIdentifier, j.ExportTaskIdentifier},
+		{"source-arn", &in.SourceArn, j.SourceArn},
+		{"s3-bucket-name", &in.S3BucketName, j.S3BucketName},
+		{"iam-role-arn", &in.IamRoleArn, j.IamRoleArn},
+		{"kms-key-id", &in.KmsKeyId, j.KmsKeyId},
+		{"s3-prefix", &in.S3Prefix, j.S3Prefix},
+	} {
+		if !set[f.flag] && f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	if !set["export-only"] && len(j.ExportOnly) > 0 {
+		*exportOnly = j.ExportOnly
+	}
+	return nil
+}
+
+// bytesText names a size in the largest binary unit that divides it.
+func bytesText(n int64) string {
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d %s", n/u.size, u.name)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // listFlag collects the values of a list option, space- or comma-free.
@@ -246,7 +399,8 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 			line += " " + name
 		}
 		line += "\n    \t" + usage
-		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "[]" {
+		// Zero values mean "the default", which the usage text states.
+		if !slices.Contains([]string{"", "0", "0s", "false", "[]"}, f.DefValue) {
 			line += fmt.Sprintf(" (default %q)", f.DefValue)
 		}
 		fmt.Fprintln(w, line)

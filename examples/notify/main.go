@@ -5,12 +5,14 @@
 //	go run ./examples/notify -webhook http://127.0.0.1:8080/hook \
 //	    -source sqlite:///abs/shop.db -dest file:///tmp/lake -id nightly-1
 //
-// With no -source it exports a demo SQLite database it builds itself.
+// With no -source it exports a demo SQLite database it builds itself with
+// database/sql. It uses only the public API: copy it to start your own.
 package main
 
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -20,8 +22,9 @@ import (
 	"path/filepath"
 	"time"
 
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, to build the demo database
+
 	"github.com/snapexport/snapexport"
-	"github.com/snapexport/snapexport/internal/demodb"
 	_ "github.com/snapexport/snapexport/sink/dirsink"
 	_ "github.com/snapexport/snapexport/sink/s3sink"
 	_ "github.com/snapexport/snapexport/source/mysqlsource"
@@ -58,7 +61,7 @@ func run(ctx context.Context, args []string) error {
 	defer os.RemoveAll(tmp)
 	if *src == "" {
 		path := filepath.Join(tmp, "shop.db")
-		if err := demodb.Create(ctx, path, 1); err != nil {
+		if err := buildDemoDB(ctx, path); err != nil {
 			return err
 		}
 		*src = "sqlite://" + path
@@ -118,4 +121,18 @@ func post(ctx context.Context, url string, e snapexport.Event) error {
 		return fmt.Errorf("webhook %s answered %s to event %s", url, resp.Status, e.Type)
 	}
 	return nil
+}
+
+// buildDemoDB writes a one-table database to path: enough for a task to
+// start, export and end.
+func buildDemoDB(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `CREATE TABLE orders (id INTEGER PRIMARY KEY, amount REAL, note TEXT);
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+		INSERT INTO orders SELECT i, i / 10.0, 'order ' || i FROM n`)
+	return err
 }

@@ -73,12 +73,14 @@ func S3(t testing.TB) S3Server {
 	return local.srv
 }
 
-// RunWithS3 runs the tests of a package that uses [S3], stops the server
-// it may have started, and exits with the tests' status:
+// RunWithS3 runs the tests of a package that uses [S3], then the [AtExit]
+// functions, stops the server it may have started, and exits with the
+// tests' status:
 //
 //	func TestMain(m *testing.M) { testenv.RunWithS3(m) }
 func RunWithS3(m *testing.M) {
 	code := m.Run()
+	RunAtExit()
 	StopS3()
 	os.Exit(code)
 }

@@ -13,6 +13,7 @@ package testenv
 
 import (
 	"os"
+	"sync"
 	"testing"
 )
 
@@ -53,4 +54,41 @@ func getenv(k, def string) string {
 		return v
 	}
 	return def
+}
+
+var atExit struct {
+	mu sync.Mutex
+	fs []func()
+}
+
+// AtExit registers f to run once the package's tests are done, from
+// [Main] or [RunWithS3]: the place to drop a database the package's
+// tests share on a server, so the suite leaves nothing behind. Functions
+// run in reverse order of registration.
+func AtExit(f func()) {
+	atExit.mu.Lock()
+	atExit.fs = append(atExit.fs, f)
+	atExit.mu.Unlock()
+}
+
+// RunAtExit runs and forgets the functions registered with [AtExit]; a
+// package with a TestMain of its own calls it after m.Run.
+func RunAtExit() {
+	atExit.mu.Lock()
+	fs := atExit.fs
+	atExit.fs = nil
+	atExit.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+}
+
+// Main runs the package's tests and then the [AtExit] functions, and exits
+// with the tests' status:
+//
+//	func TestMain(m *testing.M) { testenv.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	RunAtExit()
+	os.Exit(code)
 }

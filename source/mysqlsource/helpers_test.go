@@ -15,6 +15,9 @@ import (
 	"github.com/snapexport/snapexport/source"
 )
 
+// TestMain drops the test database when the package's tests are done.
+func TestMain(m *testing.M) { testenv.Main(m) }
+
 // testDatabase holds every table these tests create; tables carry unique
 // names so the tests can run in parallel.
 const testDatabase = "snapexport_mysqlsource_test"
@@ -43,6 +46,14 @@ func serverConfig(t testing.TB) *mysql.Config {
 		}
 		defer db.Close()
 		_, setupErr = db.Exec("CREATE DATABASE IF NOT EXISTS " + testDatabase + " CHARACTER SET utf8mb4")
+		// The suite leaves nothing on the shared server.
+		dsn := c.FormatDSN()
+		testenv.AtExit(func() {
+			if db, err := sql.Open("mysql", dsn); err == nil {
+				_, _ = db.Exec("DROP DATABASE IF EXISTS " + testDatabase)
+				db.Close()
+			}
+		})
 	})
 	if setupErr != nil {
 		testenv.Unavailable(t, "MariaDB/MySQL", "start a server on 127.0.0.1:3306 or set SNAPEXPORT_MYSQL_URL", setupErr)

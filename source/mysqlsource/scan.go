@@ -428,3 +428,16 @@ func serverClosed(err error) bool {
 	}
 	return errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn)
 }
+
+// CheckScan reports whether Scan can bring every column of req to its
+// target, before any row is read: the exporter calls it when it plans a
+// task, so an override the column's type cannot become (a timestamp from a
+// BLOB) is refused at the start instead of when the table's turn comes.
+func (s *Snapshot) CheckScan(req source.ScanRequest) error {
+	for _, col := range req.Columns {
+		if _, err := planConversion(col); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -48,6 +48,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	testenv.RunAtExit() // drops the package's database on the shared server
 	if theCluster != nil {
 		theCluster.stop()
 	}

@@ -67,6 +67,15 @@ func requireDB(t testing.TB) string {
 				setupErr = nil
 			}
 		}
+		// The suite leaves nothing on the shared server.
+		testenv.AtExit(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if conn, err := pgx.Connect(ctx, testenv.PostgresURL()); err == nil {
+				_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+testDatabase+" WITH (FORCE)")
+				conn.Close(ctx)
+			}
+		})
 	})
 	if setupErr != nil {
 		testenv.Unavailable(t, "PostgreSQL", "start it or set SNAPEXPORT_PG_URL", setupErr)

@@ -393,3 +393,12 @@ func plural(n int64, one, many string) string {
 	}
 	return many
 }
+
+// CheckScan reports whether Scan can bring every column of req to its
+// target, before any row is read: the exporter calls it when it plans a
+// task, so an override the column's type cannot become (a timestamp from a
+// jsonb) is refused at the start instead of when the table's turn comes.
+func (sn *Snapshot) CheckScan(req source.ScanRequest) error {
+	_, _, err := planColumns(req)
+	return err
+}
