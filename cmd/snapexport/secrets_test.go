@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -144,7 +143,6 @@ func pgSecretSetup(t *testing.T, pw string) string {
 	require.NoError(t, err)
 	return pgWithURL(t, secretRole, pw, secretDB)
 }
-
 
 // TestNoWaitKeepsSecretsOffTheCommandLine starts a background export whose
 // source URL holds a password and reads the background process's command
