@@ -266,7 +266,7 @@ const plainRetry = 8
 func (st dictChunk) nextChunk() dictChunk {
 	switch {
 	case st.plainChunks > 0:
-		return dictChunk{plainChunks: st.plainChunks - 1}
+		return dictChunk{plainChunks: st.plainChunks - 1, last: st.last[:0]}
 	case st.checked && st.unpaid:
 		return dictChunk{plainChunks: plainRetry - 1, last: st.last[:0]}
 	}
@@ -294,7 +294,8 @@ func (st dictChunk) nextChunk() dictChunk {
 // The dictionary is checked before every batch, so it outgrows its limit
 // by one batch at most (arenaBytes, or one value handed over uncopied).
 // Dictionary-encoded pages end where parquet-go ends them, at PageBytes of
-// indexes (4 bytes a value): fewer page headers, each with its statistics.
+// indexes and levels (about 9 bytes a value): fewer pages, each with its
+// header, entries in the column and offset indexes, and GZIP framing.
 func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 	cw, d, st := f.cws[i], f.dicts[i].dict, &f.dictState[i]
 	if d == nil || st.plain {
