@@ -38,6 +38,7 @@ func TestCompressionNeverExpands(t *testing.T) {
 		{Codec: writer.Snappy}, {Codec: writer.Uncompressed},
 	} {
 		t.Run(fmt.Sprintf("%s-%d", opts.Codec, opts.Level), func(t *testing.T) {
+			opts.DictionaryBytes = -1 // the codecs alone, on PLAIN pages
 			path := writeFile(t, t.TempDir(), tbl, opts)
 			pf := openParquet(t, path)
 			for _, rg := range pf.Metadata().RowGroups {

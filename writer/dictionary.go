@@ -226,32 +226,67 @@ var indexedTypeRewrappable = sync.OnceValue(func() bool {
 	return rewrapIndexed(d.Type(), parquet.Int32Type, d) == nil
 })
 
-// dictChunk is the state of a dictionary column's current column chunk.
+// dictChunk is the state of a dictionary column's current column chunk,
+// and what its file's earlier chunks of the column found.
 type dictChunk struct {
-	sampled bool  // the chunk's first sampleValues values were looked at
-	checked bool  // the chunk's first page was looked at (dictionaryPays)
-	unpaid  bool  // the dictionary does not pay: abandon at the next batch
-	plain   bool  // the dictionary is given up: the rest of the chunk is PLAIN
-	vals    int64 // non-null values written in the chunk, until checked
-	bytes   int64 // their PLAIN size
+	sampled bool // the chunk's first sampleValues values were looked at (rising)
+	falling bool // a value of the sample was not above the one before
+	seen    bool // lastValue is set
+	// lastValue is the sample's last value; last holds its bytes.
+	lastValue parquet.Value
+	last      []byte
+	checked   bool  // the chunk's first values were judged (dictionaryPays)
+	unpaid    bool  // the dictionary does not pay: abandon at the next batch
+	plain     bool  // the dictionary is given up: the rest of the chunk is PLAIN
+	vals      int64 // non-null values written in the chunk, until checked
+	bytes     int64 // their PLAIN size
+
+	// plainChunks is how many more chunks start PLAIN: a chunk whose
+	// dictionary did not pay is followed by plainRetry - 1 PLAIN ones.
+	plainChunks int
 }
 
-// sampleValues is the number of values after which a column chunk whose
-// values were all distinct so far gives its dictionary up.
+// sampleValues is the number of values after which a chunk whose values
+// so far rose strictly (keys, serials, timestamps in insertion order)
+// gives its dictionary up without waiting for dictionaryPays: that costs
+// the indexes of judgeValues values, and such a column would repeat every
+// value in its dictionary.
 const sampleValues = 512
+
+// judgeValues is the number of values after which a chunk's dictionary is
+// judged if its values have not reached PageBytes PLAIN before: what a
+// unique column pays for its test is the indexes of this many values.
+const judgeValues = 16 << 10
+
+// plainRetry is how often a column whose dictionary did not pay tries
+// again: every plainRetry-th row group of its file.
+const plainRetry = 8
+
+// nextChunk is the state of the next chunk of a column, after this one.
+func (st dictChunk) nextChunk() dictChunk {
+	switch {
+	case st.plainChunks > 0:
+		return dictChunk{plainChunks: st.plainChunks - 1, last: st.last[:0]}
+	case st.checked && st.unpaid:
+		return dictChunk{plainChunks: plainRetry - 1, last: st.last[:0]}
+	}
+	return dictChunk{last: st.last[:0]}
+}
 
 // flushColumn hands one batch of column i's values to its column writer.
 //
 // A dictionary column chunk gives its dictionary up (abandon) and is PLAIN
 // from then on:
 //
-//   - after its first sampleValues values, when they were all distinct (the
-//     dictionary holds as many values as were written: unique keys,
-//     timestamps, free text): a dictionary would repeat every value and
-//     add the indexes;
+//   - after its first sampleValues values, when each was above the one
+//     before (keys, serials, timestamps in insertion order);
 //   - once its values reach Options.PageBytes PLAIN (its first page, in
-//     parquet-mr's terms), when the dictionary and the indexes are no
-//     smaller than those values PLAIN (parquet-mr's rule, dictionaryPays);
+//     parquet-mr's terms) or judgeValues, when the dictionary and the
+//     indexes are no smaller than those values PLAIN (parquet-mr's rule,
+//     dictionaryPays: unique keys, timestamps, free text); the column's
+//     next plainRetry - 1 chunks in the file are then PLAIN from their
+//     first batch, so a unique column pays for the test once every
+//     plainRetry row groups;
 //   - when the dictionary outgrows Options.DictionaryBytes, or a batch
 //     brings more than that at once (a huge value, which then does not go
 //     into the dictionary unless it is the first value of its batch).
@@ -259,7 +294,8 @@ const sampleValues = 512
 // The dictionary is checked before every batch, so it outgrows its limit
 // by one batch at most (arenaBytes, or one value handed over uncopied).
 // Dictionary-encoded pages end where parquet-go ends them, at PageBytes of
-// indexes (4 bytes a value): fewer page headers, each with its statistics.
+// indexes and levels (about 9 bytes a value): fewer pages, each with its
+// header, entries in the column and offset indexes, and GZIP framing.
 func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 	cw, d, st := f.cws[i], f.dicts[i].dict, &f.dictState[i]
 	if d == nil || st.plain {
@@ -267,8 +303,15 @@ func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 		return err
 	}
 	nonNull, raw := f.plainSize(i, vals)
+	if !st.sampled && st.plainChunks == 0 {
+		f.sample(i, vals)
+		if st.vals+nonNull >= sampleValues {
+			st.sampled = true
+			st.unpaid = !st.falling
+		}
+	}
 	switch {
-	case st.unpaid,
+	case st.unpaid, st.plainChunks > 0,
 		d.Dictionary.Size() > f.dictLimit, raw > f.dictLimit:
 		var err error
 		if vals, err = f.abandon(i, vals); err != nil {
@@ -283,11 +326,7 @@ func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 	if !st.checked {
 		st.vals += nonNull
 		st.bytes += raw
-		if !st.sampled && st.vals >= sampleValues {
-			st.sampled = true
-			st.unpaid = int64(d.Len()) >= st.vals
-		}
-		if st.bytes >= f.pageBytes {
+		if st.bytes >= f.pageBytes || st.vals >= judgeValues {
 			st.checked = true
 			st.unpaid = st.unpaid || !f.dictionaryPays(i)
 		}
@@ -310,8 +349,37 @@ func (f *FileWriter) abandon(i int, vals []parquet.Value) ([]parquet.Value, erro
 	d.full = true
 	err := cw.Flush()
 	d.full = false
-	*st = dictChunk{sampled: true, checked: true, plain: true}
+	st.plain = true // checked and unpaid stay: nextChunk reads them
 	return vals[1:], err
+}
+
+// sample notes in column i's chunk state whether the non-null values of
+// vals keep rising strictly after the chunk's earlier ones, in the order
+// of the column's type (signed decimals, NaN above numbers).
+func (f *FileWriter) sample(i int, vals []parquet.Value) {
+	st, typ := &f.dictState[i], f.dicts[i].dict.typ
+	for k := range vals {
+		v := vals[k]
+		if v.IsNull() || st.falling {
+			continue
+		}
+		long := (v.Kind() == parquet.ByteArray || v.Kind() == parquet.FixedLenByteArray) && len(v.ByteArray()) > 256
+		if long || st.seen && typ.Compare(st.lastValue, v) >= 0 {
+			// Falling, or too long for a key: no copy of large values.
+			st.falling = true
+			continue
+		}
+		st.seen = true
+		switch v.Kind() {
+		case parquet.ByteArray: // v lives in the batch's arena: keep a copy
+			st.last = append(st.last[:0], v.ByteArray()...)
+			v = parquet.ByteArrayValue(st.last)
+		case parquet.FixedLenByteArray:
+			st.last = append(st.last[:0], v.ByteArray()...)
+			v = parquet.FixedLenByteArrayValue(st.last)
+		}
+		st.lastValue = v
+	}
 }
 
 // plainSize is the number of non-null values of vals and their PLAIN size.

@@ -65,13 +65,15 @@
 //
 // A column chunk starts dictionary encoded and falls back to PLAIN for the
 // rest of the chunk (the pages written stay as they are, which readers
-// accept) when its first 512 values are all distinct (keys, timestamps,
-// free text), when after its first PageBytes of
-// values the dictionary and the indexes would not be smaller than PLAIN
-// (parquet-mr's test), or when the dictionary grows past
-// Options.DictionaryBytes (1 MiB, parquet-mr's dictionary page size);
-// Options.DictionaryBytes < 0 turns dictionaries off. The next row group
-// starts with a dictionary again.
+// accept) when its first 512 values each rise above the one before (keys,
+// serials, timestamps in insertion order), when after its first PageBytes
+// of values or 16384 values the dictionary and the indexes would not be
+// smaller than PLAIN (parquet-mr's test: other unique values, free text),
+// or when the dictionary grows past Options.DictionaryBytes (1 MiB,
+// parquet-mr's dictionary page size); Options.DictionaryBytes < 0 turns
+// dictionaries off. A column whose dictionary did not pay the second test
+// writes its next seven chunks in the file PLAIN from the start, then
+// tries again; other chunks start with a dictionary.
 //
 // # Memory
 //

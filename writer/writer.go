@@ -477,7 +477,9 @@ func (f *FileWriter) flushRowGroup() error {
 	if err := f.pw.Flush(); err != nil {
 		return f.fail(fmt.Errorf("writer: write row group: %w", err))
 	}
-	clear(f.dictState) // the next column chunks start with a dictionary again
+	for i := range f.dictState {
+		f.dictState[i] = f.dictState[i].nextChunk()
+	}
 	size := f.pw.Size()
 	f.flushedRaw += f.rgBytes
 	f.flushedOut += size - f.flushedSize
