@@ -3,6 +3,7 @@ package snapexport_test
 import (
 	"context"
 	"database/sql"
+	"net/url"
 	"testing"
 	"time"
 
@@ -84,7 +85,11 @@ func TestMariaDBSourceUnchangedPerDatabase(t *testing.T) {
 		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+other)
 	})
 	time.Sleep(1100 * time.Millisecond) // the setup's writes are in an earlier second than the snapshot
-	u := testenv.MySQLURL()
+	// The URL names the database it exports (its database is the scope).
+	mu, err := url.Parse(testenv.MySQLURL())
+	require.NoError(t, err)
+	mu.Path = "/" + db
+	u := mu.String()
 	judgeUnchanged(t, u, db, "own-unchanged-my",
 		func() { exec("INSERT INTO " + other + ".c VALUES (1)") },
 		func() { exec("INSERT INTO " + db + ".a VALUES (1000, 'new')") })

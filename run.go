@@ -1240,7 +1240,7 @@ func (r *run) writeTablesInfo(ctx context.Context) error {
 		}
 		warn := ""
 		if t.failed != nil {
-			warn = t.failed.Error()
+			warn = r.task.redact.String(t.failed.Error()) // no secret reaches the destination
 		}
 		entries = append(entries, manifest.TableStatus{
 			Target: t.table.Target(), TableKey: tableKey(t.table), Status: string(t.status), SizeGB: float64(bytes) / (1 << 30), WarningMessage: warn,
