@@ -887,3 +887,28 @@ func TestEndToEndPasswordOutsideTheURL(t *testing.T) {
 	}
 	sourcetest.CheckNoSecret(t, password, "", err, err.Error())
 }
+
+// TestEndToEndURLDatabaseIsTheScope: without ExportOnly, a URL naming one
+// of two databases exports that one, and the record (SourceArn, Tables)
+// says so.
+func TestEndToEndURLDatabaseIsTheScope(t *testing.T) {
+	admin := ms.AdminDB(t)
+	dbA, dbB := ms.UniqueName(t, "e2e_scope_a"), ms.UniqueName(t, "e2e_scope_b")
+	for _, db := range []string{dbA, dbB} {
+		t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + ms.QuoteIdent(db)) })
+		ms.MustExec(t, admin, "CREATE DATABASE "+ms.QuoteIdent(db), "CREATE TABLE "+ms.QuoteIdent(db)+".t (id INT PRIMARY KEY)",
+			"INSERT INTO "+ms.QuoteIdent(db)+".t VALUES (1), (2)")
+	}
+	u, err := url.Parse(ms.TestURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + dbA
+	rec, _, err := export(t, snapexport.StartExportTaskInput{SourceArn: u.String()})
+	if err != nil || rec.Status != snapexport.StatusComplete || rec.ExportedRows != 2 {
+		t.Fatalf("task %s, %d rows, %v; want COMPLETE with %s's 2 rows", rec.Status, rec.ExportedRows, err, dbA)
+	}
+	if !strings.HasSuffix(rec.SourceArn, "/"+dbA) || len(rec.Tables) != 1 || rec.Tables[0].Target != dbA+".t" {
+		t.Errorf("record: SourceArn %q, tables %+v", rec.SourceArn, rec.Tables)
+	}
+}

@@ -651,3 +651,37 @@ func TestPasswordOutsideTheURL(t *testing.T) {
 	}
 	sourcetest.CheckNoSecret(t, password, "", err, err.Error())
 }
+
+// TestExportURLDatabaseIsTheScope: without ExportOnly, a URL naming one of
+// two databases exports that one, and the record (SourceArn, Tables) says
+// so.
+func TestExportURLDatabaseIsTheScope(t *testing.T) {
+	pool := adminPool(t)
+	dbA, dbB := "src_scope_a_"+randomSuffix(), "src_scope_b_"+randomSuffix()
+	for _, db := range []string{dbA, dbB} {
+		mustExec(t, pool, "CREATE DATABASE "+db)
+		t.Cleanup(func() { pool.Exec(context.Background(), "DROP DATABASE "+db+" WITH (FORCE)") })
+		c, err := pgxpool.New(context.Background(), dbURL(t, db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(t, c, "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 2) g")
+		c.Close()
+	}
+	exp, ctx := newExporter(t)
+	task, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{
+		ExportTaskIdentifier: "pg-scope-" + randomSuffix(),
+		SourceArn:            dbURL(t, dbA),
+		S3BucketName:         "file://" + t.TempDir(),
+	})
+	if err != nil {
+		t.Fatalf("StartExportTask: %v", err)
+	}
+	rec, err := task.Wait(ctx)
+	if err != nil || rec.Status != snapexport.StatusComplete || rec.ExportedRows != 2 {
+		t.Fatalf("task %s, %d rows, %v; want COMPLETE with %s's 2 rows", rec.Status, rec.ExportedRows, err, dbA)
+	}
+	if !strings.Contains(rec.SourceArn, "/"+dbA+"?") || len(rec.Tables) != 1 || rec.Tables[0].Target != dbA+".public.t" {
+		t.Errorf("record: SourceArn %q, tables %+v", rec.SourceArn, rec.Tables)
+	}
+}
