@@ -30,9 +30,10 @@ var connParams = []string{
 
 // runtimeParams are the server run-time parameters a connection may start
 // with, whatever set them (PGAPPNAME and PGTZ in the environment, a service
-// file): application_name, and timezone, which every scan sets again with
-// SET LOCAL.
-var runtimeParams = []string{"application_name", "timezone"}
+// file): application_name, and timezone and client_encoding, which every
+// connection and scan sets again (client_encoding is always UTF8, so a
+// PGCLIENTENCODING meant for psql does no harm).
+var runtimeParams = []string{"application_name", "client_encoding", "timezone"}
 
 // connSettings is what the raw connection string says, before pgx adds the
 // environment, the service file and its defaults.
