@@ -156,9 +156,14 @@ func TestNoWaitKeepsSecretsOffTheCommandLine(t *testing.T) {
 	require.NoError(t, err)
 	defer admin.Close(ctx)
 	role := secretRole + "_bg"
-	drop := func() {
-		_, _ = admin.Exec(ctx, "DROP OWNED BY "+role)
-		_, _ = admin.Exec(ctx, "DROP ROLE IF EXISTS "+role)
+	drop := func() { // on a connection of its own: admin is closed when cleanups run
+		conn, err := pgx.Connect(ctx, c.pgURL)
+		if err != nil {
+			return
+		}
+		defer conn.Close(ctx)
+		_, _ = conn.Exec(ctx, "DROP OWNED BY "+role)
+		_, _ = conn.Exec(ctx, "DROP ROLE IF EXISTS "+role)
 	}
 	drop()
 	t.Cleanup(drop)
