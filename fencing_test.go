@@ -22,7 +22,8 @@ import (
 )
 
 // slowRecords wraps the sink of a process whose record writes stall (the
-// issue's reproduction: only its export_info writes slowed to 20 s): while
+// issue's reproduction: its export_info writes slowed to 20 s; its lease
+// writes too, or it would renew its lease and rightly keep the task): while
 // slow is set, a record write waits before it reaches the store until
 // release closes or its context ends.
 type slowRecords struct {
@@ -32,7 +33,7 @@ type slowRecords struct {
 }
 
 func (s *slowRecords) NewWriter(ctx context.Context, key string, opts *sink.WriterOptions) (sink.Writer, error) {
-	if s.slow.Load() && (strings.Contains(key, "/export_info_") || strings.Contains(key, "/export_tables_info_")) {
+	if s.slow.Load() && (strings.Contains(key, "/export_info_") || strings.Contains(key, "/export_tables_info_") || strings.Contains(key, "/lease_")) {
 		select {
 		case <-s.release:
 		case <-ctx.Done():

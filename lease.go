@@ -27,6 +27,14 @@ import (
 // generation and the owner's run ID, and every part in export_tables_info
 // the generation that wrote it.
 //
+// A resume takes the task over only when the record is stale (no record
+// write for the lease duration) and the highest lease was claimed longer
+// than its duration ago: a run whose record writes fail but which renews
+// its lease is alive and keeps the task. Every record write of a heartbeat
+// is given up when the lease runs out, so none lands after another process
+// could have claimed the next generation (clocks agreeing to well within a
+// lease).
+//
 // Before every publish of a data file (the writer's Close) and every record
 // write, the owner fences itself: it fails with errLeaseLost when lease g+1
 // exists (another process took the task over), and when its own last
@@ -60,6 +68,10 @@ type leaseInfo struct {
 	Generation           int       `json:"generation"`
 	RunID                string    `json:"runId"`
 	ClaimTime            time.Time `json:"claimTime"`
+	// LeaseSeconds is how long after ClaimTime the owner may still write
+	// without renewing: no other process claims the next generation
+	// before then.
+	LeaseSeconds float64 `json:"leaseSeconds"`
 }
 
 // journal is the content of a generation's journal object.
@@ -114,10 +126,28 @@ func highestGeneration(ctx context.Context, s sink.Sink, l layout) (int, error) 
 	return top, nil
 }
 
+// liveUntil is when the lease of generation gen, claimed by another run,
+// runs out: a run that renewed it recently is alive, and a resume must not
+// take the task over before then. The zero time when there is no lease.
+func liveUntil(ctx context.Context, s sink.Sink, l layout, gen int) (time.Time, error) {
+	b, err := sink.ReadObject(ctx, s, l.leaseKey(gen))
+	if errors.Is(err, sink.ErrNotExist) || gen == 0 {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	var li leaseInfo
+	if err := json.Unmarshal(b, &li); err != nil {
+		return time.Time{}, nil // not ours to trust; the record's heartbeat decides
+	}
+	return li.ClaimTime.Add(time.Duration(li.LeaseSeconds * float64(time.Second))), nil
+}
+
 // claim takes generation gen; sink.ErrExist when another process has it.
 func (le *lease) claim(ctx context.Context, gen int) error {
 	start := time.Now()
-	b, _ := json.Marshal(leaseInfo{ExportTaskIdentifier: le.layout.id, Generation: gen, RunID: le.runID, ClaimTime: start.UTC()})
+	b, _ := json.Marshal(leaseInfo{ExportTaskIdentifier: le.layout.id, Generation: gen, RunID: le.runID, ClaimTime: start.UTC(), LeaseSeconds: le.duration.Seconds()})
 	if err := sink.WriteObject(ctx, le.sink, le.layout.leaseKey(gen), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true}); err != nil {
 		return err
 	}
@@ -178,7 +208,7 @@ func (le *lease) fenceLocked(ctx context.Context) error {
 	// the task stale: make sure nobody can take it over by taking the next
 	// generation first.
 	start := time.Now()
-	b, _ := json.Marshal(leaseInfo{ExportTaskIdentifier: le.layout.id, Generation: next, RunID: le.runID, ClaimTime: start.UTC()})
+	b, _ := json.Marshal(leaseInfo{ExportTaskIdentifier: le.layout.id, Generation: next, RunID: le.runID, ClaimTime: start.UTC(), LeaseSeconds: le.duration.Seconds()})
 	err = sink.WriteObject(ctx, le.sink, le.layout.leaseKey(next), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true})
 	switch {
 	case errors.Is(err, sink.ErrExist):

@@ -1164,6 +1164,13 @@ func (r *run) claim(ctx context.Context, resume bool) error {
 		}
 	}
 	top, err := highestGeneration(ctx, r.sink, r.layout)
+	if err == nil && resume && !r.recordFinal(ctx) {
+		var until time.Time
+		if until, err = liveUntil(ctx, r.sink, r.layout, top); err == nil && time.Now().Before(until) {
+			return newError(ErrInvalidExportTaskState, nil, "export task %s is still owned by a live process: it renewed its lease (generation %d) until %s; wait for it, or cancel it first",
+				r.layout.id, top, until.UTC().Format(time.RFC3339Nano))
+		}
+	}
 	if err == nil {
 		err = r.lease.claim(ctx, top+1)
 	}
@@ -1187,6 +1194,18 @@ func (r *run) claim(ctx context.Context, resume bool) error {
 		r.claimErr = err
 	}
 	return nil
+}
+
+// recordFinal reports whether the task's record in the destination holds a
+// final status its own run wrote (not one a reader infers from a stale
+// heartbeat): that run is over, whatever its lease says.
+func (r *run) recordFinal(ctx context.Context) bool {
+	b, err := sink.ReadObject(ctx, r.sink, r.layout.exportInfoKey())
+	if err != nil {
+		return false
+	}
+	info, err := decodeInfo(b, r.layout.id)
+	return err == nil && Status(info.Status).Final()
 }
 
 func (r *run) writeExportInfo(ctx context.Context, rec ExportTask) error {
