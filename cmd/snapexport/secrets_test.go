@@ -269,7 +269,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		code, stdout, stderr = runBin(t, bin, env, "start-export-task", "--export-task-identifier", "cli-bad-override",
 			"--source-arn", srcURL, "--s3-bucket-name", "file://"+t.TempDir(), "--progress", "none", "--type-override", nameColumn+"=timestamp_millis")
 		assert.Equal(t, exitFailed, code, stderr)
-		assert.Contains(t, stdout, "cannot be exported as the type mapping asks")
+		assert.Contains(t, stdout, "cannot be written as timestamp_millis") // typemap refuses it while mapping the columns
 		assert.Contains(t, stdout, `"TablesTotal": 0,`)
 		assertNoSecret(t, pw, "a refused override", stdout+stderr)
 	}
