@@ -130,16 +130,9 @@ func assertFilesAreRecords(t *testing.T, s sink.Sink, dir, id string) {
 	t.Helper()
 	ctx := context.Background()
 	var listed, present []string
-	for obj, err := range s.List(ctx, id+"/export_tables_info_") {
-		require.NoError(t, err)
-		b, err := sink.ReadObject(ctx, s, obj.Key)
-		require.NoError(t, err)
-		var ti manifest.TablesInfo
-		require.NoError(t, json.Unmarshal(b, &ti))
-		for _, ts := range ti.PerTableStatus {
-			assert.Equal(t, "COMPLETE", ts.Status, ts.Target)
-			listed = append(listed, ts.TableStatistics.Files...)
-		}
+	for _, ts := range listTablesInfo(t, s, id) {
+		assert.Equal(t, "COMPLETE", ts.Status, ts.Target)
+		listed = append(listed, ts.TableStatistics.Files...)
 	}
 	for obj, err := range s.List(ctx, id+"/") {
 		require.NoError(t, err)

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/snapexport/snapexport/source"
 )
 
 // Every text that leaves the library (the errors of StartExportTask and
@@ -157,12 +159,10 @@ func (r *redactor) Error(err error) error {
 	if errors.As(err, &e) && e == err {
 		c := *e
 		c.Message = r.String(e.Message)
-		if c.Err != nil {
-			c.Err = &redactedError{msg: r.String(c.Err.Error()), err: c.Err}
-		}
+		c.Err = source.RedactError(c.Err, r.secrets...)
 		return &c
 	}
-	return &redactedError{msg: r.String(err.Error()), err: err}
+	return source.RedactError(err, r.secrets...)
 }
 
 // Record returns rec with the secrets hidden in every text field.
@@ -212,13 +212,3 @@ func (r *redactor) Progress(p Progress) Progress {
 	}
 	return p
 }
-
-// redactedError is an error whose text was redacted; Unwrap keeps the
-// original reachable for errors.Is and errors.As.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
