@@ -86,13 +86,26 @@ func (s *Source) release(conn *pgxpool.Conn) {
 // across its databases.
 const maxScanConns = defaultMaxConns
 
+// releaseGrace is how long a scan keeps asking for a connection the server
+// refuses while no other scan holds one. A connection the pool destroys (one
+// released inside a transaction, say) is closed at once on this side, but
+// the server counts its backend against the limits until that process has
+// exited, which takes a moment; failing on the first refusal made a task
+// under a tight CONNECTION LIMIT fail now and then, racing a backend's exit.
+const releaseGrace = 5 * time.Second
+
 func (d *dbSnapshot) acquireConn(ctx context.Context, src *Source) (*pgxpool.Conn, error) {
+	var alone time.Time // when this scan first found no other scan to wait for
 	for {
 		conn, err := d.pool.Acquire(ctx)
 		if err == nil || !tooManyConnections(err) {
 			return conn, err
 		}
-		if src.scansInFlight() == 0 {
+		if src.scansInFlight() > 0 {
+			alone = time.Time{}
+		} else if alone.IsZero() {
+			alone = time.Now()
+		} else if time.Since(alone) > releaseGrace {
 			return nil, fmt.Errorf("the server refuses more connections and no other scan holds one to wait for (raise the role's CONNECTION LIMIT or max_connections): %w", err)
 		}
 		src.closeIdle(d.pool)
