@@ -6,34 +6,26 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/snapexport/snapexport/internal/layout"
 	"github.com/snapexport/snapexport/internal/manifest"
 	"github.com/snapexport/snapexport/sink"
 )
-
-// DefaultHeartbeatInterval is how often a running task rewrites its record
-// in the destination when TaskOptions.HeartbeatInterval is zero.
-const DefaultHeartbeatInterval = 5 * time.Second
-
-// staleAfter is how many heartbeat intervals may pass without a write
-// before a reader reports a running task's process as gone.
-const staleAfter = 3
 
 // The destination is the shared record of a task: export_info_<id>.json is
 // rewritten at every status change and every heartbeat, and another process
 // asks a running task to stop by writing cancel_request_<id>.json beside it.
 // No server is needed for describe and cancel to work from anywhere.
 
-func (l layout) cancelRequestKey() string { return l.root() + "/cancel_request_" + l.id + ".json" }
-
 // infoFromRecord is the record as export_info_<id>.json holds it.
-func infoFromRecord(rec ExportTask, l layout, heartbeat time.Duration) manifest.ExportInfo {
+func infoFromRecord(rec ExportTask, l layout.Layout, heartbeat time.Duration) manifest.ExportInfo {
 	info := manifest.ExportInfo{
 		ExportTaskIdentifier: rec.ExportTaskIdentifier, SourceArn: rec.SourceArn, ExportOnly: rec.ExportOnly,
 		SnapshotTime: rec.SnapshotTime, TaskStartTime: rec.TaskStartTime, TaskEndTime: rec.TaskEndTime,
-		S3Bucket: rec.S3Bucket, S3Prefix: rec.S3Prefix, ExportedFilesPath: l.root(),
+		S3Bucket: rec.S3Bucket, S3Prefix: rec.S3Prefix, ExportedFilesPath: l.Root(),
 		IamRoleArn: rec.IamRoleArn, KmsKeyId: rec.KmsKeyId, Status: string(rec.Status), PercentProgress: rec.PercentProgress,
 		TotalExportedDataInGB: float64(rec.TotalExtractedDataInBytes) / (1 << 30), FailureCause: rec.FailureCause,
 		WarningMessage: rec.WarningMessage, SourceType: rec.SourceType, Engine: rec.Engine, SnapshotIdentity: rec.SnapshotIdentity,
@@ -87,12 +79,12 @@ type destination struct {
 	prefix string
 }
 
-func (d destination) layout(id string) layout { return layout{prefix: d.prefix, id: id} }
+func (d destination) layout(id string) layout.Layout { return layout.Layout{Prefix: d.prefix, ID: id} }
 
 // readRecord reads one task's record; ErrExportTaskNotFound when there is
 // none.
 func (d destination) readRecord(ctx context.Context, id string) (ExportTask, error) {
-	key := d.layout(id).exportInfoKey()
+	key := d.layout(id).ExportInfoKey()
 	b, err := sink.ReadObject(ctx, d.sink, key)
 	if errors.Is(err, sink.ErrNotExist) {
 		return ExportTask{}, newError(ErrExportTaskNotFound, nil, "no export task with the ID %q in %s", id, d.sink.Location())
@@ -125,10 +117,7 @@ func decodeInfo(b []byte, id string) (manifest.ExportInfo, error) {
 // Records that cannot be read or are not ours are skipped with a warning,
 // never a failure: a bucket may hold anything.
 func (d destination) listRecords(ctx context.Context) ([]ExportTask, []string, error) {
-	prefix := strings.Trim(sanitize(d.prefix), "/")
-	if prefix != "" {
-		prefix += "/"
-	}
+	prefix := layout.PrefixRoot(d.prefix)
 	var recs []ExportTask
 	var warnings []string
 	now := time.Now()
@@ -163,12 +152,12 @@ func (d destination) listRecords(ctx context.Context) ([]ExportTask, []string, e
 func (d destination) requestCancel(ctx context.Context, id string) error {
 	l := d.layout(id)
 	b, _ := json.Marshal(manifest.CancelRequest{ExportTaskIdentifier: id, RequestTime: time.Now().UTC()})
-	err := sink.WriteObject(ctx, d.sink, l.cancelRequestKey(), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true})
+	err := sink.WriteObject(ctx, d.sink, l.CancelRequestKey(), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true})
 	if err == nil {
 		// The task may have completed (and freed the slot) since its
 		// record was read: then the request is too late.
 		if rec, rerr := d.readRecord(ctx, id); rerr == nil && rec.Status.Final() {
-			_ = d.sink.Delete(ctx, l.cancelRequestKey())
+			_ = d.sink.Delete(ctx, l.CancelRequestKey())
 			return newError(ErrInvalidExportTaskState, nil, "can't cancel export task %s: it is %s already", id, rec.Status)
 		}
 		return nil
@@ -187,20 +176,20 @@ func (d destination) requestCancel(ctx context.Context, id string) error {
 }
 
 // readCancelRequest reads the task's cancel slot.
-func readCancelRequest(ctx context.Context, s sink.Sink, l layout) (manifest.CancelRequest, error) {
+func readCancelRequest(ctx context.Context, s sink.Sink, l layout.Layout) (manifest.CancelRequest, error) {
 	var req manifest.CancelRequest
-	b, err := sink.ReadObject(ctx, s, l.cancelRequestKey())
+	b, err := sink.ReadObject(ctx, s, l.CancelRequestKey())
 	if err != nil {
 		return req, err
 	}
 	if err := json.Unmarshal(b, &req); err != nil {
-		return req, fmt.Errorf("snapexport: %s is not a cancel request: %w", l.cancelRequestKey(), err)
+		return req, fmt.Errorf("snapexport: %s is not a cancel request: %w", l.CancelRequestKey(), err)
 	}
 	return req, nil
 }
 
 // cancelRequested reports whether another process asked for a cancel.
-func cancelRequested(ctx context.Context, s sink.Sink, l layout) bool {
+func cancelRequested(ctx context.Context, s sink.Sink, l layout.Layout) bool {
 	req, err := readCancelRequest(ctx, s, l)
 	return err == nil && !req.Completing
 }
@@ -213,4 +202,75 @@ func (d destination) withCancelRequest(ctx context.Context, rec ExportTask) Expo
 		rec.Status = StatusCanceling
 	}
 	return rec
+}
+
+// checkNoRecord refuses an identifier whose record already exists in the
+// destination, so a second task never mixes its files with the first's.
+func checkNoRecord(ctx context.Context, s sink.Sink, l layout.Layout) error {
+	r, err := s.NewReader(ctx, l.ExportInfoKey())
+	if err == nil {
+		r.Close()
+		return newError(ErrExportTaskAlreadyExists, nil,
+			"the export task with the ID %s already exists: %s holds %s; choose another identifier or prefix", l.ID, s.Location(), l.ExportInfoKey())
+	}
+	if errors.Is(err, sink.ErrNotExist) {
+		return nil
+	}
+	// The destination could not be read; the start-of-task checks report
+	// that with the right FailureCause.
+	return nil
+}
+
+// prepareResume checks that the task in the destination may be resumed by
+// this input and returns what its earlier run finished, by tableKey.
+func prepareResume(ctx context.Context, s sink.Sink, l layout.Layout, in StartExportTaskInput, identity string) (ExportTask, map[string][]manifest.Part, error) {
+	d := destination{sink: s, prefix: l.Prefix}
+	prev, err := d.readRecord(ctx, l.ID)
+	if err != nil {
+		return ExportTask{}, nil, err
+	}
+	switch prev.Status {
+	case StatusFailed, StatusCanceled:
+	case StatusComplete:
+		return ExportTask{}, nil, newError(ErrInvalidExportTaskState, nil, "export task %s is COMPLETE; there is nothing to resume (start a new task with another identifier)", l.ID)
+	default:
+		return ExportTask{}, nil, newError(ErrInvalidExportTaskState, nil, "export task %s is %s and its process is alive (recent heartbeat); cancel it first or wait for it", l.ID, prev.Status)
+	}
+	if prev.SourceArn != identity {
+		return ExportTask{}, nil, newError(ErrInvalidParameterValue, nil, "cannot resume export task %s with another source: it exported %q, this request reads %q", l.ID, prev.SourceArn, identity)
+	}
+	if !slices.Equal(prev.ExportOnly, nonEmpty(in.ExportOnly)) {
+		return ExportTask{}, nil, newError(ErrInvalidParameterValue, nil, "cannot resume export task %s with another ExportOnly: it exported %q, this request asks for %q", l.ID, prev.ExportOnly, in.ExportOnly)
+	}
+	parts := map[string][]manifest.Part{}
+	for obj, err := range s.List(ctx, l.TablesInfoPrefix()) {
+		if err != nil {
+			return ExportTask{}, nil, newError(ErrInvalidS3Bucket, err, "cannot list the tables info of export task %s", l.ID)
+		}
+		b, err := sink.ReadObject(ctx, s, obj.Key)
+		if err != nil {
+			return ExportTask{}, nil, newError(ErrInvalidS3Bucket, err, "cannot read %s", obj.Key)
+		}
+		var ti manifest.TablesInfo
+		if err := json.Unmarshal(b, &ti); err != nil {
+			return ExportTask{}, nil, newError(ErrInvalidParameterValue, err, "cannot resume export task %s: %s is not a tables info file", l.ID, obj.Key)
+		}
+		for _, ts := range ti.PerTableStatus {
+			if ts.TableStatistics != nil {
+				key := ts.TableKey
+				if key == "" { // a record written before tableKey
+					key = ts.Target
+				}
+				parts[key] = ts.TableStatistics.Parts
+			}
+		}
+	}
+	return prev, parts, nil
+}
+
+func nonEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }
