@@ -2,7 +2,6 @@ package snapexport
 
 import (
 	"context"
-	"errors"
 	"net/url"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/snapexport/snapexport/internal/layout"
 	"github.com/snapexport/snapexport/internal/lease"
 	"github.com/snapexport/snapexport/internal/manifest"
+	"github.com/snapexport/snapexport/internal/records"
 	"github.com/snapexport/snapexport/sink"
 	"github.com/snapexport/snapexport/source"
 )
@@ -105,8 +105,8 @@ func New(cfg Config) (*Exporter, error) {
 	if cfg.MaxConcurrentTasks == 0 {
 		cfg.MaxConcurrentTasks = 5
 	}
-	if err := validatePrefix(cfg.DestinationPrefix); err != nil {
-		return nil, err
+	if err := layout.ValidatePrefix(cfg.DestinationPrefix); err != nil {
+		return nil, publicError(err)
 	}
 	e := &Exporter{cfg: cfg, tasks: map[string]*Task{}}
 	switch {
@@ -183,10 +183,10 @@ func (e *Exporter) startExportTask(ctx context.Context, in StartExportTaskInput,
 
 // checkInput refuses a malformed request before anything is opened.
 func checkInput(in StartExportTaskInput) ([]exportonly.Entry, TaskOptions, error) {
-	if err := validateIdentifier(in.ExportTaskIdentifier); err != nil {
+	if err := layout.ValidateIdentifier(in.ExportTaskIdentifier); err != nil {
 		return nil, TaskOptions{}, err
 	}
-	if err := validatePrefix(in.S3Prefix); err != nil {
+	if err := layout.ValidatePrefix(in.S3Prefix); err != nil {
 		return nil, TaskOptions{}, err
 	}
 	entries, err := exportonly.Parse(in.ExportOnly)
@@ -242,10 +242,11 @@ func prepareRun(ctx context.Context, in StartExportTaskInput, entries []exporton
 	l := layout.Layout{Prefix: in.S3Prefix, ID: in.ExportTaskIdentifier, Codec: opts.Compression}
 	var prev ExportTask
 	var resumeParts map[string][]manifest.Part
+	store := records.Store{Sink: d.snk, Layout: l}
 	if in.Resume {
-		prev, resumeParts, err = prepareResume(ctx, d.snk, l, in, d.src.Identity())
+		prev, resumeParts, err = prepareResume(ctx, store, in, d.src.Identity())
 	} else {
-		err = checkNoRecord(ctx, d.snk, l)
+		err = checkNoRecord(ctx, store)
 	}
 	if err != nil {
 		return nil, err
@@ -262,7 +263,7 @@ func prepareRun(ctx context.Context, in StartExportTaskInput, entries []exporton
 			SnapshotTime: prev.SnapshotTime, SnapshotIdentity: prev.SnapshotIdentity}
 		job.Resume = &engine.Resume{Parts: resumeParts, SnapshotTime: prev.SnapshotTime, SnapshotIdentity: prev.SnapshotIdentity}
 	}
-	return &taskRun{task: newTask(rec, nil), sink: d.snk, opts: opts, layout: l, job: job, closeDrivers: d.close,
+	return &taskRun{task: newTask(rec, nil), sink: d.snk, opts: opts, layout: l, store: store, job: job, closeDrivers: d.close,
 		lease: lease.New(d.snk, l, opts.HeartbeatInterval)}, nil
 }
 
@@ -283,9 +284,7 @@ func (e *Exporter) register(r *taskRun, cancel context.CancelCauseFunc, red *red
 		return err
 	}
 	t.cancel, t.redact = cancel, red
-	if r.opts.OnEvent != nil || r.opts.Events != nil {
-		t.events = &emitter{fn: r.opts.OnEvent, ch: r.opts.Events, redact: red}
-	}
+	t.events = newEmitter(r.opts.OnEvent, r.opts.Events, red)
 	r.job.Lease, r.job.Redact = r.lease, red.String
 	r.engine = engine.New(r.job, r)
 	e.tasks[t.ID()] = t
@@ -425,11 +424,7 @@ func (e *Exporter) CancelExportTask(ctx context.Context, id string) (ExportTask,
 			"can't cancel export task %s: it is %s already; only STARTING and IN_PROGRESS tasks can be cancelled", id, rec.Status)
 	}
 	if err := e.dest.requestCancel(ctx, id); err != nil {
-		var se *Error
-		if errors.As(err, &se) {
-			return ExportTask{}, err // refused: the task is completing
-		}
-		return ExportTask{}, newError(ErrInvalidS3Bucket, err, "cannot write the cancel request of export task %s to %s", id, e.dest.sink.Location())
+		return ExportTask{}, err
 	}
 	rec.Status = StatusCanceling
 	return rec, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/snapexport/snapexport/internal/engine"
 	"github.com/snapexport/snapexport/internal/lease"
+	"github.com/snapexport/snapexport/internal/notify"
 )
 
 // Task is a running or finished export task. Its methods are safe to call
@@ -20,7 +21,7 @@ type Task struct {
 	mu   sync.Mutex
 	rec  ExportTask
 	err  error // the final error, set with the final status
-	subs []*subscription
+	subs []*notify.Latest[Progress]
 
 	events *emitter // nil when nobody listens
 	sealed bool     // the run is writing its final record: no cancel is accepted
@@ -67,14 +68,14 @@ func (t *Task) Done() <-chan struct{} { return t.done }
 func (t *Task) Progress() <-chan Progress {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := newSubscription()
+	s := notify.NewLatest[Progress]()
 	if t.rec.Status.Final() {
-		s.finish(t.progressLocked(""))
-		return s.ch
+		s.Finish(t.progressLocked(""))
+		return s.C
 	}
-	s.offer(t.progressLocked(""))
+	s.Offer(t.progressLocked(""))
 	t.subs = append(t.subs, s)
-	return s.ch
+	return s.C
 }
 
 // Cancel asks the task to stop, as CancelExportTask does; it is a no-op
@@ -146,7 +147,7 @@ func (t *Task) update(table string, f func(*ExportTask)) {
 	f(&t.rec)
 	p := t.progressLocked(table)
 	for _, s := range t.subs {
-		s.offer(p)
+		s.Offer(p)
 	}
 }
 
@@ -172,7 +173,7 @@ func (t *Task) setStatusLocked(s Status) {
 	t.rec.Status = s
 	p := t.progressLocked("")
 	for _, sub := range t.subs {
-		sub.offer(p)
+		sub.Offer(p)
 	}
 }
 
@@ -192,7 +193,7 @@ func (t *Task) finish(status Status, err error, f func(*ExportTask)) {
 	t.err = err
 	p := t.progressLocked("")
 	for _, s := range t.subs {
-		s.finish(p)
+		s.Finish(p)
 	}
 	t.subs = nil
 	rec := cloneRecord(t.rec)
@@ -259,7 +260,7 @@ func (r *taskRun) end(ctx context.Context, err error) {
 			"the final record of export task %s (%s) could not be written to %s; other processes see an outdated one", r.task.ID(), e.status, rec.S3Bucket))
 	}
 	if e.status == StatusComplete && recordErr == nil {
-		r.tidy(mctx)
+		r.store.Tidy(mctx)
 	}
 	r.task.finish(e.status, e.final, finalRecord(e, summary))
 }

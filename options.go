@@ -7,7 +7,9 @@ import (
 
 	"github.com/snapexport/snapexport/internal/engine"
 	"github.com/snapexport/snapexport/internal/exportonly"
+	"github.com/snapexport/snapexport/internal/layout"
 	"github.com/snapexport/snapexport/internal/lease"
+	"github.com/snapexport/snapexport/internal/records"
 	"github.com/snapexport/snapexport/scheduler"
 	"github.com/snapexport/snapexport/typemap"
 	"github.com/snapexport/snapexport/writer"
@@ -16,14 +18,14 @@ import (
 // MaxExportTaskIdentifierLength is the longest identifier accepted. RDS does
 // not document its limit; 60 is what tools written against it assume, and
 // it keeps every key and metadata file name well within S3's limits.
-const MaxExportTaskIdentifierLength = 60
+const MaxExportTaskIdentifierLength = layout.MaxIdentifierLength
 
 // MaxExportOnlyBytes is RDS's limit on the whole ExportOnly list.
 const MaxExportOnlyBytes = exportonly.MaxBytes
 
 // DefaultHeartbeatInterval is how often a running task rewrites its record
 // in the destination when TaskOptions.HeartbeatInterval is zero.
-const DefaultHeartbeatInterval = 5 * time.Second
+const DefaultHeartbeatInterval = records.DefaultHeartbeatInterval
 
 // staleAfter is how many heartbeat intervals may pass without a write
 // before a reader reports a running task's process as gone.

@@ -2,7 +2,6 @@ package snapexport
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -10,7 +9,7 @@ import (
 	"github.com/snapexport/snapexport/internal/engine"
 	"github.com/snapexport/snapexport/internal/layout"
 	"github.com/snapexport/snapexport/internal/lease"
-	"github.com/snapexport/snapexport/internal/manifest"
+	"github.com/snapexport/snapexport/internal/records"
 	"github.com/snapexport/snapexport/sink"
 )
 
@@ -26,6 +25,7 @@ type taskRun struct {
 	sink         sink.Sink
 	opts         TaskOptions
 	layout       layout.Layout
+	store        records.Store // the task's records in the destination
 	lease        *lease.Lease
 	engine       *engine.Run
 	job          engine.Job
@@ -69,7 +69,7 @@ func (r *taskRun) heartbeat(ctx context.Context, stop <-chan struct{}) {
 			r.task.cancel(err) // another process owns the task: stop everything
 			return
 		}
-		if cancelRequested(ctx, r.sink, r.layout) {
+		if r.store.CancelRequested(ctx) {
 			r.task.Cancel()
 		}
 	}
@@ -246,8 +246,8 @@ func (r *taskRun) refuseLiveOwner(ctx context.Context, top int) error {
 // takeOver clears the cancel request that stopped the earlier run, which
 // must not stop this one, and writes this run's record.
 func (r *taskRun) takeOver(ctx context.Context) error {
-	if err := r.sink.Delete(ctx, r.layout.CancelRequestKey()); err != nil && !errors.Is(err, sink.ErrNotExist) {
-		return newError(ErrInvalidS3Bucket, err, "cannot delete the old cancel request of export task %s", r.layout.ID)
+	if err := r.store.ClearCancelRequest(ctx); err != nil {
+		return err
 	}
 	if err := r.putExportInfo(ctx, r.task.Info(), false); err != nil {
 		r.claimErr = err
@@ -259,11 +259,7 @@ func (r *taskRun) takeOver(ctx context.Context) error {
 // final status its own run wrote (not one a reader infers from a stale
 // heartbeat): that run is over, whatever its lease says.
 func (r *taskRun) recordFinal(ctx context.Context) bool {
-	b, err := sink.ReadObject(ctx, r.sink, r.layout.ExportInfoKey())
-	if err != nil {
-		return false
-	}
-	info, err := decodeInfo(b, r.layout.ID)
+	info, err := r.store.Read(ctx)
 	return err == nil && Status(info.Status).Final()
 }
 
@@ -286,11 +282,7 @@ func (r *taskRun) putExportInfo(ctx context.Context, rec ExportTask, ifNotExists
 	rec = r.task.redact.Record(rec) // no secret reaches the destination
 	info := infoFromRecord(rec, r.layout, r.opts.HeartbeatInterval)
 	info.Generation, info.RunID = r.lease.Generation(), r.lease.RunID()
-	b, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := sink.WriteObject(ctx, r.sink, r.layout.ExportInfoKey(), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: ifNotExists}); err != nil {
+	if err := r.store.Put(ctx, info, ifNotExists); err != nil {
 		return err
 	}
 	r.lease.Beat(start)
@@ -309,32 +301,5 @@ func (r *taskRun) claimCompletion(ctx context.Context) (won bool, err error) {
 	if err := r.lease.Fence(ctx); err != nil {
 		return false, err
 	}
-	b, _ := json.Marshal(manifest.CancelRequest{ExportTaskIdentifier: r.layout.ID, RequestTime: time.Now().UTC(), Completing: true})
-	err = sink.WriteObject(ctx, r.sink, r.layout.CancelRequestKey(), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true})
-	if errors.Is(err, sink.ErrExist) {
-		req, rerr := readCancelRequest(ctx, r.sink, r.layout)
-		if rerr != nil {
-			return false, rerr
-		}
-		return req.Completing, nil
-	}
-	return err == nil, err
-}
-
-// tidy removes, after the COMPLETE record is written, the objects only an
-// unfinished task needs: the journals (a COMPLETE task is never resumed,
-// and its files are in the tables info) and the completion's cancel slot
-// (a cancel requested from now on finds the COMPLETE record). The lease
-// stays: it is the generation a late writer is fenced by.
-func (r *taskRun) tidy(ctx context.Context) {
-	keys := []string{r.layout.CancelRequestKey()}
-	for obj, err := range r.sink.List(ctx, r.layout.JournalPrefix()) {
-		if err != nil {
-			break
-		}
-		keys = append(keys, obj.Key)
-	}
-	for _, k := range keys {
-		_ = r.sink.Delete(ctx, k) // what stays is harmless and named by the task's prefix
-	}
+	return r.store.ClaimCompletion(ctx)
 }

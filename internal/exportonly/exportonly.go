@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/snapexport/snapexport/internal/fault"
+	"github.com/snapexport/snapexport/internal/layout"
 	"github.com/snapexport/snapexport/internal/manifest"
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/typemap"
@@ -64,25 +65,12 @@ func checkName(raw, p string) error {
 	}
 	for i := 0; i < len(p); i++ {
 		c := p[i]
-		if !IsLetter(c) && !IsDigit(c) && c != '$' && c != '_' {
+		if !layout.IsLetter(c) && !layout.IsDigit(c) && c != '$' && c != '_' {
 			return fault.New(fault.InvalidExportOnly, nil,
-				"ExportOnly entry %q: name %q contains %s; a partial export only takes names made of A-Z, a-z, 0-9, $ and _ (export the whole database instead)", raw, p, QuoteRune(p, i))
+				"ExportOnly entry %q: name %q contains %s; a partial export only takes names made of A-Z, a-z, 0-9, $ and _ (export the whole database instead)", raw, p, layout.QuoteRune(p, i))
 		}
 	}
 	return nil
-}
-
-// IsLetter and IsDigit are ASCII's classes, as RDS's rules use them.
-func IsLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-func IsDigit(c byte) bool  { return c >= '0' && c <= '9' }
-
-// QuoteRune names the (possibly multi-byte) character starting at byte i.
-func QuoteRune(s string, i int) string {
-	r := []rune(s[i:])
-	if len(r) == 0 {
-		return "?"
-	}
-	return "'" + string(r[0]) + "'"
 }
 
 // Filter implements source.Filter for a list of entries.
