@@ -135,7 +135,7 @@ func parent(size, part int64) error {
 				return fmt.Errorf("%s run %d: ETag %s differs from %s: not the same bytes or parts", v, run+1, r.ETag, etag)
 			}
 			all[v] = append(all[v], r)
-			fmt.Fprintf(os.Stderr, "bench: run %d %-13s %6.2fs %7.1f MiB/s  peak RSS %5d MiB\n",
+			fmt.Fprintf(os.Stderr, "bench: run %d %-15s %6.2fs %7.1f MiB/s  peak RSS %5d MiB\n",
 				run+1, v, r.Seconds, float64(size)/(1<<20)/r.Seconds, r.MaxRSS>>10)
 			if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b, Key: &k}); err != nil {
 				return err
