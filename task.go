@@ -136,13 +136,15 @@ func resumedFromManifest(m *manifest.ResumedFrom) *ResumedFrom {
 
 // TableStatus is the progress of one table.
 type TableStatus struct {
-	Target              string `json:"Target"`
-	Status              Status `json:"Status"`
-	Rows                int64  `json:"Rows"`
-	Bytes               int64  `json:"Bytes"`
-	Files               int    `json:"Files"`
-	Partitions          int    `json:"Partitions"`
-	CompletedPartitions int    `json:"CompletedPartitions"`
+	Target string `json:"Target"`
+	Status Status `json:"Status"`
+	Rows   int64  `json:"Rows"`
+	Bytes  int64  `json:"Bytes"`
+	Files  int    `json:"Files"`
+	// Partitions and CompletedPartitions count the table's parts (RDS's
+	// word for them), not its table partitions.
+	Partitions          int `json:"Partitions"`
+	CompletedPartitions int `json:"CompletedPartitions"`
 }
 
 // Warnings is the document serialized into ExportTask.WarningMessage. Its

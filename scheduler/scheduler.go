@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/snapexport/snapexport/partition"
+	"github.com/snapexport/snapexport/plan"
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/writer"
 )
@@ -34,7 +34,7 @@ type PartSpec struct {
 	// Dir is the table's folder: every key of the part's files starts
 	// with it.
 	Dir    string
-	Part   partition.Part
+	Part   plan.Part
 	Writer WriterSettings
 	// Snapshot is the identity of the snapshot the part must be read from
 	// (source.SnapshotInfo.ID).

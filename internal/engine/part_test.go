@@ -18,7 +18,7 @@ import (
 	"github.com/snapexport/snapexport/internal/duckcheck"
 	"github.com/snapexport/snapexport/internal/engine"
 	"github.com/snapexport/snapexport/internal/lease"
-	"github.com/snapexport/snapexport/partition"
+	"github.com/snapexport/snapexport/plan"
 	"github.com/snapexport/snapexport/sink"
 	"github.com/snapexport/snapexport/sink/memsink"
 	"github.com/snapexport/snapexport/source"
@@ -129,7 +129,7 @@ func spec(t *testing.T) engine.PartSpec {
 			{Column: table.Columns[1], Target: typemap.Target{Kind: typemap.String}},
 		},
 		Dir:      "pre/task-1/db/public.people",
-		Part:     partition.Part{Batch: 1, Index: 3, Range: &source.KeyRange{Column: "id", Lower: &lo, Upper: &hi, LowerBytes: nil}},
+		Part:     plan.Part{Batch: 1, Index: 3, Range: &source.KeyRange{Column: "id", Lower: &lo, Upper: &hi, LowerBytes: nil}},
 		Writer:   engine.WriterSettings{Codec: writer.Snappy, RowGroupBytes: 64 << 10, TargetFileBytes: 1 << 30, MaxValueBytes: 1 << 20, TypeProfile: "rds"},
 		Snapshot: map[string]string{"script": "1"},
 	}

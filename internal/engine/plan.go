@@ -14,7 +14,7 @@ import (
 	"github.com/snapexport/snapexport/internal/fault"
 	"github.com/snapexport/snapexport/internal/layout"
 	"github.com/snapexport/snapexport/internal/manifest"
-	"github.com/snapexport/snapexport/partition"
+	"github.com/snapexport/snapexport/plan"
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/typemap"
 )
@@ -38,7 +38,7 @@ func (r *Run) planTables(ctx context.Context, tables []source.Table) error {
 		prev, resumed := r.resumeParts(t)
 		if resumed && len(prev) > 0 {
 			tr.parts = resumedParts(prev) // the kept parts and the new ones must tile the table
-		} else if tr.parts, err = partition.Plan(ctx, r.snap, t, partition.Options{Workers: r.job.Options.Concurrency, TargetPartBytes: r.job.Options.TargetPartBytes}); err != nil {
+		} else if tr.parts, err = plan.Table(ctx, r.snap, t, plan.Options{Workers: r.job.Options.Concurrency, TargetPartBytes: r.job.Options.TargetPartBytes}); err != nil {
 			return planFailure(t.Target(), err)
 		}
 		tr.partState = make([]partState, len(tr.parts))

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport/internal/manifest"
-	"github.com/snapexport/snapexport/partition"
+	"github.com/snapexport/snapexport/plan"
 	"github.com/snapexport/snapexport/source"
 )
 
@@ -20,10 +20,10 @@ import (
 // exactly.
 
 // resumedParts is the recorded plan of a table.
-func resumedParts(prev []manifest.Part) []partition.Part {
-	out := make([]partition.Part, len(prev))
+func resumedParts(prev []manifest.Part) []plan.Part {
+	out := make([]plan.Part, len(prev))
 	for i, p := range prev {
-		out[i] = partition.Part{Batch: p.Batch, Index: p.Index, Partition: p.Partition, RollBatches: p.RollBatches}
+		out[i] = plan.Part{Batch: p.Batch, Index: p.Index, Partition: p.Partition, RollBatches: p.RollBatches}
 		if p.KeyColumn != "" {
 			out[i].Range = &source.KeyRange{Column: p.KeyColumn, Lower: p.Lower, Upper: p.Upper,
 				LowerBytes: deref(p.LowerBytes), UpperBytes: deref(p.UpperBytes), IncludeNull: p.IncludeNull}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/snapexport/snapexport/internal/layout"
 	"github.com/snapexport/snapexport/internal/manifest"
-	"github.com/snapexport/snapexport/partition"
+	"github.com/snapexport/snapexport/plan"
 	"github.com/snapexport/snapexport/sink"
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/typemap"
@@ -22,7 +22,7 @@ type tableRun struct {
 	dir      string // the table's folder (layout.TableFolders)
 	cols     []source.ScanColumn
 	mappings []manifest.TypeMapping
-	parts    []partition.Part
+	parts    []plan.Part
 
 	bytes atomic.Int64 // Parquet bytes written for the table, live
 	// guarded by Run.mu
@@ -42,8 +42,8 @@ type partState struct {
 	gen         int // the generation that wrote files
 }
 
-func (t *tableRun) partIndex(p partition.Part) int {
-	return slices.IndexFunc(t.parts, func(q partition.Part) bool { return q.Batch == p.Batch && q.Index == p.Index })
+func (t *tableRun) partIndex(p plan.Part) int {
+	return slices.IndexFunc(t.parts, func(q plan.Part) bool { return q.Batch == p.Batch && q.Index == p.Index })
 }
 
 func (r *Run) tableFailed(t *tableRun) bool {
@@ -113,7 +113,7 @@ func (r *Run) addBytes(t *tableRun, n int64) {
 }
 
 // partDone records a finished part.
-func (r *Run) partDone(t *tableRun, p partition.Part, st partState) {
+func (r *Run) partDone(t *tableRun, p plan.Part, st partState) {
 	r.mu.Lock()
 	if i := t.partIndex(p); i >= 0 {
 		t.partState[i] = st
@@ -131,7 +131,7 @@ func (r *Run) partDone(t *tableRun, p partition.Part, st partState) {
 }
 
 // partCanceled records the files a cancelled part had published: they stay.
-func (r *Run) partCanceled(t *tableRun, p partition.Part, st partState) {
+func (r *Run) partCanceled(t *tableRun, p plan.Part, st partState) {
 	if len(st.files) == 0 {
 		return
 	}
