@@ -46,8 +46,8 @@ type Part struct {
 	// Index is the part's number within its batch folder, from 0: the
 	// NNNNN of part-NNNNN-<uuid> (RDS's "partition index").
 	Index int
-	// Partition names the declarative partition scanned, "" for the table.
-	Partition string
+	// TablePartition names the declarative partition scanned, "" for the table.
+	TablePartition string
 	// Range restricts the scan to a key range, nil for all rows.
 	Range *source.KeyRange
 	// Blocks restricts the scan to a page range, nil for all pages.
@@ -102,7 +102,7 @@ func Table(ctx context.Context, snap source.Snapshot, t source.Table, o Options)
 		parts := make([]Part, len(t.Partitions))
 		share := t.EstimatedRows / int64(len(t.Partitions))
 		for i, p := range t.Partitions {
-			parts[i] = Part{Batch: i + 1, Index: 0, Partition: p, EstimatedRows: share}
+			parts[i] = Part{Batch: i + 1, Index: 0, TablePartition: p, EstimatedRows: share}
 		}
 		return parts, nil
 	}

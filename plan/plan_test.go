@@ -178,7 +178,7 @@ func TestDeclarativePartitions(t *testing.T) {
 	for i, p := range parts {
 		assert.Equal(t, i+1, p.Batch)
 		assert.Equal(t, 0, p.Index)
-		assert.Equal(t, tb.Partitions[i], p.Partition)
+		assert.Equal(t, tb.Partitions[i], p.TablePartition)
 	}
 }
 

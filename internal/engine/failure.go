@@ -130,8 +130,8 @@ func (p *partRun) describe(err error) error {
 			big.Column, t.Target(), big.Size, big.Limit)
 	}
 	where := "table " + t.Target()
-	if part.Partition != "" {
-		where += " partition " + part.Partition
+	if part.TablePartition != "" {
+		where += " partition " + part.TablePartition
 	}
 	if part.Range != nil {
 		where += " key range " + describeRange(part.Range)

@@ -23,7 +23,7 @@ import (
 func resumedParts(prev []manifest.Part) []plan.Part {
 	out := make([]plan.Part, len(prev))
 	for i, p := range prev {
-		out[i] = plan.Part{Batch: p.Batch, Index: p.Index, Partition: p.Partition, RollBatches: p.RollBatches}
+		out[i] = plan.Part{Batch: p.Batch, Index: p.Index, TablePartition: p.Partition, RollBatches: p.RollBatches}
 		if p.KeyColumn != "" {
 			out[i].Range = &source.KeyRange{Column: p.KeyColumn, Lower: p.Lower, Upper: p.Upper,
 				LowerBytes: deref(p.LowerBytes), UpperBytes: deref(p.UpperBytes), IncludeNull: p.IncludeNull}

@@ -24,7 +24,7 @@ func TestPlanSurvivesTheRecord(t *testing.T) {
 		{Batch: 1, Index: 2, Range: &source.KeyRange{Column: "email", LowerBytes: []byte{}, UpperBytes: []byte("b\x00\xff")}},
 		{Batch: 1, Index: 3, Range: &source.KeyRange{Column: "email", LowerBytes: []byte("b\x00\xff")}},
 		{Batch: 1, Index: 4, Blocks: &source.BlockRange{Lower: 3, Upper: &blk}},
-		{Batch: 2, Index: 0, Partition: "p2", RollBatches: true},
+		{Batch: 2, Index: 0, TablePartition: "p2", RollBatches: true},
 	}
 	tr := &tableRun{parts: parts, partState: make([]partState, len(parts))}
 	data, err := json.Marshal(partRecords(tr))

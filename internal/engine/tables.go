@@ -280,7 +280,7 @@ func partRecords(t *tableRun) []manifest.Part {
 	out := make([]manifest.Part, len(t.parts))
 	for i, p := range t.parts {
 		st := t.partState[i]
-		out[i] = manifest.Part{Batch: p.Batch, Index: p.Index, Partition: p.Partition, RollBatches: p.RollBatches,
+		out[i] = manifest.Part{Batch: p.Batch, Index: p.Index, Partition: p.TablePartition, RollBatches: p.RollBatches,
 			Complete: st.complete, Rows: st.rows, Bytes: st.bytes, Files: slices.Clone(st.files), Generation: st.gen}
 		if p.Blocks != nil {
 			lo := p.Blocks.Lower
