@@ -16,6 +16,7 @@ import (
 	"github.com/snapexport/snapexport/internal/records"
 	"github.com/snapexport/snapexport/sink"
 	"github.com/snapexport/snapexport/source"
+	"github.com/snapexport/snapexport/typemap"
 )
 
 // Sink is where a task writes; see package sink for the contract and drivers.
@@ -244,7 +245,7 @@ func prepareRun(ctx context.Context, in StartExportTaskInput, entries []exporton
 	var resumeParts map[string][]manifest.Part
 	store := records.Store{Sink: d.snk, Layout: l}
 	if in.Resume {
-		prev, resumeParts, err = prepareResume(ctx, store, in, d.src.Identity())
+		prev, resumeParts, err = prepareResume(ctx, store, in, d.src.Identity(), typemap.ProfileName(opts.TypeMapper))
 	} else {
 		err = checkNoRecord(ctx, store)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/snapexport/snapexport/internal/manifest"
 	"github.com/snapexport/snapexport/sink"
 	"github.com/snapexport/snapexport/sink/memsink"
+	"github.com/snapexport/snapexport/writer"
 )
 
 const fastBeat = 50 * time.Millisecond
@@ -184,6 +185,15 @@ func TestResume(t *testing.T) {
 	_, err = exp.StartExportTask(ctx, bad)
 	assert.ErrorIs(t, err, snapexport.ErrInvalidParameterValue)
 	assert.ErrorContains(t, err, "ExportOnly")
+	bad = in
+	bad.Options = &snapexport.TaskOptions{Concurrency: 4, HeartbeatInterval: fastBeat, TypeProfile: "typed"}
+	_, err = exp.StartExportTask(ctx, bad)
+	assert.ErrorIs(t, err, snapexport.ErrInvalidParameterValue)
+	assert.ErrorContains(t, err, `its files were written with "rds"`, "a resume must not mix type profiles in one table")
+	bad.Options = &snapexport.TaskOptions{Concurrency: 4, HeartbeatInterval: fastBeat, Compression: writer.Snappy}
+	_, err = exp.StartExportTask(ctx, bad)
+	assert.ErrorIs(t, err, snapexport.ErrInvalidParameterValue)
+	assert.ErrorContains(t, err, "written with another codec", "a resume must not mix codecs in one folder")
 	bad = in
 	bad.ExportTaskIdentifier = "never-ran"
 	_, err = exp.StartExportTask(ctx, bad)

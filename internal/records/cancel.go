@@ -105,21 +105,29 @@ func (s Store) Tidy(ctx context.Context) {
 	}
 }
 
-// FinishedParts reads the tables info of the task: every table's parts,
-// by layout.TableKey, as a resume keeps them.
-func (s Store) FinishedParts(ctx context.Context) (map[string][]manifest.Part, error) {
+// Finished is what the tables info of an unfinished run says: every
+// table's parts, by layout.TableKey, as a resume keeps them, and the type
+// profile their files were written with.
+type Finished struct {
+	Parts       map[string][]manifest.Part
+	TypeProfile string // "" when no table recorded one
+}
+
+// FinishedParts reads the tables info of the task.
+func (s Store) FinishedParts(ctx context.Context) (Finished, error) {
 	parts := map[string][]manifest.Part{}
+	profile := ""
 	for obj, err := range s.Sink.List(ctx, s.Layout.TablesInfoPrefix()) {
 		if err != nil {
-			return nil, fault.New(fault.InvalidS3Bucket, err, "cannot list the tables info of export task %s", s.Layout.ID)
+			return Finished{}, fault.New(fault.InvalidS3Bucket, err, "cannot list the tables info of export task %s", s.Layout.ID)
 		}
 		b, err := sink.ReadObject(ctx, s.Sink, obj.Key)
 		if err != nil {
-			return nil, fault.New(fault.InvalidS3Bucket, err, "cannot read %s", obj.Key)
+			return Finished{}, fault.New(fault.InvalidS3Bucket, err, "cannot read %s", obj.Key)
 		}
 		var ti manifest.TablesInfo
 		if err := json.Unmarshal(b, &ti); err != nil {
-			return nil, fault.New(fault.InvalidParameterValue, err, "cannot resume export task %s: %s is not a tables info file", s.Layout.ID, obj.Key)
+			return Finished{}, fault.New(fault.InvalidParameterValue, err, "cannot resume export task %s: %s is not a tables info file", s.Layout.ID, obj.Key)
 		}
 		for _, ts := range ti.PerTableStatus {
 			if ts.TableStatistics == nil {
@@ -130,7 +138,10 @@ func (s Store) FinishedParts(ctx context.Context) (map[string][]manifest.Part, e
 				key = ts.Target
 			}
 			parts[key] = ts.TableStatistics.Parts
+			if ts.SchemaMetadata != nil && profile == "" {
+				profile = ts.SchemaMetadata.TypeProfile
+			}
 		}
 	}
-	return parts, nil
+	return Finished{Parts: parts, TypeProfile: profile}, nil
 }
