@@ -2,12 +2,11 @@ package snapexport
 
 import (
 	"context"
-	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/snapexport/snapexport/internal/drivers"
 	"github.com/snapexport/snapexport/internal/engine"
 	"github.com/snapexport/snapexport/internal/exportonly"
 	"github.com/snapexport/snapexport/internal/layout"
@@ -149,13 +148,14 @@ func (e *Exporter) startExportTask(ctx context.Context, in StartExportTaskInput,
 	if err != nil {
 		return nil, err
 	}
-	d, err := openDrivers(ctx, in)
+	d, err := drivers.Open(ctx, drivers.Request{TaskID: in.ExportTaskIdentifier, SourceArn: in.SourceArn, Source: in.Source,
+		S3BucketName: in.S3BucketName, Sink: in.Sink, IamRoleArn: in.IamRoleArn, KmsKeyId: in.KmsKeyId})
 	if err != nil {
 		return nil, err
 	}
 	r, err := prepareRun(ctx, in, entries, opts, d)
 	if err != nil {
-		d.close()
+		d.Close()
 		return nil, err
 	}
 	// The task's context follows the caller's: cancelling ctx cancels the
@@ -163,7 +163,7 @@ func (e *Exporter) startExportTask(ctx context.Context, in StartExportTaskInput,
 	taskCtx, cancel := context.WithCancelCause(ctx)
 	if err := e.register(r, cancel, red); err != nil {
 		cancel(nil)
-		d.close()
+		d.Close()
 		return nil, err
 	}
 	// Claim the task in the destination before anything else is written
@@ -171,7 +171,7 @@ func (e *Exporter) startExportTask(ctx context.Context, in StartExportTaskInput,
 	if err := r.claim(ctx, in.Resume); err != nil {
 		e.unregister(r.task)
 		cancel(nil)
-		d.close()
+		d.Close()
 		return nil, err
 	}
 	r.task.events.emit(Event{Type: EventStarted, Task: r.task.Info()})
@@ -200,52 +200,20 @@ func checkInput(in StartExportTaskInput) ([]exportonly.Entry, TaskOptions, error
 	return entries, in.Options.resolve(), nil
 }
 
-// drivers are a task's source and sink, and whether the task opened (and
-// so closes) them.
-type drivers struct {
-	src                source.Source
-	snk                sink.Sink
-	ownSource, ownSink bool
-}
-
-func openDrivers(ctx context.Context, in StartExportTaskInput) (*drivers, error) {
-	src, ownSource, err := openSource(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	snk, ownSink, err := openSink(ctx, in)
-	if err != nil {
-		if ownSource {
-			src.Close()
-		}
-		return nil, err
-	}
-	return &drivers{src: src, snk: snk, ownSource: ownSource, ownSink: ownSink}, nil
-}
-
-func (d *drivers) close() {
-	if d.ownSink {
-		d.snk.Close()
-	}
-	if d.ownSource {
-		d.src.Close()
-	}
-}
-
 // prepareRun reads what the task needs from the destination (the run a
 // resume continues, or that no record has the identifier yet) and builds
 // its record and run, not yet registered or claimed.
-func prepareRun(ctx context.Context, in StartExportTaskInput, entries []exportonly.Entry, opts TaskOptions, d *drivers) (*taskRun, error) {
-	filter, err := exportonly.NewFilter(d.src.Engine(), entries)
+func prepareRun(ctx context.Context, in StartExportTaskInput, entries []exportonly.Entry, opts TaskOptions, d *drivers.Drivers) (*taskRun, error) {
+	filter, err := exportonly.NewFilter(d.Source.Engine(), entries)
 	if err != nil {
 		return nil, err
 	}
 	l := layout.Layout{Prefix: in.S3Prefix, ID: in.ExportTaskIdentifier, Codec: opts.Compression}
 	var prev ExportTask
 	var resumeParts map[string][]manifest.Part
-	store := records.Store{Sink: d.snk, Layout: l}
+	store := records.Store{Sink: d.Sink, Layout: l}
 	if in.Resume {
-		prev, resumeParts, err = prepareResume(ctx, store, in, d.src.Identity(), typemap.ProfileName(opts.TypeMapper))
+		prev, resumeParts, err = prepareResume(ctx, store, in, d.Source.Identity(), typemap.ProfileName(opts.TypeMapper))
 	} else {
 		err = checkNoRecord(ctx, store)
 	}
@@ -254,18 +222,18 @@ func prepareRun(ctx context.Context, in StartExportTaskInput, entries []exporton
 	}
 	now := time.Now().UTC()
 	rec := ExportTask{
-		ExportTaskIdentifier: in.ExportTaskIdentifier, SourceArn: d.src.Identity(), ExportOnly: slices.Clone(in.ExportOnly),
-		TaskStartTime: &now, S3Bucket: d.snk.Location(), S3Prefix: in.S3Prefix, IamRoleArn: in.IamRoleArn, KmsKeyId: in.KmsKeyId,
-		Status: StatusStarting, SourceType: SourceTypeSnapshot, Engine: d.src.Engine(),
+		ExportTaskIdentifier: in.ExportTaskIdentifier, SourceArn: d.Source.Identity(), ExportOnly: slices.Clone(in.ExportOnly),
+		TaskStartTime: &now, S3Bucket: d.Sink.Location(), S3Prefix: in.S3Prefix, IamRoleArn: in.IamRoleArn, KmsKeyId: in.KmsKeyId,
+		Status: StatusStarting, SourceType: SourceTypeSnapshot, Engine: d.Source.Engine(),
 	}
-	job := engine.Job{Source: d.src, Sink: d.snk, Filter: filter, Layout: l, Options: opts.engineOptions(), Scheduler: opts.Scheduler}
+	job := engine.Job{Source: d.Source, Sink: d.Sink, Filter: filter, Layout: l, Options: opts.engineOptions(), Scheduler: opts.Scheduler}
 	if in.Resume {
 		rec.ResumedFrom = &ResumedFrom{TaskStartTime: prev.TaskStartTime, Status: prev.Status, FailureCause: prev.FailureCause,
 			SnapshotTime: prev.SnapshotTime, SnapshotIdentity: prev.SnapshotIdentity}
 		job.Resume = &engine.Resume{Parts: resumeParts, SnapshotTime: prev.SnapshotTime, SnapshotIdentity: prev.SnapshotIdentity}
 	}
-	return &taskRun{task: newTask(rec, nil), sink: d.snk, opts: opts, layout: l, store: store, job: job, closeDrivers: d.close,
-		lease: lease.New(d.snk, l, opts.HeartbeatInterval)}, nil
+	return &taskRun{task: newTask(rec, nil), sink: d.Sink, opts: opts, layout: l, store: store, job: job, closeDrivers: d.Close,
+		lease: lease.New(d.Sink, l, opts.HeartbeatInterval)}, nil
 }
 
 // register admits the run's task among this exporter's and gives it its
@@ -334,64 +302,6 @@ func (e *Exporter) admitLocked(id, identity string, resume bool) error {
 			"%d export tasks are already running, the limit (Config.MaxConcurrentTasks); wait for one to finish or cancel one", running)
 	}
 	return nil
-}
-
-func openSource(ctx context.Context, in StartExportTaskInput) (source.Source, bool, error) {
-	if in.Source != nil {
-		return in.Source, false, nil
-	}
-	if in.SourceArn == "" {
-		return nil, false, newError(ErrInvalidParameterValue, nil, "SourceArn is empty: give a database URL such as sqlite:///path/db.sqlite or postgres://user@host/db, or an open Source")
-	}
-	src, err := source.OpenURL(ctx, in.SourceArn)
-	if err != nil {
-		return nil, false, newError(ErrSourceNotFound, err, "cannot open source %q", source.Redact(in.SourceArn))
-	}
-	return src, true, nil
-}
-
-func openSink(ctx context.Context, in StartExportTaskInput) (sink.Sink, bool, error) {
-	if in.Sink != nil {
-		return in.Sink, false, nil
-	}
-	if in.S3BucketName == "" {
-		return nil, false, newError(ErrInvalidParameterValue, nil, "S3BucketName is empty: give a bucket name, or a URL such as s3://bucket, file:///abs/dir or mem://name, or an open Sink")
-	}
-	s, err := sink.OpenURL(ctx, withS3TaskSettings(in.S3BucketName, in))
-	if err != nil {
-		return nil, false, newError(ErrInvalidS3Bucket, err, "cannot open destination %q", source.Redact(in.S3BucketName))
-	}
-	return s, true, nil
-}
-
-// withS3TaskSettings passes the task's IamRoleArn and KmsKeyId to an S3
-// destination given by name or URL, as the s3:// parameters role_arn,
-// role_session_name and kms_key_id (parameters already in the URL win). An
-// already-open Sink is configured by whoever opened it.
-func withS3TaskSettings(dest string, in StartExportTaskInput) string {
-	if in.IamRoleArn == "" && in.KmsKeyId == "" {
-		return dest
-	}
-	if !strings.Contains(dest, "://") {
-		dest = "s3://" + dest
-	}
-	u, err := url.Parse(dest)
-	if err != nil || u.Scheme != "s3" {
-		return dest
-	}
-	q := u.Query()
-	set := func(k, v string) {
-		if v != "" && q.Get(k) == "" {
-			q.Set(k, v)
-		}
-	}
-	set("kms_key_id", in.KmsKeyId)
-	set("role_arn", in.IamRoleArn)
-	if in.IamRoleArn != "" {
-		set("role_session_name", "snapexport-"+in.ExportTaskIdentifier)
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func (e *Exporter) lookup(id string) (*Task, error) {
