@@ -81,9 +81,31 @@ func (l Layout) CancelRequestKey() string { return l.Root() + "/cancel_request_"
 func (l Layout) LeasePrefix() string     { return l.Root() + "/lease_" + l.ID + "_" }
 func (l Layout) LeaseKey(gen int) string { return fmt.Sprintf("%s%d.json", l.LeasePrefix(), gen) }
 
-// JournalPrefix starts the keys of the task's journals; JournalKey is one.
-func (l Layout) JournalPrefix() string     { return l.Root() + "/journal_" + l.ID + "_" }
-func (l Layout) JournalKey(gen int) string { return fmt.Sprintf("%s%d.json", l.JournalPrefix(), gen) }
+// JournalPrefix starts the keys of the task's journals; JournalKey is one
+// chunk of generation gen's journal. A journal written before chunks
+// were is the one object "<prefix><gen>.json" (JournalGeneration reads
+// both).
+func (l Layout) JournalPrefix() string { return l.Root() + "/journal_" + l.ID + "_" }
+func (l Layout) JournalKey(gen, chunk int) string {
+	return fmt.Sprintf("%s%d_%d.json", l.JournalPrefix(), gen, chunk)
+}
+
+// JournalGeneration is the generation of a journal (chunk) key.
+func (l Layout) JournalGeneration(key string) (int, bool) {
+	rest, ok := strings.CutPrefix(key, l.JournalPrefix())
+	if !ok {
+		return 0, false
+	}
+	rest, ok = strings.CutSuffix(rest, ".json")
+	if !ok {
+		return 0, false
+	}
+	gen, chunk, chunked := strings.Cut(rest, "_")
+	if _, err := strconv.Atoi(chunk); chunked && err != nil {
+		return 0, false
+	}
+	return GenerationOf(l.JournalPrefix()+gen+".json", l.JournalPrefix())
+}
 
 // GenerationOf is the generation in a lease or journal key under prefix.
 func GenerationOf(key, prefix string) (int, bool) {

@@ -45,7 +45,9 @@ import (
 // holds the newer lease itself.
 //
 // Write-ahead intent: a data file's key goes into the generation's journal,
-// <root>/journal_<id>_<g>.json, before the file is opened, so a later owner
+// <root>/journal_<id>_<g>_<chunk>.json, before the file is opened (a run
+// rewrites only its last chunk of journalChunk keys, so a run of n files
+// writes O(n) journal bytes, not O(n²)), so a later owner
 // knows every key an older generation may have published. At takeover and
 // again before writing its final record, the new owner deletes every key
 // an older generation's journal names that is not a file of a part it
@@ -91,10 +93,10 @@ type Lease struct {
 	gen      int
 	lastBeat time.Time // start of the last successful record write (monotonic)
 	lost     error
-	renewed  bool // fenceLocked claimed the next generation
 
-	journalMu sync.Mutex
-	keys      []string
+	journalMu  sync.Mutex
+	journalGen int // the generation the journal is written under
+	keys       []string
 }
 
 func New(s sink.Sink, l layout.Layout, heartbeat time.Duration) *Lease {
@@ -174,15 +176,8 @@ func (le *Lease) Beat(start time.Time) {
 // claiming the next generation.
 func (le *Lease) Fence(ctx context.Context) error {
 	le.mu.Lock()
-	err := le.fenceLocked(ctx)
-	renewed := le.renewed
-	le.renewed = false
-	le.mu.Unlock()
-	if err == nil && renewed {
-		// The new generation's journal names this run's keys too.
-		err = le.writeJournal(ctx)
-	}
-	return err
+	defer le.mu.Unlock()
+	return le.fenceLocked(ctx)
 }
 
 func (le *Lease) fenceLocked(ctx context.Context) error {
@@ -214,7 +209,6 @@ func (le *Lease) fenceLocked(ctx context.Context) error {
 		return fmt.Errorf("snapexport: renewing the task's lease %s: %w", le.layout.LeaseKey(next), err)
 	}
 	le.gen, le.lastBeat = next, start
-	le.renewed = true
 	return nil
 }
 
@@ -230,22 +224,26 @@ func (le *Lease) lostError(next int) error {
 		ErrLost, next, le.layout.LeaseKey(next), next-1, le.duration)
 }
 
-// Intend records key in the generation's journal before the file is
-// opened, so a later owner can remove it if this run does not finish it.
+// journalChunk is how many keys one journal object holds.
+const journalChunk = 512
+
+// Intend records key in the run's journal before the file is opened, so
+// a later owner can remove it if this run does not finish it. The journal
+// stays under the generation the run claimed first, even after it renews
+// its lease: a process that takes the task over claims a higher one and
+// reads every older journal.
 func (le *Lease) Intend(ctx context.Context, key string) error {
 	le.journalMu.Lock()
-	le.keys = append(le.keys, key)
-	le.journalMu.Unlock()
-	return le.writeJournal(ctx)
-}
-
-func (le *Lease) writeJournal(ctx context.Context) error {
-	le.journalMu.Lock()
 	defer le.journalMu.Unlock()
-	gen := le.Generation()
-	b, _ := json.Marshal(journal{Generation: gen, RunID: le.runID, Keys: le.keys})
-	if err := sink.WriteObject(ctx, le.sink, le.layout.JournalKey(gen), b, &sink.WriterOptions{ContentType: "application/json"}); err != nil {
-		return fmt.Errorf("snapexport: writing the task's journal %s: %w", le.layout.JournalKey(gen), err)
+	if le.journalGen == 0 {
+		le.journalGen = le.Generation()
+	}
+	le.keys = append(le.keys, key)
+	chunk := (len(le.keys) - 1) / journalChunk
+	jkey := le.layout.JournalKey(le.journalGen, chunk)
+	b, _ := json.Marshal(journal{Generation: le.journalGen, RunID: le.runID, Keys: le.keys[chunk*journalChunk:]})
+	if err := sink.WriteObject(ctx, le.sink, jkey, b, &sink.WriterOptions{ContentType: "application/json"}); err != nil {
+		return fmt.Errorf("snapexport: writing the task's journal %s: %w", jkey, err)
 	}
 	return nil
 }
@@ -259,7 +257,7 @@ func (le *Lease) OlderKeys(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		g, ok := layout.GenerationOf(obj.Key, le.layout.JournalPrefix())
+		g, ok := le.layout.JournalGeneration(obj.Key)
 		if !ok || g >= gen {
 			continue
 		}
@@ -275,7 +273,7 @@ func (le *Lease) OlderKeys(ctx context.Context) ([]string, error) {
 			return nil, fmt.Errorf("snapexport: the journal %s is not a journal: %w", obj.Key, err)
 		}
 		if j.RunID == le.runID {
-			continue // this run's own, from before it renewed its lease
+			continue // this run's own
 		}
 		keys = append(keys, j.Keys...)
 	}
