@@ -19,6 +19,7 @@ import (
 	"github.com/snapexport/snapexport/internal/manifest"
 	"github.com/snapexport/snapexport/sink"
 	"github.com/snapexport/snapexport/sink/dirsink"
+	"github.com/snapexport/snapexport/sink/memsink"
 )
 
 // slowRecords wraps the sink of a process whose record writes stall (the
@@ -150,5 +151,34 @@ func assertFilesAreRecords(t *testing.T, s sink.Sink, dir, id string) {
 			assert.Equal(t, n, duck.Int(fmt.Sprintf("SELECT count(DISTINCT %s) FROM read_parquet(?)", key), glob), table)
 		}
 		assert.Equal(t, int64(demodb.Tables[table]), n, table)
+	}
+}
+
+// TestNonAtomicSinkIsNamed: a sink that cannot create an object only if it
+// is absent (no sink.ConditionalWriter, or one that says false) cannot
+// guarantee one owner per task; the task says so in its warnings, and a
+// sink that can does not get the warning.
+func TestNonAtomicSinkIsNamed(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		sink   sink.Sink
+		warned bool
+	}{
+		{"atomic", memsink.New(t.Name() + "-atomic"), false},
+		{"plain", struct{ sink.Sink }{memsink.New(t.Name() + "-plain")}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := openGated(t, "gated://atomic-"+c.name)
+			close(src.gate)
+			task, err := newExporter(t).StartExportTask(ctx, snapexport.StartExportTaskInput{
+				ExportTaskIdentifier: "atomic-" + c.name, Source: src, Sink: c.sink})
+			require.NoError(t, err)
+			rec := waitComplete(t, task)
+			w, err := snapexport.ParseWarnings(rec.WarningMessage)
+			require.NoError(t, err)
+			named := slices.ContainsFunc(w.General, func(e snapexport.WarningEntry) bool { return e.Reason == snapexport.ReasonOwnershipNotAtomic })
+			assert.Equal(t, c.warned, named, "warnings: %s", rec.WarningMessage)
+		})
 	}
 }

@@ -185,6 +185,11 @@ const ReasonKeyCollision = layout.ReasonKeyCollision
 // matches no column of the task.
 const ReasonUnusedTypeOverride = engine.ReasonUnusedTypeOverride
 
+// ReasonOwnershipNotAtomic is the general warning of a task whose sink
+// cannot create an object atomically only if it does not exist (S3
+// If-None-Match): one owner per task is then not guaranteed.
+const ReasonOwnershipNotAtomic = engine.ReasonOwnershipNotAtomic
+
 // ErrRecordNotWritten is matched by the error of a task whose final record
 // could not be written to the destination: the task ended (its status is
 // in the error and Info), but describe from another process shows an

@@ -12,6 +12,7 @@ import (
 	"github.com/snapexport/snapexport/internal/lease"
 	"github.com/snapexport/snapexport/internal/manifest"
 	"github.com/snapexport/snapexport/scheduler"
+	"github.com/snapexport/snapexport/sink"
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/typemap"
 )
@@ -62,6 +63,7 @@ func (r *Run) redact(s string) string { return r.job.Redact(s) }
 // tables info. The snapshot is closed when it returns.
 func (r *Run) Export(ctx context.Context) error {
 	r.ctx = ctx
+	r.checkAtomicWrites()
 	snap, err := r.job.Source.Snapshot(ctx, source.SnapshotOptions{Databases: r.job.Filter.Databases(), Workers: r.job.Options.Concurrency})
 	if err != nil {
 		return snapshotFailure(err)
@@ -87,6 +89,20 @@ func (r *Run) Export(ctx context.Context) error {
 		return err
 	}
 	return r.WriteTablesInfo(ctx)
+}
+
+// ReasonOwnershipNotAtomic is the general warning of a task whose sink
+// cannot create an object atomically only if it does not exist: two
+// processes claiming one lease generation may then both win, and the
+// task's fencing (one owner, a loser publishes nothing) is not guaranteed.
+const ReasonOwnershipNotAtomic = "OWNERSHIP_NOT_ATOMIC"
+
+func (r *Run) checkAtomicWrites() {
+	if cw, ok := r.job.Sink.(sink.ConditionalWriter); ok && cw.AtomicIfNotExists() {
+		return
+	}
+	r.warn(manifest.Entry{Reason: ReasonOwnershipNotAtomic, Detail: "the destination " + r.job.Sink.Location() +
+		" does not create objects atomically if absent (S3 If-None-Match, or a sink.ConditionalWriter): two processes starting or resuming this task at the same moment could both own it; run one at a time"})
 }
 
 // destination is how failure causes name the sink.
