@@ -9,8 +9,8 @@
 //     the serialisable description of one part, the unit of work a queue
 //     can carry to another machine.
 //   - engine.go: [Run.Export], the whole path; exportParts hands the parts
-//     to a [Scheduler] (pool.go: the in-process [Pool]).
-//   - plan.go: skip rules, type mapping, partition.Plan, folders;
+//     to a scheduler.Scheduler (the in-process scheduler.Pool by default).
+//   - plan.go: skip rules, type mapping, plan.Table, folders;
 //     resume.go: a resumed table's recorded plan and kept parts.
 //   - part.go: [RunPart], one part: budget → Scan → Rows.Row →
 //     writer.Roller → sink.Writer, where a row becomes a Parquet value and
