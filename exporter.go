@@ -224,7 +224,7 @@ func prepareRun(ctx context.Context, in StartExportTaskInput, entries []exporton
 	rec := ExportTask{
 		ExportTaskIdentifier: in.ExportTaskIdentifier, SourceArn: d.Source.Identity(), ExportOnly: slices.Clone(in.ExportOnly),
 		TaskStartTime: &now, S3Bucket: d.Sink.Location(), S3Prefix: in.S3Prefix, IamRoleArn: in.IamRoleArn, KmsKeyId: in.KmsKeyId,
-		Status: StatusStarting, SourceType: SourceTypeSnapshot, Engine: d.Source.Engine(),
+		Status: StatusStarting, SourceType: SourceTypeSnapshot, Engine: d.Source.Engine(), Consistency: opts.Consistency,
 	}
 	job := engine.Job{Source: d.Source, Sink: d.Sink, Filter: filter, Layout: l, Options: opts.engineOptions(), Scheduler: opts.Scheduler}
 	if in.Resume {

@@ -130,6 +130,14 @@ type TaskOptions struct {
 	// Concurrency at a time. A distributed scheduler (package
 	// scheduler/riversched) runs them on workers on other machines.
 	Scheduler scheduler.Scheduler
+	// Consistency is how the parts' reads relate: ConsistencySnapshot (the
+	// zero value: every part reads the task's one snapshot) or
+	// ConsistencyNone, which a distributed scheduler on a source whose
+	// snapshot other machines cannot join (MySQL, MariaDB) needs: each part
+	// then reads a snapshot of its own, the tables are not from one point
+	// in time, and the record says so (ExportTask.Consistency and a
+	// NO_SHARED_SNAPSHOT warning).
+	Consistency string
 	// Events, if set, receives the same events without ever blocking the
 	// task or StartExportTask: an event that finds the channel full is
 	// dropped (the final event's Message says how many were), the final
@@ -138,6 +146,16 @@ type TaskOptions struct {
 	// tasks), and read it until it is closed.
 	Events chan<- Event
 }
+
+// Values of TaskOptions.Consistency and ExportTask.Consistency.
+const (
+	ConsistencySnapshot = "snapshot"
+	ConsistencyNone     = "none"
+)
+
+// ReasonNoSharedSnapshot is the general warning of a task whose parts
+// read snapshots of their own (TaskOptions.Consistency none).
+const ReasonNoSharedSnapshot = engine.ReasonNoSharedSnapshot
 
 func (o *TaskOptions) resolve() TaskOptions {
 	var r TaskOptions
@@ -170,6 +188,9 @@ func (o *TaskOptions) resolve() TaskOptions {
 	if r.HeartbeatInterval <= 0 {
 		r.HeartbeatInterval = DefaultHeartbeatInterval
 	}
+	if r.Consistency == "" {
+		r.Consistency = ConsistencySnapshot
+	}
 	return r
 }
 
@@ -179,6 +200,12 @@ func (o *TaskOptions) resolve() TaskOptions {
 func validateOptions(o *TaskOptions) error {
 	if o == nil {
 		return nil
+	}
+	if o.Consistency != "" && o.Consistency != ConsistencySnapshot && o.Consistency != ConsistencyNone {
+		return newError(ErrInvalidParameterValue, nil, "TaskOptions.Consistency %q is not %q or %q", o.Consistency, ConsistencySnapshot, ConsistencyNone)
+	}
+	if o.Consistency == ConsistencyNone && o.Scheduler == nil {
+		return newError(ErrInvalidParameterValue, nil, "TaskOptions.Consistency %q is for a Scheduler whose workers cannot join the task's snapshot; the in-process pool always reads one snapshot", ConsistencyNone)
 	}
 	if o.TypeMapper == nil {
 		if _, err := typemap.Profile(o.TypeProfile, o.TypeOptions); err != nil {
@@ -218,6 +245,6 @@ func (o TaskOptions) engineOptions() engine.Options {
 		Concurrency: o.Concurrency, MemoryLimit: o.MemoryLimit, RowGroupBytes: o.RowGroupBytes,
 		TargetFileBytes: o.TargetFileBytes, TargetPartBytes: o.TargetPartBytes, MaxValueBytes: o.MaxValueBytes,
 		Compression: o.Compression, CompressionLevel: o.CompressionLevel, TypeMapper: o.TypeMapper,
-		Strict: o.Strict, FailFast: o.FailFast,
+		Strict: o.Strict, FailFast: o.FailFast, NoSharedSnapshot: o.Consistency == ConsistencyNone,
 	}
 }

@@ -27,7 +27,7 @@ func infoFromRecord(rec ExportTask, l layout.Layout, heartbeat time.Duration) ma
 		S3Bucket: rec.S3Bucket, S3Prefix: rec.S3Prefix, ExportedFilesPath: l.Root(),
 		IamRoleArn: rec.IamRoleArn, KmsKeyId: rec.KmsKeyId, Status: string(rec.Status), PercentProgress: rec.PercentProgress,
 		TotalExportedDataInGB: float64(rec.TotalExtractedDataInBytes) / (1 << 30), FailureCause: rec.FailureCause,
-		WarningMessage: rec.WarningMessage, SourceType: rec.SourceType, Engine: rec.Engine, SnapshotIdentity: rec.SnapshotIdentity,
+		WarningMessage: rec.WarningMessage, SourceType: rec.SourceType, Engine: rec.Engine, SnapshotIdentity: rec.SnapshotIdentity, Consistency: rec.Consistency,
 		ExportedBytes: rec.TotalExtractedDataInBytes, ExportedRows: rec.ExportedRows,
 		TablesTotal: rec.TablesTotal, TablesCompleted: rec.TablesCompleted,
 		HeartbeatTime: time.Now().UTC(), HeartbeatIntervalSeconds: heartbeat.Seconds(),
@@ -50,7 +50,7 @@ func recordFromInfo(info manifest.ExportInfo, now time.Time) ExportTask {
 		Status: Status(info.Status), PercentProgress: info.PercentProgress,
 		TotalExtractedDataInGB: int(info.ExportedBytes >> 30), FailureCause: info.FailureCause,
 		WarningMessage: info.WarningMessage, SourceType: info.SourceType, TotalExtractedDataInBytes: info.ExportedBytes,
-		ExportedRows: info.ExportedRows, Engine: info.Engine, SnapshotIdentity: info.SnapshotIdentity,
+		ExportedRows: info.ExportedRows, Engine: info.Engine, SnapshotIdentity: info.SnapshotIdentity, Consistency: info.Consistency,
 		TablesTotal: info.TablesTotal, TablesCompleted: info.TablesCompleted, ResumedFrom: resumedFromManifest(info.ResumedFrom),
 	}
 	if len(rec.ExportOnly) == 0 {

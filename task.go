@@ -82,6 +82,10 @@ type ExportTask struct {
 	// SnapshotIdentity identifies the point in time the data comes from
 	// (PostgreSQL snapshot id and WAL LSN, MySQL binlog position or GTID set).
 	SnapshotIdentity map[string]string `json:"SnapshotIdentity,omitempty"`
+	// Consistency says how the parts' reads relate: ConsistencySnapshot
+	// (every table from the one snapshot) or ConsistencyNone (each part
+	// read from its own; see TaskOptions.Consistency).
+	Consistency string `json:"Consistency,omitempty"`
 	// TablesTotal and TablesCompleted count the tables being exported.
 	TablesTotal     int `json:"TablesTotal"`
 	TablesCompleted int `json:"TablesCompleted"`

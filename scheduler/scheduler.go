@@ -68,6 +68,13 @@ type Scheduler interface {
 	Run(ctx context.Context, parts []PartSpec, runLocal RunFunc, skip func(PartSpec) bool, report func(PartSpec, PartResult, error)) error
 }
 
+// Warner is implemented by schedulers that have warnings of their own for
+// the task's record (what a queue's workers could not clean up, say); the
+// task reads them once Run returned.
+type Warner interface {
+	Warnings() []source.Warning
+}
+
 // Pool is the in-process scheduler: Concurrency parts at a time, each on
 // its own source connection, in the order given.
 type Pool struct {

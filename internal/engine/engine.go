@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,9 @@ func (r *Run) redact(s string) string { return r.job.Redact(s) }
 func (r *Run) Export(ctx context.Context) error {
 	r.ctx = ctx
 	r.checkAtomicWrites()
+	if r.job.Options.NoSharedSnapshot {
+		r.warn(manifest.Entry{Reason: ReasonNoSharedSnapshot, Detail: "every part was read from a snapshot of its own (consistency none): the tables are not from one point in time, and rows that moved between parts while they were read may be missing or twice"})
+	}
 	snap, err := r.job.Source.Snapshot(ctx, source.SnapshotOptions{Databases: r.job.Filter.Databases(), Workers: r.job.Options.Concurrency})
 	if err != nil {
 		return snapshotFailure(err)
@@ -90,6 +94,10 @@ func (r *Run) Export(ctx context.Context) error {
 	}
 	return r.WriteTablesInfo(ctx)
 }
+
+// ReasonNoSharedSnapshot is the general warning of a task whose parts
+// read snapshots of their own.
+const ReasonNoSharedSnapshot = "NO_SHARED_SNAPSHOT"
 
 // ReasonOwnershipNotAtomic is the general warning of a task whose sink
 // cannot create an object atomically only if it does not exist: two
@@ -164,24 +172,26 @@ func (r *Run) exportParts(ctx context.Context) error {
 	}
 	wctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	var local sync.Map // parts run in this process, whose progress came through OnRows and OnBytes
+	runLocal := func(ctx context.Context, spec PartSpec) (PartResult, error) {
+		local.Store(partID(spec), true)
+		return r.runLocal(tables)(ctx, spec)
+	}
 	report := func(spec PartSpec, res PartResult, err error) {
-		t := tables[spec.Dir]
-		for _, w := range res.Warnings {
-			r.warn(manifest.Entry(w))
+		if _, ran := local.Load(partID(spec)); !ran && err == nil {
+			t := tables[spec.Dir] // a part a worker elsewhere ran: its progress comes with its result
+			r.addRows(t, res.Rows)
+			r.addBytes(t, res.Bytes)
 		}
-		switch {
-		case err == nil:
-			r.partDone(t, spec.Part, partState{complete: true, rows: res.Rows, bytes: res.Bytes, files: res.Files, gen: spec.Generation})
-		case ctx.Err() != nil:
-			r.partCanceled(t, spec.Part, partState{rows: res.Rows, bytes: res.Bytes, files: res.Files, gen: r.job.Lease.Generation()})
-		case errors.Is(err, lease.ErrLost) || r.job.Options.FailFast:
-			stop(err)
-		default:
-			r.failTable(t, err)
-		}
+		r.reported(ctx, stop, tables[spec.Dir], spec, res, err)
 	}
 	skip := func(spec PartSpec) bool { return wctx.Err() != nil || r.tableFailed(tables[spec.Dir]) }
-	err := r.job.Scheduler.Run(wctx, specs, r.runLocal(tables), skip, report)
+	err := r.job.Scheduler.Run(wctx, specs, runLocal, skip, report)
+	if w, ok := r.job.Scheduler.(scheduler.Warner); ok {
+		for _, e := range w.Warnings() {
+			r.warn(manifest.Entry(e))
+		}
+	}
 	switch {
 	case ctx.Err() != nil:
 		return context.Cause(ctx)
@@ -191,6 +201,29 @@ func (r *Run) exportParts(ctx context.Context) error {
 		return err
 	}
 	return r.failedTables()
+}
+
+// reported records how a part ended: done, cancelled with its files
+// kept, failed alone, or failing the task (a lost lease, FailFast).
+func (r *Run) reported(ctx context.Context, stop context.CancelCauseFunc, t *tableRun, spec PartSpec, res PartResult, err error) {
+	for _, w := range res.Warnings {
+		r.warn(manifest.Entry(w))
+	}
+	switch {
+	case err == nil:
+		r.partDone(t, spec.Part, partState{complete: true, rows: res.Rows, bytes: res.Bytes, files: res.Files, gen: spec.Generation})
+	case ctx.Err() != nil:
+		r.partCanceled(t, spec.Part, partState{rows: res.Rows, bytes: res.Bytes, files: res.Files, gen: r.job.Lease.Generation()})
+	case errors.Is(err, lease.ErrLost) || r.job.Options.FailFast:
+		stop(err)
+	default:
+		r.failTable(t, err)
+	}
+}
+
+// partID names a part within its task.
+func partID(spec PartSpec) string {
+	return fmt.Sprintf("%s\x00%d\x00%d", spec.Dir, spec.Part.Batch, spec.Part.Index)
 }
 
 // pendingParts describes every part still to export, largest first, and

@@ -47,8 +47,9 @@ type Options struct {
 	CompressionLevel int
 	TypeMapper       typemap.Mapper
 	// Strict fails the task on an unused type override; FailFast on the
-	// first failed table.
-	Strict, FailFast bool
+	// first failed table. NoSharedSnapshot says the scheduler's parts read
+	// snapshots of their own (warned in the record).
+	Strict, FailFast, NoSharedSnapshot bool
 }
 
 // Resume is what the run a resumed task continues left: its parts by

@@ -148,6 +148,22 @@ func (le *Lease) Claim(ctx context.Context, gen int) error {
 	return nil
 }
 
+// Owner is the run ID of the run that claimed generation gen:
+// sink.ErrNotExist when nobody has. A fence elsewhere (a worker of a
+// distributed task) tells a renewal by the same run (the same ID) from a
+// takeover by another.
+func Owner(ctx context.Context, s sink.Sink, l layout.Layout, gen int) (string, error) {
+	b, err := sink.ReadObject(ctx, s, l.LeaseKey(gen))
+	if err != nil {
+		return "", err
+	}
+	var li leaseInfo
+	if err := json.Unmarshal(b, &li); err != nil {
+		return "", fmt.Errorf("snapexport: the lease %s is not a lease: %w", l.LeaseKey(gen), err)
+	}
+	return li.RunID, nil
+}
+
 // create writes the lease of generation gen, claimed at start, with a
 // conditional create: sink.ErrExist when another process has it.
 func (le *Lease) create(ctx context.Context, gen int, start time.Time) error {

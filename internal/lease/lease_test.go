@@ -72,6 +72,11 @@ func TestRenewedRunKeepsItsJournal(t *testing.T) {
 	assert.Equal(t, 2, run.Generation())
 	require.NoError(t, run.Intend(ctx, "task-2/b"))
 
+	owner, err := lease.Owner(ctx, mem, l, 2)
+	require.NoError(t, err)
+	assert.Equal(t, run.RunID(), owner, "the renewal is the same run's")
+	_, err = lease.Owner(ctx, mem, l, 3)
+	assert.ErrorIs(t, err, sink.ErrNotExist)
 	taker := lease.New(mem, l, time.Minute)
 	require.NoError(t, taker.Claim(ctx, 3))
 	got, err := taker.OlderKeys(ctx)

@@ -38,6 +38,9 @@ type ExportInfo struct {
 	SourceType            string            `json:"sourceType,omitempty"`
 	Engine                string            `json:"engine,omitempty"`
 	SnapshotIdentity      map[string]string `json:"snapshotIdentity,omitempty"`
+	// Consistency is how the parts' reads relate: "snapshot" (one for all)
+	// or "none" (each part its own); "" in records of older versions.
+	Consistency string `json:"consistency,omitempty"`
 	ExportedBytes         int64             `json:"exportedBytes"`
 	ExportedRows          int64             `json:"exportedRows"`
 	TablesTotal           int               `json:"tablesTotal"`
