@@ -2,7 +2,6 @@ package riversched
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,8 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/snapexport/snapexport/internal/duckcheck"
-	"github.com/snapexport/snapexport/internal/engine"
-	"github.com/snapexport/snapexport/sink"
 )
 
 // TestDistributedParts: a coordinator's Scheduler enqueues 12 parts, three
@@ -173,7 +170,3 @@ func assertNoSecret(t testing.TB, queue *pgxpool.Pool, secret string) {
 	}
 	t.Logf("read %d rows of %d queue tables (%v): no password", read, len(names), names)
 }
-
-var _ = errors.Is
-var _ = sink.ErrNotExist
-var _ engine.PartResult

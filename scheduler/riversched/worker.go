@@ -99,9 +99,11 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 		ID:                   cfg.ID,
 		Queues:               map[string]river.QueueConfig{cfg.QueueName: {MaxWorkers: cfg.Concurrency}},
 		Workers:              workers,
-		JobTimeout:           -1, // parts take as long as they take; the heartbeat tells alive from dead
+		JobTimeout:           -1, // partWorker.Timeout decides
 		RescueStuckJobsAfter: cfg.RescueAfter,
-		Logger:               cfg.Logger,
+		// River warns about every job that outlives its timeout ("stuck"),
+		// which a long part does by design (see partWorker.Timeout).
+		Logger: slog.New(minLevel{cfg.Logger.Handler(), slog.LevelError}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("riversched: %w", err)
@@ -168,8 +170,13 @@ type partWorker struct {
 	w *Worker
 }
 
-// Timeout: a part runs as long as it needs (see Heartbeat).
-func (*partWorker) Timeout(*river.Job[PartArgs]) time.Duration { return -1 }
+// Timeout is RescueAfter. River's rescuer ignores a job whose timeout is
+// unlimited, and rescues one only once its attempted_at is older than its
+// timeout and RescueStuckJobsAfter: with the heartbeat moving attempted_at,
+// a live attempt is never older, a dead one is after RescueAfter. The
+// timeout's cancellation of the job's context is not passed on to the part
+// (Work), which runs as long as it needs.
+func (p *partWorker) Timeout(*river.Job[PartArgs]) time.Duration { return p.w.cfg.RescueAfter }
 
 func (p *partWorker) NextRetry(*river.Job[PartArgs]) time.Time {
 	return time.Now().Add(p.w.cfg.RetryDelay)
@@ -182,8 +189,9 @@ func (p *partWorker) Work(ctx context.Context, job *river.Job[PartArgs]) error {
 		w.cfg.Logger.Error("refusing a part", "job", job.ID, "error", err)
 		return river.JobCancel(err) // no other attempt would do better
 	}
-	actx, stop := context.WithCancelCause(ctx)
+	actx, stop := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer stop(nil)
+	go passCancel(ctx, actx, stop)
 	go w.heartbeat(actx, stop, job.ID, job.Attempt)
 	if err := checkLease(actx, w.cfg.Sink, a.Spec); err != nil {
 		return river.JobCancel(err)
@@ -216,13 +224,40 @@ func (p *partWorker) Work(ctx context.Context, job *river.Job[PartArgs]) error {
 	return river.RecordOutput(ctx, partOutput{Attempt: job.Attempt, Worker: w.cfg.ID, Result: res})
 }
 
+// passCancel ends the attempt when River cancels the job's context (a
+// remote cancel, the client stopping), but not when the job's timeout
+// passes (see partWorker.Timeout).
+func passCancel(job, attempt context.Context, stop context.CancelCauseFunc) {
+	select {
+	case <-job.Done():
+		if cause := context.Cause(job); !errors.Is(cause, context.DeadlineExceeded) {
+			stop(cause)
+		}
+	case <-attempt.Done():
+	}
+}
+
+// minLevel passes on the records of at least min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(a), h.min}
+}
+func (h minLevel) WithGroup(g string) slog.Handler { return minLevel{h.Handler.WithGroup(g), h.min} }
+
 // admit refuses a part of another version, source or consistency mode.
 func (w *Worker) admit(a *PartArgs) error {
 	if a.Version != w.cfg.Version {
 		return fmt.Errorf("riversched: this worker runs snapexport %s and the coordinator %s; run workers of the coordinator's version", w.cfg.Version, a.Version)
 	}
 	if a.Fingerprint != w.fingerprint {
-		return fmt.Errorf("riversched: the worker's source is not the coordinator's: the worker reads %q, the coordinator %q", w.fingerprint, a.Fingerprint)
+		return fmt.Errorf("riversched: the worker's source is not the coordinator's: the worker reads %s; the coordinator reads %s", w.fingerprint, a.Fingerprint)
 	}
 	_, joins := w.cfg.Source.(source.Joiner)
 	if a.Consistency != ConsistencyNone && !joins {
