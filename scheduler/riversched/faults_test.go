@@ -183,10 +183,10 @@ func TestRescuedWhileAlive(t *testing.T) {
 const killChildEnv = "RIVERSCHED_KILL_CHILD"
 
 // TestKilledWorker: a worker process killed with SIGKILL after it
-// published an object of its part (and before it finished) leaves its job
-// running; River rescues it once its heartbeat stops; another worker runs
-// the part; the output has every row once and the dead attempt's object
-// is gone.
+// published an object of its part and while it writes a second leaves its
+// job running; River rescues it once its heartbeat stops; another worker
+// runs the part; the output has every row once, the dead attempt's object
+// is gone, and so is the temporary file of the write it had in flight.
 func TestKilledWorker(t *testing.T) {
 	if os.Getenv(killChildEnv) != "" {
 		killedWorkerChild(t)
@@ -213,8 +213,14 @@ func TestKilledWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dead, err = pgx.CollectRows(q, pgx.RowTo[string]); err != nil || len(dead) != 1 || !exists(t, s, dead[0]) {
-		t.Fatalf("the killed attempt journaled %v (%v); want one published object", dead, err)
+	if dead, err = pgx.CollectRows(q, pgx.RowTo[string]); err != nil || len(dead) != 2 {
+		t.Fatalf("the killed attempt journaled %v (%v); want two keys", dead, err)
+	}
+	if !exists(t, s, dead[0]) && !exists(t, s, dead[1]) {
+		t.Fatalf("neither %v was published", dead)
+	}
+	if len(abandoned(t, s, coord.layout.Root())) != 1 {
+		t.Fatalf("the write in flight left no temporary file: nothing to check")
 	}
 	startWorker(t, WorkerConfig{Queue: queue, Source: openPG(t, db, ""), Sink: s, ID: "survivor", RescueAfter: time.Second})
 	if err := <-done; err != nil {
@@ -223,8 +229,13 @@ func TestKilledWorker(t *testing.T) {
 	if len(res.ok) != 1 || res.ok[0].Rows != rows {
 		t.Fatalf("results %v, errors %v", res.ok, res.errs)
 	}
-	if exists(t, s, dead[0]) {
-		t.Errorf("%s of the killed attempt is still there", dead[0])
+	for _, k := range dead {
+		if exists(t, s, k) {
+			t.Errorf("%s of the killed attempt is still there", k)
+		}
+	}
+	if left := abandoned(t, s, coord.layout.Root()); len(left) != 0 {
+		t.Errorf("abandoned writes stay: %v", left)
 	}
 	duck := duckcheck.Open(t)
 	if n := duck.Int("SELECT count(*) FROM read_parquet(" + duckList(dataFiles(t, dir)) + ")"); n != rows {
@@ -246,6 +257,16 @@ func killedWorkerChild(t *testing.T) {
 			if _, err := publishOne(ctx, env, spec); err != nil {
 				t.Error(err)
 			}
+			// A second file in flight when the kill comes.
+			key := spec.Layout.PartKey(spec.Dir, spec.Part.Batch, spec.Part.Index)
+			if err := env.Fence.Intend(ctx, key); err != nil {
+				t.Error(err)
+			}
+			w, err := env.Sink.NewWriter(ctx, key, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			w.Write([]byte("half a file"))
 			testenv.AwaitKill()
 			return engine.PartResult{}, nil
 		}})
@@ -341,4 +362,16 @@ func TestQueueWithoutSchema(t *testing.T) {
 	if _, err := NewScheduler(context.Background(), SchedulerConfig{Queue: down, Sink: s}); err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Errorf("NewScheduler on a closed port: %v", err)
 	}
+}
+
+func abandoned(t testing.TB, s sink.Sink, prefix string) []string {
+	t.Helper()
+	var out []string
+	for a, err := range s.(sink.Sweeper).Abandoned(context.Background(), prefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, a.Key)
+	}
+	return out
 }

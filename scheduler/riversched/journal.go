@@ -64,9 +64,36 @@ func sweep(ctx context.Context, pool *pgxpool.Pool, s sink.Sink, taskKey string,
 			failed = append(failed, j.key)
 			continue
 		}
+		if err := sweepAbandoned(ctx, s, j.key); err != nil {
+			failed = append(failed, j.key)
+			continue
+		}
 		if _, err := pool.Exec(ctx, `DELETE FROM snapexport_part_key WHERE task_key = $1 AND key = $2`, taskKey, j.key); err != nil {
 			return failed, fmt.Errorf("riversched: update the journal: %w", err)
 		}
 	}
 	return failed, nil
+}
+
+// sweepAbandoned removes what an attempt killed mid-write left of key
+// (an incomplete S3 multipart upload, a dirsink temporary file): nothing
+// of it is visible, but it costs storage and shows in the bucket's
+// listings of uploads.
+func sweepAbandoned(ctx context.Context, s sink.Sink, key string) error {
+	sw, ok := s.(sink.Sweeper)
+	if !ok {
+		return nil
+	}
+	for a, err := range sw.Abandoned(ctx, key) {
+		if err != nil {
+			return err
+		}
+		if a.Key != key {
+			continue
+		}
+		if err := sw.Sweep(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
