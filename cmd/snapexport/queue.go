@@ -25,6 +25,8 @@ const (
 	envQueue  = "SNAPEXPORT_QUEUE_URL"
 	envSource = "SNAPEXPORT_SOURCE_URL"
 	envSink   = "SNAPEXPORT_SINK_URL"
+	// envWorkerID names the worker (a pod's name).
+	envWorkerID = "SNAPEXPORT_WORKER_ID"
 )
 
 // queueCommand is `snapexport queue migrate`.
@@ -98,7 +100,7 @@ func workerCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "parts run at once, each on its own source connection")
 	fs.Int64Var(&cfg.MemoryLimit, "memory-limit", 0, fmt.Sprintf("memory budget in bytes shared by the worker's parts (default %s)", bytesText(snapexport.DefaultMemoryLimit)))
 	fs.StringVar(&cfg.QueueName, "queue-name", riversched.DefaultQueue, "River queue to work")
-	fs.StringVar(&cfg.ID, "id", "", "the worker's name in the queue (default host-pid-random)")
+	fs.StringVar(&cfg.ID, "id", os.Getenv(envWorkerID), "the worker's name in the queue (default $"+envWorkerID+", else host-pid-random)")
 	fs.DurationVar(&cfg.Heartbeat, "heartbeat", riversched.DefaultHeartbeat, "how often a running part tells the queue it is alive")
 	fs.DurationVar(&cfg.RescueAfter, "rescue-after", riversched.DefaultRescueAfter, "a part silent for this long is taken for dead and run again elsewhere (the same on every worker)")
 	stopGrace := fs.Duration("stop-grace", time.Minute, "on SIGTERM or Ctrl-C, how long running parts may finish before they are cancelled (and run again elsewhere)")
