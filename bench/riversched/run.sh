@@ -10,6 +10,8 @@
 #   2. clean: a coordinator (start-export-task --queue) and 3 `snapexport
 #      worker` processes export it with small parts; the digest must equal
 #      the reference, and every worker must have run parts (from river_job);
+#   2b. under pgbench -c 2 -T 60 (TPC-B) load, $LOADED (5) distributed
+#      exports: each has sum(abalance) = sum(tbalance) = sum(bbalance);
 #   3. kills: $KILLS times, to versitygw (S3), a worker is killed with
 #      SIGKILL while it runs a part, at a different moment each time, and a
 #      fresh worker replaces it: digest equal to the reference, files
@@ -118,6 +120,26 @@ for _ in 1 2 3; do start_worker "file://$WORK/dist"; done
 "$BIN" start-export-task --export-task-identifier dist --s3-bucket-name "file://$WORK/dist" --queue "$QUEUE" "${COMMON[@]}" > "$WORK/dist.json"
 check "file://$WORK/dist" dist "clean distributed run"
 log "parts per worker (clean run): $(q "SELECT string_agg(w || '=' || n, ' ' ORDER BY w) FROM (SELECT metadata->'output'->>'worker' w, count(*) n FROM river_job WHERE state = 'completed' AND args->'spec'->>'TaskID' = 'dist' GROUP BY 1) x")"
+
+# --- 2b. under TPC-B load ---------------------------------------------------
+# pgbench -c 2 -T 60 runs transactions that move the same amount into an
+# account, a teller and a branch; $LOADED distributed exports taken while it
+# runs must each show sum(abalance) = sum(tbalance) = sum(bbalance).
+pgbench -n -c 2 -T 60 "$SRC" > "$WORK/pgbench.log" 2>&1 &
+LOAD=$!
+PIDS+=($LOAD)
+for l in $(seq 1 "${LOADED:-5}"); do
+	"$BIN" start-export-task --export-task-identifier "load$l" --s3-bucket-name "file://$WORK/load" --queue "$QUEUE" "${COMMON[@]}" > /dev/null
+	sums=$("$WORK/verify" -balances "file://$WORK/load" "load$l")
+	read -r a t b <<< "$(echo "$sums" | sed -E 's/[a-z]+=//g')"
+	if [ "$a" != "$t" ] || [ "$t" != "$b" ]; then log "export load$l under load is not one snapshot: $sums"; exit 1; fi
+	log "export load$l under pgbench load: $sums (equal: one snapshot)"
+done
+kill "$LOAD" 2>/dev/null || true; wait "$LOAD" 2>/dev/null || true
+# The reference is of the data before the load; the later steps compare with
+# a new one.
+"$BIN" start-export-task --export-task-identifier ref2 --s3-bucket-name "file://$WORK/ref2" --concurrency 3 "${COMMON[@]}" > /dev/null
+"$WORK/verify" "file://$WORK/ref2" ref2 > "$WORK/ref.digest"
 stop_workers
 
 # --- 3. and 4. kills, to versitygw ------------------------------------------

@@ -1,6 +1,7 @@
 // Command verify checks the output of one export for bench/riversched:
 //
 //	verify SINK-URL TASK-ID
+//	verify -balances SINK-URL TASK-ID
 //
 // It downloads every data file of the task, checks that the files present
 // are exactly the files its tables info lists and that no abandoned write
@@ -8,7 +9,9 @@
 // and prints one line per table: folder, rows, sum of the first column,
 // and bit_xor of the hash of every row (all columns), computed by DuckDB.
 // Two exports of the same snapshot print the same lines. It exits 1 on a
-// mismatch or a leftover.
+// mismatch or a leftover. With -balances it prints instead the sums of
+// pgbench's abalance, tbalance and bbalance, which TPC-B transactions keep
+// equal: one snapshot shows them equal, a torn read does not.
 package main
 
 import (
@@ -30,17 +33,22 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: verify SINK-URL TASK-ID")
+	args := os.Args[1:]
+	balances := len(args) > 0 && args[0] == "-balances"
+	if balances {
+		args = args[1:]
+	}
+	if len(args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: verify [-balances] SINK-URL TASK-ID")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), os.Args[1], os.Args[2]); err != nil {
+	if err := run(context.Background(), args[0], args[1], balances); err != nil {
 		fmt.Fprintln(os.Stderr, "verify:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, dest, id string) error {
+func run(ctx context.Context, dest, id string, balances bool) error {
 	s, err := sink.OpenURL(ctx, dest)
 	if err != nil {
 		return err
@@ -92,7 +100,33 @@ func run(ctx context.Context, dest, id string) error {
 			return fmt.Errorf("abandoned write left: %s (%s)", a.Key, a.ID)
 		}
 	}
+	if balances {
+		return printBalances(local, id, tables)
+	}
 	return digest(local, id, tables)
+}
+
+// printBalances prints the sums of pgbench's three balance columns.
+func printBalances(local, id string, tables map[string]bool) error {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var sums []string
+	for _, tc := range [][2]string{{"accounts", "abalance"}, {"tellers", "tbalance"}, {"branches", "bbalance"}} {
+		for t := range tables {
+			if strings.HasSuffix(t, ".pgbench_"+tc[0]) {
+				var sum sql.NullString
+				if err := db.QueryRow("SELECT sum("+tc[1]+")::VARCHAR FROM read_parquet(?)", filepath.Join(local, id, t, "*", "*.parquet")).Scan(&sum); err != nil {
+					return err
+				}
+				sums = append(sums, tc[1]+"="+sum.String)
+			}
+		}
+	}
+	fmt.Println(strings.Join(sums, " "))
+	return nil
 }
 
 func listedFiles(ctx context.Context, s sink.Sink, id string) ([]string, error) {
