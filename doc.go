@@ -7,7 +7,7 @@
 // Parquet files (package writer) and RDS's metadata files to a sink (S3 or
 // any S3-compatible store, a local directory, memory), in RDS's layout:
 //
-//	[prefix/]<id>/<database>/<schema>.<table>/<batch>/part-<partition>-<uuid>.gz.parquet
+//	[prefix/]<id>/<database>/<schema>.<table>/<batch>/part-<part number>-<uuid>.gz.parquet
 //	[prefix/]<id>/export_info_<id>.json
 //	[prefix/]<id>/export_tables_info_<id>_from_<n>_to_<m>.json
 //
@@ -29,8 +29,17 @@
 // every record write the run checks that no newer generation exists, and
 // every data file's key is journaled before the file is opened, so a run
 // that resumes a task deletes exactly what older runs left and nothing
-// else. The protocol and its residual window are described in lease.go
-// and the README.
+// else. The protocol and its residual window are described in
+// internal/lease and the README.
+//
+// # Parts and schedulers
+//
+// Each table is planned into parts (package plan): key ranges, page
+// ranges, or one part per table partition. A part is described by a
+// serialisable scheduler.PartSpec and run by a scheduler: the in-process
+// pool by default, or one whose workers run elsewhere
+// (TaskOptions.Scheduler). The README's "Layout of the code" is the
+// reading path through the packages.
 //
 // # Drivers
 //

@@ -1,8 +1,6 @@
 package snapexport
 
-import (
-	"errors"
-)
+import "github.com/snapexport/snapexport/internal/fault"
 
 // Sentinel errors, named after the RDS faults they stand for. Match them with
 // errors.Is; the driver error underneath (a *pgconn.PgError, a
@@ -10,36 +8,36 @@ import (
 var (
 	// ErrExportTaskAlreadyExists: the identifier is in use in this exporter
 	// or its destination already holds a record for it.
-	ErrExportTaskAlreadyExists = errors.New("ExportTaskAlreadyExists")
+	ErrExportTaskAlreadyExists = fault.ExportTaskAlreadyExists
 	// ErrExportTaskNotFound: no task has the identifier.
-	ErrExportTaskNotFound = errors.New("ExportTaskNotFound")
+	ErrExportTaskNotFound = fault.ExportTaskNotFound
 	// ErrInvalidExportTaskState: the task is in a status that does not allow
 	// the operation (cancelling a finished task).
-	ErrInvalidExportTaskState = errors.New("InvalidExportTaskStateFault")
+	ErrInvalidExportTaskState = fault.InvalidExportTaskState
 	// ErrInvalidExportOnly: an ExportOnly entry is malformed.
-	ErrInvalidExportOnly = errors.New("InvalidExportOnly")
+	ErrInvalidExportOnly = fault.InvalidExportOnly
 	// ErrInvalidS3Bucket: the destination does not exist or cannot be
 	// reached.
-	ErrInvalidS3Bucket = errors.New("InvalidS3BucketFault")
+	ErrInvalidS3Bucket = fault.InvalidS3Bucket
 	// ErrKMSKeyNotAccessible: the KMS key cannot be used.
-	ErrKMSKeyNotAccessible = errors.New("KMSKeyNotAccessibleFault")
+	ErrKMSKeyNotAccessible = fault.KMSKeyNotAccessible
 	// ErrIAMRoleNotAuthorized: the role cannot be assumed or lacks a
 	// permission on the bucket.
-	ErrIAMRoleNotAuthorized = errors.New("IamRoleMissingPermissions")
+	ErrIAMRoleNotAuthorized = fault.IAMRoleNotAuthorized
 	// ErrInvalidExportSourceState: the source is already being exported by
 	// a running task, or cannot take part in an export.
-	ErrInvalidExportSourceState = errors.New("InvalidExportSourceState")
+	ErrInvalidExportSourceState = fault.InvalidExportSource
 	// ErrSourceNotFound: the source cannot be opened (a missing file, an
 	// unreachable server, a database that does not exist).
-	ErrSourceNotFound = errors.New("DBSnapshotNotFound")
+	ErrSourceNotFound = fault.SourceNotFound
 	// ErrTooManyExportTasks: Config.MaxConcurrentTasks tasks are running.
-	ErrTooManyExportTasks = errors.New("ExportTaskLimitReached")
+	ErrTooManyExportTasks = fault.TooManyExportTasks
 	// ErrInvalidParameterValue: an input field is malformed.
-	ErrInvalidParameterValue = errors.New("InvalidParameterValue")
+	ErrInvalidParameterValue = fault.InvalidParameterValue
 	// ErrExportFailed: the task ended FAILED; its FailureCause says why.
-	ErrExportFailed = errors.New("ExportTaskFailed")
+	ErrExportFailed = fault.ExportFailed
 	// ErrClosed: the exporter was closed.
-	ErrClosed = errors.New("ExporterClosed")
+	ErrClosed = fault.Closed
 )
 
 // Error is the error type of the package: a sentence a person can act on,
@@ -54,27 +52,20 @@ type Error struct {
 	Err error
 }
 
-func (e *Error) Error() string {
-	msg := "snapexport: " + e.Message
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
-}
+func (e *Error) Error() string { return (*fault.Error)(e).Error() }
 
 // Unwrap makes both the fault and the cause reachable with errors.Is and
 // errors.As.
-func (e *Error) Unwrap() []error {
-	var out []error
-	if e.Fault != nil {
-		out = append(out, e.Fault)
-	}
-	if e.Err != nil {
-		out = append(out, e.Err)
-	}
-	return out
+func (e *Error) Unwrap() []error { return (*fault.Error)(e).Unwrap() }
+
+func newError(f error, err error, format string, args ...any) *Error {
+	return (*Error)(fault.New(f, err, format, args...))
 }
 
-func newError(fault error, err error, format string, args ...any) *Error {
-	return &Error{Fault: fault, Message: sprintf(format, args...), Err: err}
+// publicError gives an error of an internal package the public type.
+func publicError(err error) error {
+	if e, ok := err.(*fault.Error); ok {
+		return (*Error)(e)
+	}
+	return err
 }

@@ -2,8 +2,9 @@ package snapexport
 
 import (
 	"fmt"
-	"sync"
 	"time"
+
+	"github.com/snapexport/snapexport/internal/notify"
 )
 
 // EventType says what happened to a task.
@@ -42,85 +43,45 @@ type Event struct {
 	Task ExportTask `json:"ExportTask"`
 }
 
-// emitter delivers a task's events in order to the callback and channel of
-// its options, never blocking the task or the caller on the channel: an
-// event that finds the channel full is dropped (a buffer of 64 holds the
-// events of tasks of up to about 60 tables read late), and the final event
-// says how many were. The final event is always delivered, by a goroutine
-// of its own when the channel is full, and the channel is closed after it.
-// The callback is called in order from the task's goroutines.
+// emitter delivers a task's events (internal/notify: never blocking the
+// task on the channel; the final event says how many were dropped and
+// closes it), each stamped, worded and redacted. The nil *emitter
+// delivers nothing.
 type emitter struct {
-	mu      sync.Mutex
-	fn      func(Event)
-	ch      chan<- Event
-	closed  bool
-	dropped int
-	// redact hides the task's secrets in every event.
+	n      *notify.Events[Event]
 	redact *redactor
 }
 
-func (e *emitter) prepare(ev *Event) bool {
-	if e == nil || (e.fn == nil && e.ch == nil) {
-		return false
+func newEmitter(fn func(Event), ch chan<- Event, red *redactor) *emitter {
+	if fn == nil && ch == nil {
+		return nil
 	}
+	return &emitter{n: notify.NewEvents(fn, ch), redact: red}
+}
+
+func (e *emitter) prepare(ev Event) Event {
 	ev.Time = time.Now().UTC()
 	if ev.Message == "" {
-		ev.Message = eventMessage(*ev)
+		ev.Message = eventMessage(ev)
 	}
-	*ev = e.redact.Event(*ev)
-	return true
+	return e.redact.Event(ev)
 }
 
 func (e *emitter) emit(ev Event) {
-	if !e.prepare(&ev) {
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return
-	}
-	if e.fn != nil {
-		e.fn(ev)
-	}
-	if e.ch != nil {
-		select {
-		case e.ch <- ev:
-		default:
-			e.dropped++
-		}
+	if e != nil {
+		e.n.Emit(e.prepare(ev))
 	}
 }
 
 // final delivers the final event and closes the channel.
 func (e *emitter) final(ev Event) {
-	if !e.prepare(&ev) {
+	if e == nil {
 		return
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return
-	}
-	e.closed = true
-	if e.dropped > 0 {
-		ev.Message += fmt.Sprintf(" (%d earlier events were dropped: the Events channel was full.)", e.dropped)
-	}
-	if e.fn != nil {
-		e.fn(ev)
-	}
-	if e.ch == nil {
-		return
-	}
-	select {
-	case e.ch <- ev:
-		close(e.ch)
-	default:
-		go func(ch chan<- Event) { // the reader takes it when it reads again
-			ch <- ev
-			close(ch)
-		}(e.ch)
-	}
+	e.n.Final(e.prepare(ev), func(ev Event, dropped int) Event {
+		ev.Message += fmt.Sprintf(" (%d earlier events were dropped: the Events channel was full.)", dropped)
+		return ev
+	})
 }
 
 func eventMessage(ev Event) string {

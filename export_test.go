@@ -65,7 +65,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func newExporter(t *testing.T) snapexport.Exporter {
+func newExporter(t *testing.T) *snapexport.Exporter {
 	t.Helper()
 	exp, err := snapexport.New(snapexport.Config{})
 	require.NoError(t, err)
@@ -73,7 +73,7 @@ func newExporter(t *testing.T) snapexport.Exporter {
 	return exp
 }
 
-func waitComplete(t *testing.T, task snapexport.Task) snapexport.ExportTask {
+func waitComplete(t *testing.T, task *snapexport.Task) snapexport.ExportTask {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -478,7 +478,7 @@ func openGated(t *testing.T, identity string) *gatedSource {
 	return &gatedSource{Source: src, identity: identity, gate: make(chan struct{})}
 }
 
-func waitStatus(t *testing.T, task snapexport.Task, want snapexport.Status) {
+func waitStatus(t *testing.T, task *snapexport.Task, want snapexport.Status) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for task.Info().Status != want {
@@ -561,7 +561,7 @@ func TestCloseCancelsRunningTasks(t *testing.T) {
 	verifyNoLeaks(t)
 	exp, err := snapexport.New(snapexport.Config{})
 	require.NoError(t, err)
-	var tasks []snapexport.Task
+	var tasks []*snapexport.Task
 	for i := 0; i < 3; i++ {
 		task, err := exp.StartExportTask(context.Background(), snapexport.StartExportTaskInput{
 			ExportTaskIdentifier: fmt.Sprintf("close-%d", i), Source: openGated(t, fmt.Sprintf("gated://close/%d", i)), Sink: memsink.New(t.Name()),

@@ -17,34 +17,3 @@ type Progress struct {
 	// Time is when the report was made.
 	Time time.Time
 }
-
-// subscription is one reader's channel. It holds at most one pending value:
-// a newer value replaces an unread one, so the sender never blocks.
-type subscription struct {
-	ch chan Progress
-}
-
-func newSubscription() *subscription { return &subscription{ch: make(chan Progress, 1)} }
-
-// offer delivers p, replacing a pending value the reader has not taken. Only
-// the task's publisher calls it, under the task's lock, so between draining
-// and sending nobody else can fill the buffer.
-func (s *subscription) offer(p Progress) {
-	for {
-		select {
-		case s.ch <- p:
-			return
-		default:
-		}
-		select {
-		case <-s.ch:
-		default:
-		}
-	}
-}
-
-// finish delivers the final value and closes the channel.
-func (s *subscription) finish(p Progress) {
-	s.offer(p)
-	close(s.ch)
-}

@@ -2,38 +2,26 @@ package snapexport
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"regexp"
-	"strings"
+	"slices"
 	"time"
 
+	"github.com/snapexport/snapexport/internal/layout"
 	"github.com/snapexport/snapexport/internal/manifest"
+	"github.com/snapexport/snapexport/internal/records"
 	"github.com/snapexport/snapexport/sink"
 )
 
-// DefaultHeartbeatInterval is how often a running task rewrites its record
-// in the destination when TaskOptions.HeartbeatInterval is zero.
-const DefaultHeartbeatInterval = 5 * time.Second
-
-// staleAfter is how many heartbeat intervals may pass without a write
-// before a reader reports a running task's process as gone.
-const staleAfter = 3
-
-// The destination is the shared record of a task: export_info_<id>.json is
-// rewritten at every status change and every heartbeat, and another process
-// asks a running task to stop by writing cancel_request_<id>.json beside it.
-// No server is needed for describe and cancel to work from anywhere.
-
-func (l layout) cancelRequestKey() string { return l.root() + "/cancel_request_" + l.id + ".json" }
+// A task's record crosses processes as export_info_<id>.json
+// (internal/records has the protocol); these convert it from and to the
+// public ExportTask, and read other processes' records for describe,
+// cancel and resume.
 
 // infoFromRecord is the record as export_info_<id>.json holds it.
-func infoFromRecord(rec ExportTask, l layout, heartbeat time.Duration) manifest.ExportInfo {
+func infoFromRecord(rec ExportTask, l layout.Layout, heartbeat time.Duration) manifest.ExportInfo {
 	info := manifest.ExportInfo{
 		ExportTaskIdentifier: rec.ExportTaskIdentifier, SourceArn: rec.SourceArn, ExportOnly: rec.ExportOnly,
 		SnapshotTime: rec.SnapshotTime, TaskStartTime: rec.TaskStartTime, TaskEndTime: rec.TaskEndTime,
-		S3Bucket: rec.S3Bucket, S3Prefix: rec.S3Prefix, ExportedFilesPath: l.root(),
+		S3Bucket: rec.S3Bucket, S3Prefix: rec.S3Prefix, ExportedFilesPath: l.Root(),
 		IamRoleArn: rec.IamRoleArn, KmsKeyId: rec.KmsKeyId, Status: string(rec.Status), PercentProgress: rec.PercentProgress,
 		TotalExportedDataInGB: float64(rec.TotalExtractedDataInBytes) / (1 << 30), FailureCause: rec.FailureCause,
 		WarningMessage: rec.WarningMessage, SourceType: rec.SourceType, Engine: rec.Engine, SnapshotIdentity: rec.SnapshotIdentity,
@@ -65,20 +53,11 @@ func recordFromInfo(info manifest.ExportInfo, now time.Time) ExportTask {
 	if len(rec.ExportOnly) == 0 {
 		rec.ExportOnly = nil
 	}
-	interval := time.Duration(info.HeartbeatIntervalSeconds * float64(time.Second))
-	if interval <= 0 {
-		interval = DefaultHeartbeatInterval
-	}
-	if !rec.Status.Final() && now.Sub(info.HeartbeatTime) > staleAfter*interval {
-		rec.Status = StatusFailed
-		rec.FailureCause = fmt.Sprintf("The process running the export stopped responding: its last heartbeat was at %s, more than %d heartbeat intervals (%s) ago. Start the task again with Resume (CLI --resume) to continue it.",
-			info.HeartbeatTime.UTC().Format(time.RFC3339), staleAfter, interval)
+	if stale, cause := records.Stale(info, rec.Status.Final(), now); stale {
+		rec.Status, rec.FailureCause = StatusFailed, cause
 	}
 	return rec
 }
-
-// exportInfoKeyPattern matches "[prefix/]<id>/export_info_<id>.json".
-var exportInfoKeyPattern = regexp.MustCompile(`(?:^|/)([A-Za-z][A-Za-z0-9-]*)/export_info_([A-Za-z][A-Za-z0-9-]*)\.json$`)
 
 // destination is where an Exporter looks for records of tasks that other
 // processes run.
@@ -87,130 +66,80 @@ type destination struct {
 	prefix string
 }
 
-func (d destination) layout(id string) layout { return layout{prefix: d.prefix, id: id} }
+func (d destination) store(id string) records.Store {
+	return records.Store{Sink: d.sink, Layout: layout.Layout{Prefix: d.prefix, ID: id}}
+}
 
 // readRecord reads one task's record; ErrExportTaskNotFound when there is
 // none.
 func (d destination) readRecord(ctx context.Context, id string) (ExportTask, error) {
-	key := d.layout(id).exportInfoKey()
-	b, err := sink.ReadObject(ctx, d.sink, key)
-	if errors.Is(err, sink.ErrNotExist) {
-		return ExportTask{}, newError(ErrExportTaskNotFound, nil, "no export task with the ID %q in %s", id, d.sink.Location())
-	}
+	info, err := d.store(id).Read(ctx)
 	if err != nil {
-		return ExportTask{}, newError(ErrInvalidS3Bucket, err, "cannot read the record of export task %s from %s", id, d.sink.Location())
-	}
-	info, err := decodeInfo(b, id)
-	if err != nil {
-		return ExportTask{}, newError(ErrInvalidParameterValue, err, "the record %s in %s is not an export task record", key, d.sink.Location())
+		return ExportTask{}, publicError(err)
 	}
 	return d.withCancelRequest(ctx, recordFromInfo(info, time.Now())), nil
 }
 
-func decodeInfo(b []byte, id string) (manifest.ExportInfo, error) {
-	var info manifest.ExportInfo
-	if err := json.Unmarshal(b, &info); err != nil {
-		return info, err
-	}
-	if info.ExportTaskIdentifier != id {
-		return info, fmt.Errorf("it names task %q", info.ExportTaskIdentifier)
-	}
-	if info.Status == "" || info.TaskStartTime == nil {
-		return info, errors.New("it has no status or start time")
-	}
-	return info, nil
-}
-
 // listRecords reads every task record under the destination's prefix.
-// Records that cannot be read or are not ours are skipped with a warning,
-// never a failure: a bucket may hold anything.
 func (d destination) listRecords(ctx context.Context) ([]ExportTask, []string, error) {
-	prefix := strings.Trim(sanitize(d.prefix), "/")
-	if prefix != "" {
-		prefix += "/"
+	infos, warnings, err := records.List(ctx, d.sink, d.prefix)
+	if err != nil {
+		return nil, nil, publicError(err)
 	}
-	var recs []ExportTask
-	var warnings []string
 	now := time.Now()
-	for obj, err := range d.sink.List(ctx, prefix) {
-		if err != nil {
-			return nil, nil, newError(ErrInvalidS3Bucket, err, "cannot list task records in %s", d.sink.Location())
-		}
-		rest := strings.TrimPrefix(obj.Key, prefix)
-		m := exportInfoKeyPattern.FindStringSubmatch(rest)
-		if m == nil || m[1] != m[2] || strings.Count(rest, "/") != 1 {
-			continue
-		}
-		b, err := sink.ReadObject(ctx, d.sink, obj.Key)
-		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("skipped %s: %v", obj.Key, err))
-			continue
-		}
-		info, err := decodeInfo(b, m[1])
-		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("skipped %s: not an export task record (%v)", obj.Key, err))
-			continue
-		}
-		recs = append(recs, d.withCancelRequest(ctx, recordFromInfo(info, now)))
+	recs := make([]ExportTask, len(infos))
+	for i, info := range infos {
+		recs[i] = d.withCancelRequest(ctx, recordFromInfo(info, now))
 	}
 	return recs, warnings, nil
 }
 
-// requestCancel writes the cancel request a running task polls for. It
-// is a conditional create: a task that has begun writing its COMPLETE
-// record holds the key already (manifest.CancelRequest.Completing), and the
-// cancel is refused with ErrInvalidExportTaskState.
+// requestCancel asks the task another process runs to stop.
 func (d destination) requestCancel(ctx context.Context, id string) error {
-	l := d.layout(id)
-	b, _ := json.Marshal(manifest.CancelRequest{ExportTaskIdentifier: id, RequestTime: time.Now().UTC()})
-	err := sink.WriteObject(ctx, d.sink, l.cancelRequestKey(), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true})
-	if err == nil {
-		// The task may have completed (and freed the slot) since its
-		// record was read: then the request is too late.
-		if rec, rerr := d.readRecord(ctx, id); rerr == nil && rec.Status.Final() {
-			_ = d.sink.Delete(ctx, l.cancelRequestKey())
-			return newError(ErrInvalidExportTaskState, nil, "can't cancel export task %s: it is %s already", id, rec.Status)
-		}
-		return nil
-	}
-	if !errors.Is(err, sink.ErrExist) {
-		return err
-	}
-	req, err := readCancelRequest(ctx, d.sink, l)
-	if err != nil {
-		return err
-	}
-	if req.Completing {
-		return newError(ErrInvalidExportTaskState, nil, "can't cancel export task %s: it finished exporting and is writing its final record", id)
-	}
-	return nil // asked already
-}
-
-// readCancelRequest reads the task's cancel slot.
-func readCancelRequest(ctx context.Context, s sink.Sink, l layout) (manifest.CancelRequest, error) {
-	var req manifest.CancelRequest
-	b, err := sink.ReadObject(ctx, s, l.cancelRequestKey())
-	if err != nil {
-		return req, err
-	}
-	if err := json.Unmarshal(b, &req); err != nil {
-		return req, fmt.Errorf("snapexport: %s is not a cancel request: %w", l.cancelRequestKey(), err)
-	}
-	return req, nil
-}
-
-// cancelRequested reports whether another process asked for a cancel.
-func cancelRequested(ctx context.Context, s sink.Sink, l layout) bool {
-	req, err := readCancelRequest(ctx, s, l)
-	return err == nil && !req.Completing
+	return publicError(d.store(id).RequestCancel(ctx, func(s string) bool { return Status(s).Final() }))
 }
 
 // withCancelRequest shows a running task whose cancel was requested as
 // CANCELING, as the process running it will soon say too: describe reads
 // the cancel request with the record.
 func (d destination) withCancelRequest(ctx context.Context, rec ExportTask) ExportTask {
-	if (rec.Status == StatusStarting || rec.Status == StatusInProgress) && cancelRequested(ctx, d.sink, d.layout(rec.ExportTaskIdentifier)) {
+	if (rec.Status == StatusStarting || rec.Status == StatusInProgress) && d.store(rec.ExportTaskIdentifier).CancelRequested(ctx) {
 		rec.Status = StatusCanceling
 	}
 	return rec
+}
+
+// checkNoRecord refuses an identifier whose record already exists in the
+// destination, so a second task never mixes its files with the first's.
+func checkNoRecord(ctx context.Context, s records.Store) error {
+	if s.Exists(ctx) {
+		return newError(ErrExportTaskAlreadyExists, nil,
+			"the export task with the ID %s already exists: %s holds %s; choose another identifier or prefix", s.Layout.ID, s.Sink.Location(), s.Layout.ExportInfoKey())
+	}
+	return nil
+}
+
+// prepareResume checks that the task in the destination may be resumed by
+// this input and returns what its earlier run finished, by table key.
+func prepareResume(ctx context.Context, s records.Store, in StartExportTaskInput, identity string) (ExportTask, map[string][]manifest.Part, error) {
+	id := s.Layout.ID
+	prev, err := destination{sink: s.Sink, prefix: s.Layout.Prefix}.readRecord(ctx, id)
+	if err != nil {
+		return ExportTask{}, nil, err
+	}
+	switch prev.Status {
+	case StatusFailed, StatusCanceled:
+	case StatusComplete:
+		return ExportTask{}, nil, newError(ErrInvalidExportTaskState, nil, "export task %s is COMPLETE; there is nothing to resume (start a new task with another identifier)", id)
+	default:
+		return ExportTask{}, nil, newError(ErrInvalidExportTaskState, nil, "export task %s is %s and its process is alive (recent heartbeat); cancel it first or wait for it", id, prev.Status)
+	}
+	if prev.SourceArn != identity {
+		return ExportTask{}, nil, newError(ErrInvalidParameterValue, nil, "cannot resume export task %s with another source: it exported %q, this request reads %q", id, prev.SourceArn, identity)
+	}
+	if len(in.ExportOnly) == 0 && len(prev.ExportOnly) == 0 || slices.Equal(prev.ExportOnly, in.ExportOnly) {
+		parts, err := s.FinishedParts(ctx)
+		return prev, parts, publicError(err)
+	}
+	return ExportTask{}, nil, newError(ErrInvalidParameterValue, nil, "cannot resume export task %s with another ExportOnly: it exported %q, this request asks for %q", id, prev.ExportOnly, in.ExportOnly)
 }

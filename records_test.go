@@ -23,7 +23,7 @@ const fastBeat = 50 * time.Millisecond
 
 // watcher is an Exporter standing in for another process: it shares only
 // the destination with the exporter that runs the tasks.
-func watcher(t *testing.T, dest sink.Sink) snapexport.Exporter {
+func watcher(t *testing.T, dest sink.Sink) *snapexport.Exporter {
 	t.Helper()
 	exp, err := snapexport.New(snapexport.Config{DestinationSink: dest})
 	require.NoError(t, err)
@@ -262,7 +262,7 @@ func TestOneIdentifierTwoProcesses(t *testing.T) {
 		id := fmt.Sprintf("race-%d", round)
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
-		tasks := make([]snapexport.Task, 2)
+		tasks := make([]*snapexport.Task, 2)
 		for i := 0; i < 2; i++ {
 			exp := newExporter(t)
 			src := openGated(t, fmt.Sprintf("gated://race/%d/%d", round, i))
@@ -365,7 +365,7 @@ func lastEvent(ch chan snapexport.Event) snapexport.Event {
 func TestEventsNeverBlock(t *testing.T) {
 	ch := make(chan snapexport.Event)
 	exp := newExporter(t)
-	started := make(chan snapexport.Task, 1)
+	started := make(chan *snapexport.Task, 1)
 	go func() {
 		task, err := exp.StartExportTask(context.Background(), snapexport.StartExportTaskInput{
 			ExportTaskIdentifier: "events-unread", SourceArn: "sqlite://" + demoDB(t, 1), Sink: memsink.New(""),
@@ -374,7 +374,7 @@ func TestEventsNeverBlock(t *testing.T) {
 		assert.NoError(t, err)
 		started <- task
 	}()
-	var task snapexport.Task
+	var task *snapexport.Task
 	select {
 	case task = <-started:
 	case <-time.After(time.Minute):

@@ -7,27 +7,10 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func TestRedactorFindsSecrets(t *testing.T) {
-	t.Setenv("PGPASSWORD", "from-the-env")
-	for _, c := range []struct{ input, text string }{
-		{"postgres://u:p%40ss-word@h/db", "login failed: p@ss-word and p%40ss-word"},
-		{`host=h user=u password='it\'s a secret' dbname=d`, "it's a secret"},
-		{"host=h user=u password=kv-secret dbname=d", `"has no scheme": "host=h user=u password=kv-secret dbname=d"`},
-		{"mysql://u@h/?password=q-secret&tls=true", "SET password='q-secret'"},
-		{"s3://b?secret_key=AKIAsecret&session_token=tok-123", "AKIAsecret tok-123"},
-		{"mysql://u:un parsable%@h/", "un parsable%"},
-		{"sqlite:///x.db", "from-the-env"},
-	} {
-		r := newRedactor(c.input)
-		got := r.String(c.text)
-		assert.Contains(t, got, "xxxxx", c.input)
-		for _, s := range r.secrets {
-			assert.NotContains(t, got, s, c.input)
-		}
-	}
+// TestRedactorKeepsTheError: a redacted *Error keeps its fault.
+func TestRedactorKeepsTheError(t *testing.T) {
 	r := newRedactor("postgres://u:abc123@h/db")
 	err := r.Error(newError(ErrSourceNotFound, errors.New("no abc123"), "cannot open %q", "postgres://u:abc123@h/db"))
 	assert.Equal(t, `snapexport: cannot open "postgres://u:xxxxx@h/db": no xxxxx`, err.Error())
 	assert.ErrorIs(t, err, ErrSourceNotFound)
-	assert.Equal(t, "ab", newRedactor("postgres://u:ab@h/db").String("ab"), "too short to redact")
 }

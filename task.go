@@ -1,7 +1,6 @@
 package snapexport
 
 import (
-	"context"
 	"encoding/json"
 	"time"
 
@@ -137,38 +136,15 @@ func resumedFromManifest(m *manifest.ResumedFrom) *ResumedFrom {
 
 // TableStatus is the progress of one table.
 type TableStatus struct {
-	Target              string `json:"Target"`
-	Status              Status `json:"Status"`
-	Rows                int64  `json:"Rows"`
-	Bytes               int64  `json:"Bytes"`
-	Files               int    `json:"Files"`
-	Partitions          int    `json:"Partitions"`
-	CompletedPartitions int    `json:"CompletedPartitions"`
-}
-
-// Task is a running or finished export task.
-type Task interface {
-	// ID is the task's ExportTaskIdentifier.
-	ID() string
-	// Info returns a copy of the current record; safe to call any time.
-	Info() ExportTask
-	// Progress returns a new subscription to the task's progress. Values are
-	// cumulative, so a slow reader loses nothing by missing some; the
-	// export never waits for a reader. The last value carries the final
-	// status, then the channel is closed. A subscription taken after the
-	// task finished gets the final value alone.
-	Progress() <-chan Progress
-	// Cancel asks the task to stop, as CancelExportTask does; it is a no-op
-	// on a finished task.
-	Cancel()
-	// Done is closed when the task reached a final status.
-	Done() <-chan struct{}
-	// Wait blocks until the task is final or ctx is done, and returns the
-	// final record. The error is nil only for COMPLETE: a FAILED task
-	// gives an *Error matching ErrExportFailed (and the fault, such as
-	// ErrInvalidS3Bucket), a CANCELED one an error matching
-	// context.Canceled.
-	Wait(ctx context.Context) (ExportTask, error)
+	Target string `json:"Target"`
+	Status Status `json:"Status"`
+	Rows   int64  `json:"Rows"`
+	Bytes  int64  `json:"Bytes"`
+	Files  int    `json:"Files"`
+	// Partitions and CompletedPartitions count the table's parts (RDS's
+	// word for them), not its table partitions.
+	Partitions          int `json:"Partitions"`
+	CompletedPartitions int `json:"CompletedPartitions"`
 }
 
 // Warnings is the document serialized into ExportTask.WarningMessage. Its

@@ -1,5 +1,6 @@
 // Command s3 benchmarks the upload throughput of sink/s3sink against the
-// AWS SDK's upload manager, run by hand (not by CI):
+// AWS SDK's transfer manager (feature/s3/transfermanager, which replaces
+// the deprecated feature/s3/manager Uploader), run by hand (not by CI):
 //
 //	go run ./bench/s3 [-size 1GiB] [-runs 5] [-part 8MiB] [-concurrency 4]
 //
@@ -7,15 +8,16 @@
 // SNAPEXPORT_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY), then uploads the same
 // bytes, each upload in a process of its own, runs interleaved:
 //
-//	manager        manager.Uploader.Upload from a bytes.Reader over the whole
-//	               object in memory: the SDK's zero-copy best case
+//	transfermanager  transfermanager.Client.UploadObject from a bytes.Reader
+//	                 over the whole object in memory; it copies each part
+//	                 into a pooled part buffer, as s3sink does
 //	s3sink         s3sink's writer fed from the same in-memory bytes, in
 //	               256 KiB Writes, as a Parquet writer feeds it
 //	s3sink-stream  the same writes, generated as they go: no copy of the
 //	               object in memory, which is how an export runs
 //
 // with the same part size, part concurrency and client options. It prints
-// the median time and throughput of each, the ratio s3sink/manager, and the
+// the median time and throughput of each, the ratio to transfermanager, and the
 // median peak RSS of each process (getrusage of the child). The objects'
 // ETags must be equal: same bytes, same parts.
 package main
@@ -39,7 +41,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/snapexport/snapexport/internal/testenv"
@@ -50,7 +52,7 @@ var (
 	sizeFlag    = flag.String("size", "1GiB", "object size (bytes, or with KiB/MiB/GiB)")
 	runs        = flag.Int("runs", 5, "runs of each variant")
 	partFlag    = flag.String("part", "8MiB", "part size")
-	concurrency = flag.Int("concurrency", s3sink.DefaultConcurrency, "part uploads at a time (manager.Uploader.Concurrency; s3sink buffers = this + 1, so that as many parts upload while one fills)")
+	concurrency = flag.Int("concurrency", s3sink.DefaultConcurrency, "part uploads at a time (transfermanager Options.Concurrency; s3sink buffers = this + 1, so that as many parts upload while one fills)")
 	chunk       = flag.Int("chunk", 256<<10, "size of each Write to the s3sink writer")
 	child       = flag.String("child", "", "internal: run one upload of this variant")
 	endpoint    = flag.String("endpoint", "", "internal")
@@ -58,7 +60,7 @@ var (
 	key         = flag.String("key", "", "internal")
 )
 
-var variants = []string{"manager", "s3sink", "s3sink-stream"}
+var variants = []string{"transfermanager", "s3sink", "s3sink-stream"}
 
 type result struct {
 	Variant string  `json:"variant"`
@@ -133,19 +135,19 @@ func parent(size, part int64) error {
 				return fmt.Errorf("%s run %d: ETag %s differs from %s: not the same bytes or parts", v, run+1, r.ETag, etag)
 			}
 			all[v] = append(all[v], r)
-			fmt.Fprintf(os.Stderr, "bench: run %d %-13s %6.2fs %7.1f MiB/s  peak RSS %5d MiB\n",
+			fmt.Fprintf(os.Stderr, "bench: run %d %-15s %6.2fs %7.1f MiB/s  peak RSS %5d MiB\n",
 				run+1, v, r.Seconds, float64(size)/(1<<20)/r.Seconds, r.MaxRSS>>10)
 			if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b, Key: &k}); err != nil {
 				return err
 			}
 		}
 	}
-	fmt.Printf("%-14s %10s %12s %14s %12s\n", "variant", "median s", "MiB/s", "vs manager", "peak RSS")
-	base := median(all["manager"], func(r result) float64 { return r.Seconds })
+	fmt.Printf("%-16s %10s %12s %14s %12s\n", "variant", "median s", "MiB/s", "vs transfermgr", "peak RSS")
+	base := median(all[variants[0]], func(r result) float64 { return r.Seconds })
 	for _, v := range variants {
 		sec := median(all[v], func(r result) float64 { return r.Seconds })
 		rss := median(all[v], func(r result) float64 { return float64(r.MaxRSS) })
-		fmt.Printf("%-14s %10.2f %12.1f %13.2fx %8.0f MiB\n", v, sec, float64(size)/(1<<20)/sec, base/sec, rss/1024)
+		fmt.Printf("%-16s %10.2f %12.1f %13.2fx %8.0f MiB\n", v, sec, float64(size)/(1<<20)/sec, base/sec, rss/1024)
 	}
 	return nil
 }
@@ -181,13 +183,16 @@ func upload(variant string, size, part int64) (result, error) {
 	}
 	var start time.Time
 	switch variant {
-	case "manager":
-		up := manager.NewUploader(client, func(u *manager.Uploader) {
-			u.PartSize = part
-			u.Concurrency = *concurrency
+	case "transfermanager":
+		tm := transfermanager.New(client, func(o *transfermanager.Options) {
+			o.PartSizeBytes = part
+			// As the old Uploader and s3sink: one PutObject below one
+			// part, multipart from there, so the ETags compare.
+			o.MultipartUploadThreshold = part
+			o.Concurrency = *concurrency
 		})
 		start = time.Now()
-		if _, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: bucket, Key: key, Body: bytes.NewReader(data)}); err != nil {
+		if _, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{Bucket: bucket, Key: key, Body: bytes.NewReader(data)}); err != nil {
 			return result{}, err
 		}
 	case "s3sink", "s3sink-stream":

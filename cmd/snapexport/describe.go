@@ -29,7 +29,7 @@ func (d *destinationFlags) register(fs *flag.FlagSet) {
 	d.out.register(fs)
 }
 
-func (d *destinationFlags) exporter() (snapexport.Exporter, error) {
+func (d *destinationFlags) exporter() (*snapexport.Exporter, error) {
 	return snapexport.New(snapexport.Config{Destination: d.bucket, DestinationPrefix: d.prefix})
 }
 
@@ -148,7 +148,7 @@ type describeOutput struct {
 
 // describeAll follows the markers as the AWS CLI's paginator does: pages of
 // pageSize records from the token on, until maxItems tasks (0: all).
-func describeAll(ctx context.Context, exp snapexport.Exporter, in snapexport.DescribeExportTasksInput, token paginationToken, pageSize, maxItems int) (*paginatedOutput, error) {
+func describeAll(ctx context.Context, exp *snapexport.Exporter, in snapexport.DescribeExportTasksInput, token paginationToken, pageSize, maxItems int) (*paginatedOutput, error) {
 	in.MaxRecords, in.Marker = pageSize, token.Marker
 	skip := token.Skip
 	all := &paginatedOutput{DescribeExportTasksOutput: &snapexport.DescribeExportTasksOutput{ExportTasks: []snapexport.ExportTask{}}}

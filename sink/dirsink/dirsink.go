@@ -33,13 +33,16 @@ import (
 // [Sink.Abandoned].
 const tmpDir = ".snapexport-tmp"
 
+// Scheme is the URL scheme the package registers with sink.Register.
+const Scheme = "file"
+
 // reserved starts the names List skips and keys may not use: tmpDir, and
 // the ".snapexport-tmp-<random>" files that earlier versions wrote next to
 // the object.
 const reserved = ".snapexport-tmp"
 
 func init() {
-	sink.Register("file", func(_ context.Context, u *url.URL) (sink.Sink, error) {
+	sink.Register(Scheme, func(_ context.Context, u *url.URL) (sink.Sink, error) {
 		return openURL(u)
 	})
 }
@@ -104,7 +107,7 @@ func Open(dir string, opts *Options) (*Sink, error) {
 	}
 	return &Sink{
 		dir:      abs,
-		location: (&url.URL{Scheme: "file", Path: slashed}).String(),
+		location: (&url.URL{Scheme: Scheme, Path: slashed}).String(),
 		filePerm: o.FilePerm,
 		dirPerm:  o.DirPerm,
 		writers:  map[*writer]struct{}{},
@@ -121,11 +124,11 @@ func canBeDir(abs string) error {
 			return nil
 		case err == nil:
 			if p == abs {
-				return fmt.Errorf("dirsink: cannot use %q as the directory: %w", abs, syscall.ENOTDIR)
+				return fail(abs, sink.ErrNoSuchBucket, "stat", fmt.Errorf("dirsink: cannot use %q as the directory: %w", abs, syscall.ENOTDIR))
 			}
-			return fmt.Errorf("dirsink: cannot create directory %q: %q is not a directory: %w", abs, p, syscall.ENOTDIR)
+			return fail(abs, sink.ErrNoSuchBucket, "stat", fmt.Errorf("dirsink: cannot create directory %q: %q is not a directory: %w", abs, p, syscall.ENOTDIR))
 		case !notExist(err):
-			return fmt.Errorf("dirsink: cannot use directory %q: %w", abs, osReason(err))
+			return classifyOp(abs, syscallOf(err), fmt.Errorf("dirsink: cannot use directory %q: %w", abs, osReason(err)))
 		}
 		parent := filepath.Dir(p)
 		if parent == p {
@@ -137,7 +140,9 @@ func canBeDir(abs string) error {
 
 // openRoot returns the root, opening it when the directory exists. With
 // create, a missing directory is created with its parents first; without,
-// it gives an error for which notExist is true.
+// it gives errNoRoot. A root that cannot be a directory (it, or a parent,
+// is something else) is [sink.ErrNoSuchBucket], as Open reports it; a
+// refusal for permissions, [sink.ErrAccessDenied].
 func (s *Sink) openRoot(create bool) (*os.Root, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -148,20 +153,31 @@ func (s *Sink) openRoot(create bool) (*os.Root, error) {
 		return s.root, nil
 	}
 	root, err := os.OpenRoot(s.dir)
-	if notExist(err) && create {
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil, errNoRoot
+	}
+	if errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(s.dir, s.dirPerm); err != nil {
-			return nil, fmt.Errorf("dirsink: cannot create directory %q: %w", s.dir, osReason(err))
+			return nil, s.rootErr(fmt.Errorf("dirsink: cannot create directory %q: %w", s.dir, osReason(err)), syscallOf(err))
 		}
 		root, err = os.OpenRoot(s.dir)
 	}
 	if err != nil {
-		if notExist(err) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("dirsink: cannot open directory %q: %w", s.dir, osReason(err))
+		return nil, s.rootErr(fmt.Errorf("dirsink: cannot open directory %q: %w", s.dir, osReason(err)), syscallOf(err))
 	}
 	s.root = root
 	return root, nil
+}
+
+// rootErr classifies a failure of the call op to open or create the root.
+// A root that is, or a parent that is, something else than a directory
+// (replaced since Open) gives canBeDir's error, as Open would: the OS's
+// errors do not say it alike (OpenRoot on a file is not ENOTDIR).
+func (s *Sink) rootErr(err error, op string) error {
+	if cerr := canBeDir(s.dir); cerr != nil {
+		return cerr
+	}
+	return classifyOp(s.dir, op, err)
 }
 
 // osReason drops the *fs.PathError around an OS error whose path the
@@ -306,7 +322,7 @@ func (s *Sink) writeErr(key string, err error) error {
 	if errors.Is(err, errClosed) {
 		return err
 	}
-	return fmt.Errorf("dirsink: writing %q in %s: %w", key, s.location, err)
+	return s.classify(fmt.Errorf("dirsink: writing %q in %s: %w", key, s.location, err))
 }
 
 // checkDirs fails when a component of dir exists and is not a directory
@@ -559,7 +575,7 @@ func (s *Sink) NewReader(ctx context.Context, key string) (io.ReadCloser, error)
 		return nil, err
 	}
 	root, err := s.openRoot(false)
-	if notExist(err) {
+	if errors.Is(err, errNoRoot) {
 		return nil, s.errNotExist(key)
 	}
 	if err != nil {
@@ -570,12 +586,12 @@ func (s *Sink) NewReader(ctx context.Context, key string) (io.ReadCloser, error)
 		return nil, s.errNotExist(key)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dirsink: reading %q in %s: %w", key, s.location, err)
+		return nil, s.classify(fmt.Errorf("dirsink: reading %q in %s: %w", key, s.location, err))
 	}
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("dirsink: reading %q in %s: %w", key, s.location, err)
+			return nil, s.classify(fmt.Errorf("dirsink: reading %q in %s: %w", key, s.location, err))
 		}
 		return nil, s.errNotExist(key) // a directory is not an object
 	}
@@ -591,7 +607,7 @@ func (s *Sink) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	root, err := s.openRoot(false)
-	if notExist(err) {
+	if errors.Is(err, errNoRoot) {
 		return s.errNotExist(key)
 	}
 	if err != nil {
@@ -603,7 +619,7 @@ func (s *Sink) Delete(ctx context.Context, key string) error {
 		return s.errNotExist(key)
 	}
 	if err != nil {
-		return fmt.Errorf("dirsink: deleting %q in %s: %w", key, s.location, err)
+		return s.classify(fmt.Errorf("dirsink: deleting %q in %s: %w", key, s.location, err))
 	}
 	if !fi.Mode().IsRegular() {
 		return s.errNotExist(key)
@@ -611,7 +627,7 @@ func (s *Sink) Delete(ctx context.Context, key string) error {
 	if err := root.Remove(name); notExist(err) {
 		return s.errNotExist(key)
 	} else if err != nil {
-		return fmt.Errorf("dirsink: deleting %q in %s: %w", key, s.location, err)
+		return s.classify(fmt.Errorf("dirsink: deleting %q in %s: %w", key, s.location, err))
 	}
 	s.removeEmptyDirs(root, filepath.Dir(name))
 	return nil
@@ -630,7 +646,7 @@ func (s *Sink) List(ctx context.Context, prefix string) iter.Seq2[sink.Object, e
 			}
 		}
 		root, err := s.openRoot(false)
-		if notExist(err) {
+		if errors.Is(err, errNoRoot) {
 			return // nothing was ever written
 		}
 		if err != nil {
@@ -654,7 +670,7 @@ func (s *Sink) walk(ctx context.Context, root *os.Root, dir, namePrefix string, 
 		return true // a prefix nothing is under, or removed while listing
 	}
 	if err != nil {
-		yield(sink.Object{}, fmt.Errorf("dirsink: listing %q in %s: %w", dir, s.location, err))
+		yield(sink.Object{}, s.classify(fmt.Errorf("dirsink: listing %q in %s: %w", dir, s.location, err)))
 		return false
 	}
 	type entry struct {
@@ -691,7 +707,7 @@ func (s *Sink) walk(ctx context.Context, root *os.Root, dir, namePrefix string, 
 			continue // deleted since the directory was read
 		}
 		if err != nil {
-			yield(sink.Object{}, fmt.Errorf("dirsink: listing %q in %s: %w", key, s.location, err))
+			yield(sink.Object{}, s.classify(fmt.Errorf("dirsink: listing %q in %s: %w", key, s.location, err)))
 			return false
 		}
 		if !yield(sink.Object{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}, nil) {
@@ -755,7 +771,7 @@ func (s *Sink) Close() error {
 func (s *Sink) Abandoned(ctx context.Context, prefix string) iter.Seq2[sink.Abandoned, error] {
 	return func(yield func(sink.Abandoned, error) bool) {
 		root, err := s.openRoot(false)
-		if notExist(err) {
+		if errors.Is(err, errNoRoot) {
 			return
 		}
 		if err != nil {
@@ -798,7 +814,7 @@ func (s *Sink) Abandoned(ctx context.Context, prefix string) iter.Seq2[sink.Aban
 			return nil
 		})
 		if err != nil && !notExist(err) {
-			yield(sink.Abandoned{}, fmt.Errorf("dirsink: listing the temporary files in %s: %w", s.location, err))
+			yield(sink.Abandoned{}, s.classify(fmt.Errorf("dirsink: listing the temporary files in %s: %w", s.location, err)))
 		}
 	}
 }
@@ -815,7 +831,7 @@ func (s *Sink) Sweep(ctx context.Context, a sink.Abandoned) error {
 		return fmt.Errorf("dirsink: %q is not a temporary file of a write to %q in %s", a.ID, a.Key, s.location)
 	}
 	root, err := s.openRoot(false)
-	if notExist(err) {
+	if errors.Is(err, errNoRoot) {
 		return nil
 	}
 	if err != nil {
@@ -823,7 +839,7 @@ func (s *Sink) Sweep(ctx context.Context, a sink.Abandoned) error {
 	}
 	name := filepath.FromSlash(a.ID)
 	if err := root.Remove(name); err != nil && !notExist(err) {
-		return &sink.LeftoverError{Abandoned: a, Err: fmt.Errorf("dirsink: removing %q in %s: %w", a.ID, s.location, osReason(err))}
+		return &sink.LeftoverError{Abandoned: a, Err: classifyOp(s.dir, syscallOf(err), fmt.Errorf("dirsink: removing %q in %s: %w", a.ID, s.location, osReason(err)))}
 	}
 	s.removeEmptyDirs(root, filepath.Dir(name))
 	return nil

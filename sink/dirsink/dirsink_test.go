@@ -18,7 +18,10 @@ import (
 	"github.com/snapexport/snapexport/sink/sinktest"
 )
 
-type harness struct{ dir string }
+type harness struct {
+	dir string
+	t   *testing.T // the subtest, for the store failure sinks' own directories
+}
 
 func (h *harness) MakeSink(context.Context) (sink.Sink, error) { return dirsink.Open(h.dir, nil) }
 
@@ -93,8 +96,8 @@ func walkFiles(top string, emptyTop bool, leftover func(name string) bool) ([]st
 func TestConformance(t *testing.T) {
 	// All subtests share one root, as exports to one directory do.
 	dir := t.TempDir()
-	sinktest.RunConformanceTests(t, func(context.Context, *testing.T) (sinktest.Harness, error) {
-		return &harness{dir: dir}, nil
+	sinktest.RunConformanceTests(t, func(_ context.Context, t *testing.T) (sinktest.Harness, error) {
+		return &harness{dir: dir, t: t}, nil
 	})
 	// Every subtest deleted its objects: nothing is left, not even empty
 	// directories.

@@ -12,7 +12,7 @@
 // RFC 8089 has no relative file URLs, and "file://./x" (host ".", path
 // "/x") is /x to other tools. [sink.OpenURL] refuses "file:rel" and
 // "file:/x" likewise. Percent-escapes are decoded ("file:///tmp/my%20dir").
-// Importing the package registers the scheme "file"; [Open] is the explicit
+// Importing the package registers the scheme "file" ([Scheme]); [Open] is the explicit
 // constructor, which also takes a relative path (resolved at Open).
 //
 // # Nothing is created until an object is written
@@ -69,4 +69,18 @@
 // second fails.
 //
 // WriterOptions.ContentType is not stored: a directory has no place for it.
+//
+// # Store failures
+//
+// A root that cannot become a directory (it, or the nearest of its parents
+// that exists, is a file) is what a missing bucket is to S3: Open fails at
+// once, and if the root is replaced by a file after Open, NewWriter,
+// NewReader, List, Delete and Abandoned fail, each with an error matching
+// [sink.ErrNoSuchBucket]. A root that is merely missing is not a failure
+// (see above). The OS refusing a call for permissions (EACCES, EPERM) or
+// a read-only file system (EROFS) gives [sink.ErrAccessDenied]. Both give
+// a *sink.OpError with the root's absolute path as Location, the call
+// ("stat", "mkdir", "openat", "rename", ...) as Op and the errno's name as
+// Code; the message stays dirsink's and the OS error stays reachable.
+// Wrong region, KMS key and role failures do not apply to a directory.
 package dirsink

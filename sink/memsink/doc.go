@@ -6,7 +6,7 @@
 //	mem://name
 //
 // The URL has no parameters. Importing the package registers the scheme
-// "mem" with [sink.OpenURL].
+// "mem" ([Scheme]) with [sink.OpenURL].
 //
 // # Named stores
 //
@@ -36,4 +36,13 @@
 // Started when NewWriter was called); [Sink.Sweep] marks one swept, and
 // its Write and Close then fail and publish nothing. Core tests use this to
 // exercise a resume's sweep and a fenced-out writer without S3.
+//
+// # Store failures
+//
+// New and mem:// URLs always make the store, so none of package sink's
+// store failures happens by itself. [Absent] stands for a destination that
+// does not exist: every operation of its handle fails with
+// [sink.ErrNoSuchBucket] and a *sink.OpError, for tests of what a caller
+// does then. Access denied, wrong region, KMS key and role failures do not
+// apply: memory has no credentials, regions or keys.
 package memsink

@@ -18,8 +18,11 @@ import (
 	"github.com/snapexport/snapexport/sink"
 )
 
+// Scheme is the URL scheme the package registers with sink.Register.
+const Scheme = "mem"
+
 func init() {
-	sink.Register("mem", func(_ context.Context, u *url.URL) (sink.Sink, error) {
+	sink.Register(Scheme, func(_ context.Context, u *url.URL) (sink.Sink, error) {
 		return openURL(u)
 	})
 }
@@ -57,6 +60,7 @@ var (
 type Sink struct {
 	name   string
 	st     *store
+	absent bool // made by Absent: every operation fails
 	closed atomic.Bool
 }
 
@@ -80,6 +84,18 @@ func New(name string) *Sink {
 		stores[name] = st
 	}
 	return &Sink{name: name, st: st}
+}
+
+// Absent returns a handle to a store called name that does not exist and
+// that no write creates: NewWriter, NewReader, List, Delete, Abandoned and
+// Sweep fail with an error matching [sink.ErrNoSuchBucket] and giving a
+// *sink.OpError (Location name, Op the method, Code "NoSuchStore"), as an
+// S3 sink's do for a missing bucket. It is for tests of what a caller does
+// with a destination that is not there (New and mem:// URLs always make
+// the store, so nothing else gives this). A store of that name made by
+// New is neither reached nor changed.
+func Absent(name string) *Sink {
+	return &Sink{name: name, st: &store{objects: map[string]object{}, writers: map[string]*writer{}}, absent: true}
 }
 
 // Lookup returns a handle to the store called name if one exists.
@@ -108,16 +124,21 @@ func (s *Sink) Name() string { return s.name }
 
 var errClosed = errors.New("memsink: sink is closed")
 
-func (s *Sink) check() error {
+// check fails op (a method's name) on a closed handle or an Absent store.
+func (s *Sink) check(op string) error {
 	if s.closed.Load() {
 		return errClosed
+	}
+	if s.absent {
+		return &sink.OpError{Location: s.name, Op: op, Code: "NoSuchStore",
+			Err: fmt.Errorf("memsink: store %q: %w", s.name, sink.ErrNoSuchBucket)}
 	}
 	return nil
 }
 
 // NewWriter implements [sink.Sink].
 func (s *Sink) NewWriter(ctx context.Context, key string, opts *sink.WriterOptions) (sink.Writer, error) {
-	if err := s.check(); err != nil {
+	if err := s.check("NewWriter"); err != nil {
 		return nil, err
 	}
 	if err := sink.ValidateKey(key); err != nil {
@@ -189,7 +210,7 @@ func (w *writer) Close() error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	delete(st.writers, w.id)
-	if err := w.s.check(); err != nil {
+	if err := w.s.check("Close"); err != nil {
 		return err
 	}
 	// Checked under the lock: a cancellation or sweep that happened
@@ -208,7 +229,7 @@ func (w *writer) Close() error {
 }
 
 func (s *Sink) get(key string) (object, error) {
-	if err := s.check(); err != nil {
+	if err := s.check("NewReader"); err != nil {
 		return object{}, err
 	}
 	if err := sink.ValidateKey(key); err != nil {
@@ -239,7 +260,7 @@ func (s *Sink) NewReader(ctx context.Context, key string) (io.ReadCloser, error)
 // starts, so the loop body may write and delete.
 func (s *Sink) List(ctx context.Context, prefix string) iter.Seq2[sink.Object, error] {
 	return func(yield func(sink.Object, error) bool) {
-		if err := s.check(); err != nil {
+		if err := s.check("List"); err != nil {
 			yield(sink.Object{}, err)
 			return
 		}
@@ -269,7 +290,7 @@ func (s *Sink) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.check(); err != nil {
+	if err := s.check("Delete"); err != nil {
 		return err
 	}
 	if err := sink.ValidateKey(key); err != nil {
@@ -304,7 +325,7 @@ func (s *Sink) AtomicIfNotExists() bool { return true }
 // or lost its lease. ID is the writer's ("mem-write-N").
 func (s *Sink) Abandoned(ctx context.Context, prefix string) iter.Seq2[sink.Abandoned, error] {
 	return func(yield func(sink.Abandoned, error) bool) {
-		if err := s.check(); err != nil {
+		if err := s.check("Abandoned"); err != nil {
 			yield(sink.Abandoned{}, err)
 			return
 		}
@@ -335,7 +356,7 @@ func (s *Sink) Sweep(ctx context.Context, a sink.Abandoned) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.check(); err != nil {
+	if err := s.check("Sweep"); err != nil {
 		return err
 	}
 	s.st.mu.Lock()

@@ -22,6 +22,14 @@ func (h *harness) Close() {
 	}
 }
 
+// MakeNonexistentSink is a handle to a store that does not exist.
+func (h *harness) MakeNonexistentSink(context.Context) (sink.Sink, error) {
+	return memsink.Absent(h.name + "-absent"), nil
+}
+
+// memsink has no credentials, so no DeniedMaker.
+var _ sinktest.NonexistentMaker = (*harness)(nil)
+
 func TestConformance(t *testing.T) {
 	sinktest.RunConformanceTests(t, func(context.Context, *testing.T) (sinktest.Harness, error) {
 		return &harness{name: memsink.New("").Name()}, nil
@@ -137,5 +145,47 @@ func TestClosedHandle(t *testing.T) {
 	}
 	if _, err := other.NewReader(ctx, "pending"); !errors.Is(err, sink.ErrNotExist) {
 		t.Errorf("NewReader(pending) = %v, want ErrNotExist", err)
+	}
+}
+
+// TestAbsent: an Absent handle fails every operation with ErrNoSuchBucket
+// and an OpError naming the store and the method, creates no store, and
+// leaves a store of the same name alone.
+func TestAbsent(t *testing.T) {
+	ctx := t.Context()
+	present := memsink.New("absent-test")
+	if err := sink.WriteObject(ctx, present, "k", []byte("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"absent-test", "absent-test-never-made"} {
+		s := memsink.Absent(name)
+		check := func(op string, err error) {
+			t.Helper()
+			var oe *sink.OpError
+			if !errors.Is(err, sink.ErrNoSuchBucket) || !errors.As(err, &oe) || oe.Location != name || oe.Op != op || oe.Code != "NoSuchStore" {
+				t.Errorf("%s on Absent(%q) = %#v, want ErrNoSuchBucket with OpError{%q, %q, NoSuchStore}", op, name, err, name, op)
+			}
+		}
+		_, err := s.NewWriter(ctx, "k", nil)
+		check("NewWriter", err)
+		_, err = s.NewReader(ctx, "k")
+		check("NewReader", err)
+		for _, err := range s.List(ctx, "") {
+			check("List", err)
+		}
+		check("Delete", s.Delete(ctx, "k"))
+		for _, err := range s.Abandoned(ctx, "") {
+			check("Abandoned", err)
+		}
+		check("Sweep", s.Sweep(ctx, sink.Abandoned{Key: "k", ID: "mem-write-1"}))
+		if s.Location() != "mem://"+name {
+			t.Errorf("Location = %q", s.Location())
+		}
+	}
+	if _, ok := memsink.Lookup("absent-test-never-made"); ok {
+		t.Error("Absent made the store")
+	}
+	if b, ok := present.Bytes("k"); !ok || string(b) != "x" {
+		t.Errorf("the present store of the same name changed: %q, %v", b, ok)
 	}
 }

@@ -55,21 +55,22 @@ func TestCheck(t *testing.T) {
 		return "http://" + addr
 	}()
 	for _, c := range []struct {
-		name   string
-		bucket string
-		tweak  func(*s3sink.ClientOptions)
-		want   classification
-		code   string
+		name    string
+		bucket  string
+		tweak   func(*s3sink.ClientOptions)
+		want    classification
+		code    string
+		failure error
 	}{
-		{"MissingBucket", "snapexport-no-such-bucket", nil, classification{notFound: true}, "NoSuchBucket"},
+		{"MissingBucket", "snapexport-no-such-bucket", nil, classification{notFound: true}, "NoSuchBucket", sink.ErrNoSuchBucket},
 		{"WrongSecret", bucket, func(o *s3sink.ClientOptions) {
 			o.Credentials = credentials.NewStaticCredentialsProvider(srv.AccessKey, "wrong-secret", "")
-		}, classification{denied: true}, "SignatureDoesNotMatch"},
+		}, classification{denied: true}, "SignatureDoesNotMatch", sink.ErrAccessDenied},
 		{"UnknownAccessKey", bucket, func(o *s3sink.ClientOptions) {
 			o.Credentials = credentials.NewStaticCredentialsProvider("AKIDUNKNOWN", "whatever", "")
-		}, classification{denied: true}, ""},
-		{"WrongRegion", bucket, func(o *s3sink.ClientOptions) { o.Region = "eu-west-1" }, classification{wrongRegion: true}, "AuthorizationHeaderMalformed"},
-		{"RefusedEndpoint", bucket, func(o *s3sink.ClientOptions) { o.Endpoint = closedPort }, classification{}, ""},
+		}, classification{denied: true}, "", sink.ErrAccessDenied},
+		{"WrongRegion", bucket, func(o *s3sink.ClientOptions) { o.Region = "eu-west-1" }, classification{wrongRegion: true}, "AuthorizationHeaderMalformed", sink.ErrWrongRegion},
+		{"RefusedEndpoint", bucket, func(o *s3sink.ClientOptions) { o.Endpoint = closedPort }, classification{}, "", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := open(t, c.bucket, c.tweak).Check(ctx)
@@ -89,6 +90,7 @@ func TestCheck(t *testing.T) {
 			if be.S3Action() != "s3:ListBucket" {
 				t.Errorf("S3Action = %q, want s3:ListBucket", be.S3Action())
 			}
+			wantFailure(t, err, c.failure, c.bucket, "s3:ListBucket", be.Code)
 			// The core matches without importing this package.
 			var f interface {
 				S3Bucket() string
@@ -123,6 +125,7 @@ func TestCheck(t *testing.T) {
 		if !strings.Contains(err.Error(), "ap-southeast-2") {
 			t.Errorf("error %q does not name the bucket's region", err)
 		}
+		wantFailure(t, err, sink.ErrWrongRegion, bucket, "s3:ListBucket", "WrongRegion")
 	})
 }
 
@@ -141,6 +144,7 @@ func TestMissingBucketWrites(t *testing.T) {
 		if !errors.As(err, &be) || !be.BucketNotFound() || be.Key != "a/b" {
 			t.Errorf("%d bytes to a missing bucket: %v, want BucketNotFound", n, err)
 		}
+		wantFailure(t, err, sink.ErrNoSuchBucket, "snapexport-no-such-bucket", "s3:PutObject", "NoSuchBucket")
 	}
 	if _, err := s.NewReader(ctx, "a/b"); errors.Is(err, sink.ErrNotExist) {
 		t.Errorf("NewReader in a missing bucket = %v: a missing bucket is not a missing object", err)

@@ -138,8 +138,13 @@
 // request is a [*BucketError] naming the bucket, key and S3 operation; its
 // methods classify it as the RDS failure causes need (BucketNotFound,
 // WrongRegion, AccessDenied with S3Action, KMSKeyNotAccessible,
-// RoleNotAssumable), and the SDK's smithy.APIError stays reachable with
-// errors.As. Missing objects wrap sink.ErrNotExist.
+// RoleNotAssumable), and each of those matches one of package sink's store
+// failure sentinels with errors.Is (sink.ErrRoleNotAssumable,
+// ErrKMSKeyUnusable, ErrWrongRegion, ErrNoSuchBucket, ErrAccessDenied, in
+// that precedence: [BucketError.Failure]) and gives a *sink.OpError with
+// errors.As (bucket, IAM action, store code), so callers need not import
+// this package. The SDK's smithy.APIError stays reachable with errors.As.
+// Missing objects wrap sink.ErrNotExist.
 //
 // # Keys
 //

@@ -19,20 +19,15 @@ import (
 // [sink.ErrNotExist], a refused IfNotExists write [sink.ErrExist].
 //
 // The methods classify the failure the way RDS reports it (§8.1 of the
-// reference), so that a caller which cannot import this package (the
-// exporter core imports no AWS code) can match it with errors.As on an
-// interface:
+// reference). A caller which cannot import this package (the exporter core
+// imports no AWS code) matches the same classification through package
+// sink: errors.Is finds the sentinel [BucketError.Failure] names
+// ([sink.ErrNoSuchBucket], [sink.ErrAccessDenied], ...), and errors.As
+// finds a *[sink.OpError] with the bucket (Location), the IAM action
+// (Op, as S3Action gives it) and the store's code (Code):
 //
-//	var f interface {
-//		S3Bucket() string
-//		S3Action() string
-//		BucketNotFound() bool
-//		WrongRegion() bool
-//		AccessDenied() bool
-//		KMSKeyNotAccessible() bool
-//		RoleNotAssumable() bool
-//	}
-//	if errors.As(err, &f) && f.BucketNotFound() { ... }
+//	var op *sink.OpError
+//	if errors.Is(err, sink.ErrNoSuchBucket) && errors.As(err, &op) { ... op.Location ... }
 type BucketError struct {
 	// Bucket is the bucket name.
 	Bucket string
@@ -75,10 +70,15 @@ func (e *BucketError) Error() string {
 	return fmt.Sprintf("s3sink: %s %q: %v", e.Op, loc, e.Err)
 }
 
-// Unwrap gives the SDK error and, where one applies, sink.ErrNotExist or
-// sink.ErrExist.
+// Unwrap gives the SDK error; a *[sink.OpError] naming the bucket, the IAM
+// action (S3Action) and the store's code, which wraps the one store failure
+// sentinel that applies (see [BucketError.Failure]); and, where one
+// applies, sink.ErrNotExist or sink.ErrExist. The OpError is a view of e,
+// so that a caller that imports no driver matches on errors.Is and
+// errors.As while the message stays e's.
 func (e *BucketError) Unwrap() []error {
-	out := make([]error, 0, 2)
+	out := make([]error, 0, 3)
+	out = append(out, &sink.OpError{Location: e.Bucket, Op: e.S3Action(), Code: e.Code, Err: e.Failure()})
 	if e.sentinel != nil {
 		out = append(out, e.sentinel)
 	}
@@ -176,6 +176,29 @@ func (e *BucketError) KMSKeyNotAccessible() bool {
 // AssumeRole (ClientOptions.RoleARN) failed: the role does not exist, or the
 // caller may not assume it.
 func (e *BucketError) RoleNotAssumable() bool { return e.role }
+
+// Failure is the store failure sentinel of package sink that e matches
+// with errors.Is, nil for none. Where the classifications overlap, the
+// first that applies wins, in the order the exporter reports them:
+// RoleNotAssumable ([sink.ErrRoleNotAssumable]; AccessDenied is true too),
+// KMSKeyNotAccessible ([sink.ErrKMSKeyUnusable]), WrongRegion
+// ([sink.ErrWrongRegion]), BucketNotFound ([sink.ErrNoSuchBucket]),
+// AccessDenied ([sink.ErrAccessDenied]).
+func (e *BucketError) Failure() error {
+	switch {
+	case e.RoleNotAssumable():
+		return sink.ErrRoleNotAssumable
+	case e.KMSKeyNotAccessible():
+		return sink.ErrKMSKeyUnusable
+	case e.WrongRegion():
+		return sink.ErrWrongRegion
+	case e.BucketNotFound():
+		return sink.ErrNoSuchBucket
+	case e.AccessDenied():
+		return sink.ErrAccessDenied
+	}
+	return nil
+}
 
 // newBucketError classifies an SDK error.
 func newBucketError(op, bucket, key, clientRegion string, err error) *BucketError {

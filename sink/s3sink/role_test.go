@@ -157,6 +157,8 @@ func TestAssumeRoleRefused(t *testing.T) {
 	if !errors.As(err, &be) || !be.RoleNotAssumable() || !be.AccessDenied() || be.BucketNotFound() {
 		t.Fatalf("Check with a refused AssumeRole = %v, want a *BucketError with RoleNotAssumable", err)
 	}
+	// One sentinel: the role, though AccessDenied is true too.
+	wantFailure(t, err, sink.ErrRoleNotAssumable, e.bucket, "s3:ListBucket", "")
 	if !strings.Contains(err.Error(), roleARN) {
 		t.Errorf("error %q does not name the role", err)
 	}

@@ -405,14 +405,6 @@ func (s *Sink) Sweep(ctx context.Context, a sink.Abandoned) error {
 	return nil
 }
 
-// getPart returns a part buffer of capacity PartSize.
-func (s *Sink) getPart() []byte {
-	if b, ok := s.partPool.Get().(*[]byte); ok {
-		return (*b)[:0]
-	}
-	return make([]byte, 0, s.opts.PartSize)
-}
-
 // putPart keeps a full-size buffer for the next writer.
 func (s *Sink) putPart(b []byte) {
 	if int64(cap(b)) == s.opts.PartSize {

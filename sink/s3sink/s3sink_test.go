@@ -2,7 +2,9 @@ package s3sink_test
 
 import (
 	"context"
+	"crypto/rand"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,8 +44,33 @@ func newClient(t testing.TB, o *s3sink.ClientOptions) *s3.Client {
 
 type harness struct {
 	client *s3.Client
+	denied *s3.Client // signs with a wrong secret key
 	bucket string
 	opts   s3sink.Options
+}
+
+// MakeNonexistentSink opens a sink on a bucket that was never created.
+func (h *harness) MakeNonexistentSink(ctx context.Context) (sink.Sink, error) {
+	return s3sink.Open(ctx, h.client, "snapexport-missing-"+strings.ToLower(rand.Text()), &h.opts)
+}
+
+// MakeDeniedSink opens a sink on the bucket through a client whose secret
+// key is wrong: the store refuses every request (SignatureDoesNotMatch).
+func (h *harness) MakeDeniedSink(ctx context.Context) (sink.Sink, bool, error) {
+	s, err := s3sink.Open(ctx, h.denied, h.bucket, &h.opts)
+	return s, true, err
+}
+
+var (
+	_ sinktest.NonexistentMaker = (*harness)(nil)
+	_ sinktest.DeniedMaker      = (*harness)(nil)
+)
+
+// deniedClient signs with srv's access key and a wrong secret key.
+func deniedClient(t testing.TB, srv testenv.S3Server, o *s3sink.ClientOptions) *s3.Client {
+	d := *o
+	d.Credentials = credentials.NewStaticCredentialsProvider(srv.AccessKey, "wrong-"+rand.Text(), "")
+	return newClient(t, &d)
 }
 
 func (h *harness) MakeSink(ctx context.Context) (sink.Sink, error) {
@@ -71,9 +98,10 @@ var _ sinktest.LeftoverLister = (*harness)(nil)
 func TestConformance(t *testing.T) {
 	srv := testenv.S3(t)
 	bucket := srv.NewBucket(t)
-	client := newClient(t, clientOptions(srv, ""))
+	o := clientOptions(srv, "")
+	client, denied := newClient(t, o), deniedClient(t, srv, o)
 	sinktest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (sinktest.Harness, error) {
-		return &harness{client: client, bucket: bucket}, nil
+		return &harness{client: client, denied: denied, bucket: bucket}, nil
 	})
 }
 
@@ -84,9 +112,9 @@ func TestConformancePrefixSmallParts(t *testing.T) {
 	bucket := srv.NewBucket(t)
 	o := clientOptions(srv, "")
 	o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-	client := newClient(t, o)
+	client, denied := newClient(t, o), deniedClient(t, srv, o)
 	sinktest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (sinktest.Harness, error) {
-		return &harness{client: client, bucket: bucket, opts: s3sink.Options{Prefix: "some/prefix", PartSize: s3sink.MinPartSize, Concurrency: 1}}, nil
+		return &harness{client: client, denied: denied, bucket: bucket, opts: s3sink.Options{Prefix: "some/prefix", PartSize: s3sink.MinPartSize, Concurrency: 1}}, nil
 	})
 }
 

@@ -122,6 +122,7 @@ func TestKMSKeyRejected(t *testing.T) {
 			if !errors.As(err, &be) || !be.KMSKeyNotAccessible() || be.AccessDenied() || be.S3Bucket() != e.bucket || be.S3Action() != "s3:PutObject" {
 				t.Fatalf("write with a rejected KMS key = %v, want a *BucketError with KMSKeyNotAccessible", err)
 			}
+			wantFailure(t, err, sink.ErrKMSKeyUnusable, e.bucket, "s3:PutObject", c.code)
 			e.wantNothing("obj")
 		})
 	}

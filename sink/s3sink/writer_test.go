@@ -336,6 +336,7 @@ func TestAbort(t *testing.T) {
 		if !errors.As(err, &be) || be.Op != "UploadPart" || !be.AccessDenied() || be.Key != "obj" {
 			t.Fatalf("Close = %v (Write: %v), want a *BucketError for UploadPart, AccessDenied", err, werr)
 		}
+		wantFailure(t, err, sink.ErrAccessDenied, e.bucket, "s3:PutObject", "AccessDenied")
 		var ae smithy.APIError
 		if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
 			t.Errorf("the SDK's APIError is not reachable: %v", err)

@@ -44,6 +44,18 @@
 // or directory other tests use at the same time. The suite never lists
 // outside "sinktest-<random>/".
 //
+// # Store failures
+//
+// A harness that can make a sink whose destination does not exist
+// implements [NonexistentMaker] (gocloud drivertest's
+// MakeNonexistentBucket); one that can make a sink the store refuses for
+// permissions implements [DeniedMaker]. The suite then checks that the
+// operations fail with [sink.ErrNoSuchBucket] or [sink.ErrAccessDenied]
+// respectively, match no other store failure sentinel, and give a
+// *sink.OpError naming the destination (bucket, root directory, store
+// name) and the operation, which is what the exporter's failure causes are
+// made of. The subtests skip for a harness that implements neither.
+//
 // # Leftovers
 //
 // "Nothing left behind" cannot be seen through the Sink interface: temp files

@@ -91,6 +91,10 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		t.Run("OnlyUnderPrefix", r.wrap(testSweepOnlyUnderPrefix))
 	})
 	t.Run("SinkCloseAbortsWriters", r.wrap(testSinkCloseAborts))
+	t.Run("StoreFailures", func(t *testing.T) {
+		t.Run("Nonexistent", r.wrap(testNonexistent))
+		t.Run("AccessDenied", r.wrap(testDenied))
+	})
 }
 
 type runner struct {

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/snapexport/snapexport/partition"
+	"github.com/snapexport/snapexport/plan"
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/typemap"
 )
@@ -26,7 +26,7 @@ func TestEvenBounds(t *testing.T) {
 // keys of all parts together.
 func partSizes(t *testing.T, snap *Snapshot, tb source.Table, workers int) ([]int, []int64) {
 	t.Helper()
-	parts, err := partition.Plan(context.Background(), snap, tb, partition.Options{Workers: workers, MinSplitBytes: 1, TargetPartBytes: 1 << 40})
+	parts, err := plan.Table(context.Background(), snap, tb, plan.Options{Workers: workers, MinSplitBytes: 1, TargetPartBytes: 1 << 40})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestKeyQuantilesCompositeAndNullable(t *testing.T) {
 		if tb.Key == nil || tb.Key.Column != "a" || !tb.Key.Integer {
 			t.Fatalf("%s: key %+v, want the integer column a", name, tb.Key)
 		}
-		parts, err := partition.Plan(context.Background(), snap, tb, partition.Options{Workers: 4, MinSplitBytes: 1, TargetPartBytes: 1 << 40})
+		parts, err := plan.Table(context.Background(), snap, tb, plan.Options{Workers: 4, MinSplitBytes: 1, TargetPartBytes: 1 << 40})
 		if err != nil || len(parts) < 3 {
 			t.Fatalf("%s: %d parts, %v", name, len(parts), err)
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/snapexport/snapexport/partition"
+	"github.com/snapexport/snapexport/plan"
 	"github.com/snapexport/snapexport/source"
 	"github.com/snapexport/snapexport/typemap"
 )
@@ -360,12 +360,12 @@ func TestKeyBoundariesEstimates(t *testing.T) {
 		if est == 20000 {
 			// As the exporter would: the planner cuts the table.
 			tb.EstimatedBytes = 1 << 30
-			plan, err := partition.Plan(ctx, snap, tb, partition.Options{Workers: 8, MinSplitBytes: 1, TargetPartBytes: 1 << 40})
-			if err != nil || len(plan) != len(bounds)+1 {
-				t.Fatalf("plan of %d parts, %v; want %d", len(plan), err, len(bounds)+1)
+			parts, err := plan.Table(ctx, snap, tb, plan.Options{Workers: 8, MinSplitBytes: 1, TargetPartBytes: 1 << 40})
+			if err != nil || len(parts) != len(bounds)+1 {
+				t.Fatalf("plan of %d parts, %v; want %d", len(parts), err, len(bounds)+1)
 			}
 			ranges = ranges[:0]
-			for j, p := range plan {
+			for j, p := range parts {
 				if p.Range == nil || p.Batch != 1 || p.Index != j {
 					t.Fatalf("part %+v", p)
 				}

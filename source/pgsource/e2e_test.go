@@ -327,13 +327,13 @@ func sameValue(got any, want *string, kind typemap.Kind) error {
 
 // startExport starts a task exporting one schema of the test database to a
 // fresh directory.
-func startExport(t *testing.T, ctx context.Context, exp snapexport.Exporter, schema string, concurrency int) (snapexport.Task, string, string) {
+func startExport(t *testing.T, ctx context.Context, exp *snapexport.Exporter, schema string, concurrency int) (*snapexport.Task, string, string) {
 	t.Helper()
 	return startExportOpts(t, ctx, exp, schema, snapexport.TaskOptions{Concurrency: concurrency})
 }
 
 // startExportOpts is startExport with any task options.
-func startExportOpts(t *testing.T, ctx context.Context, exp snapexport.Exporter, schema string, opts snapexport.TaskOptions) (snapexport.Task, string, string) {
+func startExportOpts(t *testing.T, ctx context.Context, exp *snapexport.Exporter, schema string, opts snapexport.TaskOptions) (*snapexport.Task, string, string) {
 	t.Helper()
 	out := t.TempDir()
 	id := "pg-e2e-" + randomSuffix()
@@ -523,7 +523,7 @@ func checkDigest(t *testing.T, db *duckcheck.DB, pool *pgxpool.Pool, table strin
 
 // newExporter returns an exporter and a context of five minutes for one
 // test; both end when the test does.
-func newExporter(t *testing.T) (snapexport.Exporter, context.Context) {
+func newExporter(t *testing.T) (*snapexport.Exporter, context.Context) {
 	t.Helper()
 	exp, err := snapexport.New(snapexport.Config{})
 	if err != nil {

@@ -1,4 +1,4 @@
-package snapexport
+package engine
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package partition_test
+package plan_test
 
 import (
 	"context"
@@ -11,12 +11,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/snapexport/snapexport/partition"
+	"github.com/snapexport/snapexport/plan"
 	"github.com/snapexport/snapexport/source"
 )
 
 // sampler answers KeyQuantiles from an in-memory list of keys, exactly.
+// The fakes are snapshots with only the optional methods the planner
+// looks for; the embedded interface is never called.
 type sampler struct {
+	source.Snapshot
 	keys   []int64 // sorted, non-NULL
 	blocks bool
 }
@@ -37,7 +40,7 @@ func table(rows, bytes int64) source.Table {
 }
 
 // in reports whether key k falls in the part's range.
-func in(p partition.Part, k *int64) bool {
+func in(p plan.Part, k *int64) bool {
 	r := p.Range
 	if r == nil {
 		return true
@@ -49,7 +52,7 @@ func in(p partition.Part, k *int64) bool {
 }
 
 // assertTiles checks that every key (and NULL) falls in exactly one part.
-func assertTiles(t *testing.T, parts []partition.Part, keys []int64) []int {
+func assertTiles(t *testing.T, parts []plan.Part, keys []int64) []int {
 	t.Helper()
 	counts := make([]int, len(parts))
 	for i := range keys {
@@ -84,7 +87,7 @@ func TestSkewedKeyGivesEvenParts(t *testing.T) {
 	}
 	slices.Sort(keys)
 	require.Equal(t, 100000, len(slices.Compact(slices.Clone(keys))), "keys are unique")
-	parts, err := partition.Plan(context.Background(), sampler{keys: keys}, table(int64(len(keys)), 1<<30), partition.Options{Workers: 2, TargetPartBytes: 64 << 20})
+	parts, err := plan.Table(context.Background(), sampler{keys: keys}, table(int64(len(keys)), 1<<30), plan.Options{Workers: 2, TargetPartBytes: 64 << 20})
 	require.NoError(t, err)
 	require.Greater(t, len(parts), 4)
 	counts := assertTiles(t, parts, keys)
@@ -105,7 +108,7 @@ func TestExtremeAndNegativeKeys(t *testing.T) {
 	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	parts, err := partition.Plan(context.Background(), sampler{keys: keys}, table(int64(len(keys)), 1<<30), partition.Options{Workers: 4})
+	parts, err := plan.Table(context.Background(), sampler{keys: keys}, table(int64(len(keys)), 1<<30), plan.Options{Workers: 4})
 	require.NoError(t, err)
 	require.Greater(t, len(parts), 1)
 	assertTiles(t, parts, keys)
@@ -115,14 +118,14 @@ func TestExtremeAndNegativeKeys(t *testing.T) {
 
 func TestRepeatedBoundariesAreMerged(t *testing.T) {
 	keys := make([]int64, 1000) // statistics of a constant column
-	parts, err := partition.Plan(context.Background(), sampler{keys: keys}, table(1000, 1<<30), partition.Options{Workers: 4})
+	parts, err := plan.Table(context.Background(), sampler{keys: keys}, table(1000, 1<<30), plan.Options{Workers: 4})
 	require.NoError(t, err)
 	assertTiles(t, parts, keys)
 	assert.LessOrEqual(t, len(parts), 2)
 }
 
 func TestSmallTableIsOnePart(t *testing.T) {
-	parts, err := partition.Plan(context.Background(), sampler{keys: []int64{1, 2, 3}}, table(3, 100), partition.Options{Workers: 8})
+	parts, err := plan.Table(context.Background(), sampler{keys: []int64{1, 2, 3}}, table(3, 100), plan.Options{Workers: 8})
 	require.NoError(t, err)
 	require.Len(t, parts, 1)
 	assert.Nil(t, parts[0].Range)
@@ -134,19 +137,19 @@ func TestPartCountFollowsSize(t *testing.T) {
 	for i := range keys {
 		keys[i] = int64(i)
 	}
-	small, _ := partition.Plan(context.Background(), sampler{keys: keys}, table(100000, 100<<20), partition.Options{Workers: 1, TargetPartBytes: 10 << 20})
-	big, _ := partition.Plan(context.Background(), sampler{keys: keys}, table(100000, 1000<<20), partition.Options{Workers: 1, TargetPartBytes: 10 << 20})
+	small, _ := plan.Table(context.Background(), sampler{keys: keys}, table(100000, 100<<20), plan.Options{Workers: 1, TargetPartBytes: 10 << 20})
+	big, _ := plan.Table(context.Background(), sampler{keys: keys}, table(100000, 1000<<20), plan.Options{Workers: 1, TargetPartBytes: 10 << 20})
 	assert.Len(t, small, 10)
 	assert.Len(t, big, 100)
-	busy, _ := partition.Plan(context.Background(), sampler{keys: keys}, table(100000, 20<<20), partition.Options{Workers: 4, TargetPartBytes: 16 << 20})
+	busy, _ := plan.Table(context.Background(), sampler{keys: keys}, table(100000, 20<<20), plan.Options{Workers: 4, TargetPartBytes: 16 << 20})
 	assert.Len(t, busy, 4, "a table that is split keeps every worker busy")
-	whole, _ := partition.Plan(context.Background(), sampler{keys: keys}, table(100000, 100<<20), partition.Options{Workers: 4})
+	whole, _ := plan.Table(context.Background(), sampler{keys: keys}, table(100000, 100<<20), plan.Options{Workers: 4})
 	assert.Len(t, whole, 1, "a table under the target size is one sequential scan")
 }
 
 func TestKeylessTables(t *testing.T) {
 	tb := source.Table{Name: "heap", EstimatedRows: 1e6, EstimatedBytes: 1 << 30, Pages: 131072}
-	parts, err := partition.Plan(context.Background(), sampler{blocks: true}, tb, partition.Options{Workers: 2})
+	parts, err := plan.Table(context.Background(), sampler{blocks: true}, tb, plan.Options{Workers: 2})
 	require.NoError(t, err)
 	require.Equal(t, 2, len(parts)) // 1 GiB in 512 MiB parts
 	var next uint32
@@ -160,7 +163,7 @@ func TestKeylessTables(t *testing.T) {
 		}
 	}
 	// Without page scans, one part whose files roll into batches 1, 2, ….
-	parts, err = partition.Plan(context.Background(), sampler{}, tb, partition.Options{Workers: 2})
+	parts, err = plan.Table(context.Background(), sampler{}, tb, plan.Options{Workers: 2})
 	require.NoError(t, err)
 	require.Len(t, parts, 1)
 	assert.True(t, parts[0].RollBatches)
@@ -169,19 +172,20 @@ func TestKeylessTables(t *testing.T) {
 func TestDeclarativePartitions(t *testing.T) {
 	tb := table(300, 1<<30)
 	tb.Partitions = []string{"p2023", "p2024", "p2025"}
-	parts, err := partition.Plan(context.Background(), sampler{}, tb, partition.Options{})
+	parts, err := plan.Table(context.Background(), sampler{}, tb, plan.Options{})
 	require.NoError(t, err)
 	require.Len(t, parts, 3)
 	for i, p := range parts {
 		assert.Equal(t, i+1, p.Batch)
 		assert.Equal(t, 0, p.Index)
-		assert.Equal(t, tb.Partitions[i], p.Partition)
+		assert.Equal(t, tb.Partitions[i], p.TablePartition)
 	}
 }
 
 // textSampler answers KeyBoundaries from sorted string keys, as a driver
 // does: values of the column in its own order.
 type textSampler struct {
+	source.Snapshot
 	keys   []string // sorted in the "collation" (here: byte order)
 	blocks bool
 }
@@ -206,7 +210,7 @@ func TestStringKeyRanges(t *testing.T) {
 	// A repeated boundary and the empty value must not make empty or
 	// overlapping ranges.
 	s := textSampler{keys: keys}
-	parts, err := partition.Plan(context.Background(), s, tb, partition.Options{TargetPartBytes: 512 << 20, Workers: 2})
+	parts, err := plan.Table(context.Background(), s, tb, plan.Options{TargetPartBytes: 512 << 20, Workers: 2})
 	require.NoError(t, err)
 	require.Len(t, parts, 8)
 	counts := make([]int, len(parts))
@@ -230,7 +234,7 @@ func TestStringKeyRanges(t *testing.T) {
 	}
 
 	dup := textSampler{keys: []string{"", "", "a", "a", "b", "b"}}
-	parts, err = partition.Plan(context.Background(), dup, tb, partition.Options{TargetPartBytes: 1 << 30, Workers: 6})
+	parts, err = plan.Table(context.Background(), dup, tb, plan.Options{TargetPartBytes: 1 << 30, Workers: 6})
 	require.NoError(t, err)
 	require.Len(t, parts, 3, "boundaries a, b: the empty value and repeats dropped")
 	assert.Equal(t, []byte("a"), parts[0].Range.UpperBytes)
@@ -244,7 +248,7 @@ func TestKeyThatWillNotSplitFallsBackToPages(t *testing.T) {
 	tb := table(1000, 4<<30)
 	tb.Pages = 100
 	// No boundary (statistics missing): the pages still split.
-	parts, err := partition.Plan(context.Background(), noBoundaries{}, tb, partition.Options{Workers: 2})
+	parts, err := plan.Table(context.Background(), noBoundaries{}, tb, plan.Options{Workers: 2})
 	require.NoError(t, err)
 	require.Len(t, parts, 8)
 	for _, p := range parts {
@@ -253,13 +257,13 @@ func TestKeyThatWillNotSplitFallsBackToPages(t *testing.T) {
 	}
 	// A string key on a driver that cannot sample it: pages.
 	tb.Key = &source.Key{Column: "name"}
-	parts, err = partition.Plan(context.Background(), sampler{blocks: true}, tb, partition.Options{Workers: 2})
+	parts, err = plan.Table(context.Background(), sampler{blocks: true}, tb, plan.Options{Workers: 2})
 	require.NoError(t, err)
 	require.Len(t, parts, 8)
 	assert.NotNil(t, parts[0].Blocks)
 }
 
-type noBoundaries struct{}
+type noBoundaries struct{ source.Snapshot }
 
 func (noBoundaries) KeyQuantiles(context.Context, source.Table, string, int) ([]int64, error) {
 	return nil, nil

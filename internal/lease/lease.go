@@ -1,4 +1,9 @@
-package snapexport
+// Package lease is a run's ownership of its export task (fencing): the
+// generation it claimed, the fence it passes before every publish and
+// every record write, and the write-ahead journal of the keys it may
+// publish. The protocol is below; the root package's doc.go tells users
+// what it guarantees.
+package lease
 
 import (
 	"context"
@@ -6,13 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/snapexport/snapexport/internal/layout"
 	"github.com/snapexport/snapexport/sink"
 )
 
@@ -36,10 +40,10 @@ import (
 // lease).
 //
 // Before every publish of a data file (the writer's Close) and every record
-// write, the owner fences itself: it fails with errLeaseLost when lease g+1
+// write, the owner fences itself: it fails with ErrLost when lease g+1
 // exists (another process took the task over), and when its own last
 // successful record write started longer ago than the lease duration
-// (staleAfter heartbeat intervals, on the monotonic clock: what a reader
+// (StaleAfter heartbeat intervals, on the monotonic clock: what a reader
 // needs to declare the task stale) it claims g+1 itself first, so that a
 // process that took over can no longer claim it. A stalled process that
 // wakes up thus either finds the newer lease and publishes nothing more, or
@@ -58,9 +62,9 @@ import (
 // final sweep did not see, or overwrite the record once. A reader that
 // must be sure compares the record's generation with the highest lease.
 
-// errLeaseLost is wrapped by the error of a run that lost its task to a
+// ErrLost is wrapped by the error of a run that lost its task to a
 // newer generation.
-var errLeaseLost = errors.New("snapexport: another process took over this export")
+var ErrLost = errors.New("snapexport: another process took over this export")
 
 // leaseInfo is the content of a lease object.
 type leaseInfo struct {
@@ -81,19 +85,10 @@ type journal struct {
 	Keys       []string `json:"keys"`
 }
 
-func (l layout) leasePrefix() string       { return l.root() + "/lease_" + l.id + "_" }
-func (l layout) leaseKey(gen int) string   { return fmt.Sprintf("%s%d.json", l.leasePrefix(), gen) }
-func (l layout) journalPrefix() string     { return l.root() + "/journal_" + l.id + "_" }
-func (l layout) journalKey(gen int) string { return fmt.Sprintf("%s%d.json", l.journalPrefix(), gen) }
-func generationOf(key, prefix string) (int, bool) {
-	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(key, prefix), ".json"))
-	return n, err == nil && n > 0 && strings.HasPrefix(key, prefix)
-}
-
-// lease is a run's ownership of its task.
-type lease struct {
+// Lease is a run's ownership of its task.
+type Lease struct {
 	sink     sink.Sink
-	layout   layout
+	layout   layout.Layout
 	runID    string
 	duration time.Duration
 
@@ -107,30 +102,30 @@ type lease struct {
 	keys      []string
 }
 
-func newLease(s sink.Sink, l layout, heartbeat time.Duration) *lease {
-	return &lease{sink: s, layout: l, runID: uuid.NewString(), duration: staleAfter * heartbeat}
+func New(s sink.Sink, l layout.Layout, heartbeat time.Duration) *Lease {
+	return &Lease{sink: s, layout: l, runID: uuid.NewString(), duration: StaleAfter * heartbeat}
 }
 
-// highestGeneration is the highest generation claimed in the destination,
+// Highest is the highest generation claimed in the destination,
 // 0 when none is.
-func highestGeneration(ctx context.Context, s sink.Sink, l layout) (int, error) {
+func Highest(ctx context.Context, s sink.Sink, l layout.Layout) (int, error) {
 	top := 0
-	for obj, err := range s.List(ctx, l.leasePrefix()) {
+	for obj, err := range s.List(ctx, l.LeasePrefix()) {
 		if err != nil {
 			return 0, err
 		}
-		if g, ok := generationOf(obj.Key, l.leasePrefix()); ok {
+		if g, ok := layout.GenerationOf(obj.Key, l.LeasePrefix()); ok {
 			top = max(top, g)
 		}
 	}
 	return top, nil
 }
 
-// liveUntil is when the lease of generation gen, claimed by another run,
+// LiveUntil is when the lease of generation gen, claimed by another run,
 // runs out: a run that renewed it recently is alive, and a resume must not
 // take the task over before then. The zero time when there is no lease.
-func liveUntil(ctx context.Context, s sink.Sink, l layout, gen int) (time.Time, error) {
-	b, err := sink.ReadObject(ctx, s, l.leaseKey(gen))
+func LiveUntil(ctx context.Context, s sink.Sink, l layout.Layout, gen int) (time.Time, error) {
+	b, err := sink.ReadObject(ctx, s, l.LeaseKey(gen))
 	if errors.Is(err, sink.ErrNotExist) || gen == 0 {
 		return time.Time{}, nil
 	}
@@ -144,11 +139,10 @@ func liveUntil(ctx context.Context, s sink.Sink, l layout, gen int) (time.Time, 
 	return li.ClaimTime.Add(time.Duration(li.LeaseSeconds * float64(time.Second))), nil
 }
 
-// claim takes generation gen; sink.ErrExist when another process has it.
-func (le *lease) claim(ctx context.Context, gen int) error {
+// Claim takes generation gen; sink.ErrExist when another process has it.
+func (le *Lease) Claim(ctx context.Context, gen int) error {
 	start := time.Now()
-	b, _ := json.Marshal(leaseInfo{ExportTaskIdentifier: le.layout.id, Generation: gen, RunID: le.runID, ClaimTime: start.UTC(), LeaseSeconds: le.duration.Seconds()})
-	if err := sink.WriteObject(ctx, le.sink, le.layout.leaseKey(gen), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true}); err != nil {
+	if err := le.create(ctx, gen, start); err != nil {
 		return err
 	}
 	le.mu.Lock()
@@ -157,14 +151,22 @@ func (le *lease) claim(ctx context.Context, gen int) error {
 	return nil
 }
 
-func (le *lease) generation() int {
+// create writes the lease of generation gen, claimed at start, with a
+// conditional create: sink.ErrExist when another process has it.
+func (le *Lease) create(ctx context.Context, gen int, start time.Time) error {
+	b, _ := json.Marshal(leaseInfo{ExportTaskIdentifier: le.layout.ID, Generation: gen, RunID: le.runID, ClaimTime: start.UTC(), LeaseSeconds: le.duration.Seconds()})
+	return sink.WriteObject(ctx, le.sink, le.layout.LeaseKey(gen), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true})
+}
+
+// Generation is the generation this run owns.
+func (le *Lease) Generation() int {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	return le.gen
 }
 
-// beat records that a record write that started at start succeeded.
-func (le *lease) beat(start time.Time) {
+// Beat records that a record write that started at start succeeded.
+func (le *Lease) Beat(start time.Time) {
 	le.mu.Lock()
 	if start.After(le.lastBeat) {
 		le.lastBeat = start
@@ -172,10 +174,10 @@ func (le *lease) beat(start time.Time) {
 	le.mu.Unlock()
 }
 
-// fence returns an error wrapping errLeaseLost when another process owns
+// Fence returns an error wrapping ErrLost when another process owns
 // the task now; see the protocol above. It renews an expired lease by
 // claiming the next generation.
-func (le *lease) fence(ctx context.Context) error {
+func (le *Lease) Fence(ctx context.Context) error {
 	le.mu.Lock()
 	err := le.fenceLocked(ctx)
 	renewed := le.renewed
@@ -188,18 +190,18 @@ func (le *lease) fence(ctx context.Context) error {
 	return err
 }
 
-func (le *lease) fenceLocked(ctx context.Context) error {
+func (le *Lease) fenceLocked(ctx context.Context) error {
 	if le.lost != nil {
 		return le.lost
 	}
 	next := le.gen + 1
-	_, err := sink.ReadObject(ctx, le.sink, le.layout.leaseKey(next))
+	_, err := sink.ReadObject(ctx, le.sink, le.layout.LeaseKey(next))
 	switch {
 	case err == nil:
 		le.lost = le.lostError(next)
 		return le.lost
 	case !errors.Is(err, sink.ErrNotExist):
-		return fmt.Errorf("snapexport: checking the task's lease %s: %w", le.layout.leaseKey(next), err)
+		return fmt.Errorf("snapexport: checking the task's lease %s: %w", le.layout.LeaseKey(next), err)
 	}
 	if time.Since(le.lastBeat) < le.duration {
 		return nil
@@ -208,62 +210,61 @@ func (le *lease) fenceLocked(ctx context.Context) error {
 	// the task stale: make sure nobody can take it over by taking the next
 	// generation first.
 	start := time.Now()
-	b, _ := json.Marshal(leaseInfo{ExportTaskIdentifier: le.layout.id, Generation: next, RunID: le.runID, ClaimTime: start.UTC(), LeaseSeconds: le.duration.Seconds()})
-	err = sink.WriteObject(ctx, le.sink, le.layout.leaseKey(next), b, &sink.WriterOptions{ContentType: "application/json", IfNotExists: true})
+	err = le.create(ctx, next, start)
 	switch {
 	case errors.Is(err, sink.ErrExist):
 		le.lost = le.lostError(next)
 		return le.lost
 	case err != nil:
-		return fmt.Errorf("snapexport: renewing the task's lease %s: %w", le.layout.leaseKey(next), err)
+		return fmt.Errorf("snapexport: renewing the task's lease %s: %w", le.layout.LeaseKey(next), err)
 	}
 	le.gen, le.lastBeat = next, start
 	le.renewed = true
 	return nil
 }
 
-// expiry is when the lease runs out unless a record write renews it.
-func (le *lease) expiry() time.Time {
+// Expiry is when the lease runs out unless a record write renews it.
+func (le *Lease) Expiry() time.Time {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	return le.lastBeat.Add(le.duration)
 }
 
-func (le *lease) lostError(next int) error {
+func (le *Lease) lostError(next int) error {
 	return fmt.Errorf("%w (generation %d, lease %s): this process (generation %d) stalled longer than the lease of %s or was declared stale, so it stops and publishes nothing more; follow the task with describe-export-tasks",
-		errLeaseLost, next, le.layout.leaseKey(next), next-1, le.duration)
+		ErrLost, next, le.layout.LeaseKey(next), next-1, le.duration)
 }
 
-// intend records key in the generation's journal before the file is
+// Intend records key in the generation's journal before the file is
 // opened, so a later owner can remove it if this run does not finish it.
-func (le *lease) intend(ctx context.Context, key string) error {
+func (le *Lease) Intend(ctx context.Context, key string) error {
 	le.journalMu.Lock()
 	le.keys = append(le.keys, key)
 	le.journalMu.Unlock()
 	return le.writeJournal(ctx)
 }
 
-func (le *lease) writeJournal(ctx context.Context) error {
+func (le *Lease) writeJournal(ctx context.Context) error {
 	le.journalMu.Lock()
 	defer le.journalMu.Unlock()
-	gen := le.generation()
+	gen := le.Generation()
 	b, _ := json.Marshal(journal{Generation: gen, RunID: le.runID, Keys: le.keys})
-	if err := sink.WriteObject(ctx, le.sink, le.layout.journalKey(gen), b, &sink.WriterOptions{ContentType: "application/json"}); err != nil {
-		return fmt.Errorf("snapexport: writing the task's journal %s: %w", le.layout.journalKey(gen), err)
+	if err := sink.WriteObject(ctx, le.sink, le.layout.JournalKey(gen), b, &sink.WriterOptions{ContentType: "application/json"}); err != nil {
+		return fmt.Errorf("snapexport: writing the task's journal %s: %w", le.layout.JournalKey(gen), err)
 	}
 	return nil
 }
 
-// olderKeys returns every key the journals of other runs of older
+// OlderKeys returns every key the journals of other runs of older
 // generations name, sorted and without duplicates.
-func (le *lease) olderKeys(ctx context.Context) ([]string, error) {
-	gen := le.generation()
+func (le *Lease) OlderKeys(ctx context.Context) ([]string, error) {
+	gen := le.Generation()
 	var keys []string
-	for obj, err := range le.sink.List(ctx, le.layout.journalPrefix()) {
+	for obj, err := range le.sink.List(ctx, le.layout.JournalPrefix()) {
 		if err != nil {
 			return nil, err
 		}
-		g, ok := generationOf(obj.Key, le.layout.journalPrefix())
+		g, ok := layout.GenerationOf(obj.Key, le.layout.JournalPrefix())
 		if !ok || g >= gen {
 			continue
 		}
@@ -286,3 +287,12 @@ func (le *lease) olderKeys(ctx context.Context) ([]string, error) {
 	slices.Sort(keys)
 	return slices.Compact(keys), nil
 }
+
+// RunID is the random identity of this run, recorded in its lease, journal
+// and record.
+func (le *Lease) RunID() string { return le.runID }
+
+// StaleAfter is how many heartbeat intervals may pass without a record
+// write before a reader reports a running task's process as gone, and so
+// how long a lease lasts.
+const StaleAfter = 3
