@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/snapexport/snapexport/internal/engine"
+	"github.com/snapexport/snapexport/internal/layout"
 )
 
 // PartKind is the River job kind of a part.
@@ -91,4 +92,10 @@ func Version() string {
 		}
 	}
 	return v
+}
+
+// specLayout is the key layout of a part's task (the lease and journal
+// keys the fence reads, the task's root).
+func specLayout(s engine.PartSpec) layout.Layout {
+	return layout.Layout{Prefix: s.Prefix, ID: s.TaskID, Codec: s.Writer.Codec}
 }

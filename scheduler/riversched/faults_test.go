@@ -26,7 +26,7 @@ import (
 // object of the part, as RunPart does with a data file, and returns its
 // key.
 func publishOne(ctx context.Context, env engine.PartEnv, spec engine.PartSpec) (string, error) {
-	key := spec.Layout.PartKey(spec.Dir, spec.Part.Batch, spec.Part.Index)
+	key := specLayout(spec).PartKey(spec.Dir, spec.Part.Batch, spec.Part.Index)
 	if err := env.Fence.Intend(ctx, key); err != nil {
 		return "", err
 	}
@@ -54,7 +54,7 @@ func TestCancelStopsWorkers(t *testing.T) {
 	queue, _ := queueDB(t)
 	db := sourceDB(t, 100)
 	s := openDir(t, t.TempDir())
-	coord := plan(t, openPG(t, db, ""), s, "cancel-"+randomSuffix(), 1, 100, 2)
+	coord := planParts(t, openPG(t, db, ""), s, "cancel-"+randomSuffix(), 1, 100, 2)
 	published := make(chan string, 2)
 	var stopped atomic.Int32
 	startWorker(t, WorkerConfig{Queue: queue, Source: openPG(t, db, ""), Sink: s, Concurrency: 2,
@@ -123,7 +123,7 @@ func TestRescuedWhileAlive(t *testing.T) {
 	db := sourceDB(t, rows)
 	dir := t.TempDir()
 	s := openDir(t, dir)
-	coord := plan(t, openPG(t, db, ""), s, "rescue-"+randomSuffix(), 1, rows, 1)
+	coord := planParts(t, openPG(t, db, ""), s, "rescue-"+randomSuffix(), 1, rows, 1)
 	first := make(chan string, 1)
 	resume := make(chan struct{})
 	secondFence := make(chan error, 1)
@@ -197,7 +197,7 @@ func TestKilledWorker(t *testing.T) {
 	db := sourceDB(t, rows)
 	dir := t.TempDir()
 	s := openDir(t, dir)
-	coord := plan(t, openPG(t, db, ""), s, "kill-"+randomSuffix(), 1, rows, 1)
+	coord := planParts(t, openPG(t, db, ""), s, "kill-"+randomSuffix(), 1, rows, 1)
 	sched, err := NewScheduler(context.Background(), SchedulerConfig{Queue: queue, Sink: s, Fingerprint: fingerprint(t, db)})
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +258,7 @@ func killedWorkerChild(t *testing.T) {
 				t.Error(err)
 			}
 			// A second file in flight when the kill comes.
-			key := spec.Layout.PartKey(spec.Dir, spec.Part.Batch, spec.Part.Index)
+			key := specLayout(spec).PartKey(spec.Dir, spec.Part.Batch, spec.Part.Index)
 			if err := env.Fence.Intend(ctx, key); err != nil {
 				t.Error(err)
 			}
@@ -311,7 +311,7 @@ func TestRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := openDir(t, t.TempDir())
-			coord := plan(t, openPG(t, db, ""), s, "refuse-"+randomSuffix(), 1, 10, 1)
+			coord := planParts(t, openPG(t, db, ""), s, "refuse-"+randomSuffix(), 1, 10, 1)
 			_, stop := startWorker(t, WorkerConfig{Queue: queue, Source: c.src, Sink: s, Version: c.ver})
 			defer stop()
 			sched, err := NewScheduler(context.Background(), SchedulerConfig{Queue: queue, Sink: s, Fingerprint: c.fp})

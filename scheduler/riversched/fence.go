@@ -88,7 +88,7 @@ type leaseRun struct {
 // generation and every newer lease was claimed by the same run (a lease
 // renewal): the task's records are the part's coordinator's.
 func checkLease(ctx context.Context, s sink.Sink, spec engine.PartSpec) error {
-	l := spec.Layout
+	l := specLayout(spec)
 	top := 0
 	for obj, err := range s.List(ctx, l.LeasePrefix()) {
 		if err != nil {

@@ -18,7 +18,7 @@ import (
 	"github.com/snapexport/snapexport/internal/engine"
 	"github.com/snapexport/snapexport/internal/layout"
 	"github.com/snapexport/snapexport/internal/testenv"
-	"github.com/snapexport/snapexport/partition"
+	"github.com/snapexport/snapexport/plan"
 	"github.com/snapexport/snapexport/sink"
 	"github.com/snapexport/snapexport/sink/dirsink"
 	"github.com/snapexport/snapexport/source"
@@ -138,10 +138,10 @@ type coordinator struct {
 	parts  []engine.PartSpec
 }
 
-// plan snapshots database and plans table accounts in parts key ranges of
+// planParts snapshots database and plans table accounts in parts key ranges of
 // width rows/parts, under generation gen's lease (written as the root
 // writes it: runId is what the worker fence compares).
-func plan(t testing.TB, src source.Source, s sink.Sink, id string, gen, rows, parts int) *coordinator {
+func planParts(t testing.TB, src source.Source, s sink.Sink, id string, gen, rows, parts int) *coordinator {
 	t.Helper()
 	ctx := context.Background()
 	snap, err := src.Snapshot(ctx, source.SnapshotOptions{})
@@ -176,7 +176,7 @@ func plan(t testing.TB, src source.Source, s sink.Sink, id string, gen, rows, pa
 			r.Upper = nil
 		}
 		c.parts = append(c.parts, engine.PartSpec{TaskID: id, Generation: gen, Table: tb, Columns: cols, Dir: l.TableDir(tb),
-			Part: partition.Part{Batch: 1, Index: i, Range: r}, Layout: l,
+			Part: plan.Part{Batch: 1, Index: i, Range: r},
 			Writer:   engine.WriterSettings{Codec: writer.Snappy, RowGroupBytes: 1 << 20, TargetFileBytes: 64 << 20, TypeProfile: "rds"},
 			Snapshot: snap.Info().ID})
 	}

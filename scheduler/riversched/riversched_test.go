@@ -27,7 +27,7 @@ func TestDistributedParts(t *testing.T) {
 	password := "rs_secret_" + randomSuffix()
 	dir := t.TempDir()
 	coordSink := openDir(t, dir)
-	coord := plan(t, openPG(t, db, password), coordSink, "dist-"+randomSuffix(), 1, rows, parts)
+	coord := planParts(t, openPG(t, db, password), coordSink, "dist-"+randomSuffix(), 1, rows, parts)
 	late, err := pgx.Connect(context.Background(), withDatabase(db, ""))
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/snapexport/snapexport/internal/engine"
+	"github.com/snapexport/snapexport/scheduler"
 	"github.com/snapexport/snapexport/sink"
 )
 
@@ -57,7 +58,7 @@ type Scheduler struct {
 	client *river.Client[pgx.Tx]
 }
 
-var _ engine.Scheduler = (*Scheduler)(nil)
+var _ scheduler.Scheduler = (*Scheduler)(nil)
 
 // NewScheduler checks the queue's schema and prepares an insert-only River
 // client.
@@ -103,7 +104,7 @@ func (c SchedulerConfig) withDefaults() SchedulerConfig {
 
 // taskKey names a task in the queue.
 func (s *Scheduler) taskKey(spec engine.PartSpec) string {
-	return s.cfg.Destination + " " + spec.Layout.Root()
+	return s.cfg.Destination + " " + specLayout(spec).Root()
 }
 
 // Run implements engine.Scheduler: it enqueues every part, follows the
@@ -111,7 +112,7 @@ func (s *Scheduler) taskKey(spec engine.PartSpec) string {
 // cancels the jobs when ctx ends, and finally deletes every object an
 // attempt it did not accept may have written. runLocal is not used: the
 // workers run the parts.
-func (s *Scheduler) Run(ctx context.Context, parts []engine.PartSpec, _ func(context.Context, engine.PartSpec) (engine.PartResult, error),
+func (s *Scheduler) Run(ctx context.Context, parts []engine.PartSpec, _ scheduler.RunFunc,
 	skip func(engine.PartSpec) bool, report func(engine.PartSpec, engine.PartResult, error)) error {
 	if len(parts) == 0 {
 		return nil
