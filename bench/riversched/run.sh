@@ -129,8 +129,8 @@ pgbench -n -c 2 -T 60 "$SRC" > "$WORK/pgbench.log" 2>&1 &
 LOAD=$!
 PIDS+=($LOAD)
 for l in $(seq 1 "${LOADED:-5}"); do
-	"$BIN" start-export-task --export-task-identifier "load$l" --s3-bucket-name "file://$WORK/load" --queue "$QUEUE" "${COMMON[@]}" > /dev/null
-	sums=$("$WORK/verify" -balances "file://$WORK/load" "load$l")
+	"$BIN" start-export-task --export-task-identifier "load$l" --s3-bucket-name "file://$WORK/dist" --queue "$QUEUE" "${COMMON[@]}" > /dev/null
+	sums=$("$WORK/verify" -balances "file://$WORK/dist" "load$l")
 	read -r a t b <<< "$(echo "$sums" | sed -E 's/[a-z]+=//g')"
 	if [ "$a" != "$t" ] || [ "$t" != "$b" ]; then log "export load$l under load is not one snapshot: $sums"; exit 1; fi
 	log "export load$l under pgbench load: $sums (equal: one snapshot)"
