@@ -101,6 +101,14 @@ stop_workers() {
 	for id in "${!WPID[@]}"; do wait "${WPID[$id]}" 2>/dev/null || true; unset "WPID[$id]"; done
 }
 q() { psql "$QUEUE" -Atc "$1"; }
+# wait_for WHAT SQL-COUNT N: waits until the query counts at least N (2 min at most).
+wait_for() {
+	local deadline=$((SECONDS + 120))
+	until [ "$(q "$2")" -ge "$3" ]; do
+		[ $SECONDS -lt $deadline ] || { log "$1: not reached within 2 minutes"; tail -5 "$WORK/workers.log" >&2; exit 1; }
+		sleep 0.1
+	done
+}
 
 # --- 1. reference -----------------------------------------------------------
 "$BIN" start-export-task --export-task-identifier ref --s3-bucket-name "file://$WORK/ref" --concurrency 3 "${COMMON[@]}" > "$WORK/ref.json"
@@ -150,7 +158,7 @@ if [ "$SKIP_KILLS" = 0 ]; then
 	"$GW" --access benchkey --secret benchsecret --region us-east-1 --port "127.0.0.1:$PORT" --quiet posix "$WORK/gw" > /dev/null 2>&1 &
 	PIDS+=($!)
 	sleep 1
-	S3="s3://bench?endpoint=http://127.0.0.1:$PORT&path_style=true"
+	S3="s3://bench?endpoint=http://127.0.0.1:$PORT&use_path_style=true"
 	for i in 1 2 3; do start_worker "$S3"; done
 	for k in $(seq 1 "$KILLS"); do
 		id=kill$k
@@ -158,7 +166,7 @@ if [ "$SKIP_KILLS" = 0 ]; then
 		coord=$!
 		PIDS+=($coord)
 		# A different moment each time: after the k-th part started.
-		until [ "$(q "SELECT count(*) FROM river_job WHERE args->'spec'->>'TaskID' = '$id' AND attempt > 0")" -ge "$k" ]; do sleep 0.1; done
+		wait_for "kill $k" "SELECT count(*) FROM river_job WHERE args->'spec'->>'TaskID' = '$id' AND attempt > 0" "$k"
 		victim=$(q "SELECT attempted_by[array_length(attempted_by, 1)] FROM river_job WHERE args->'spec'->>'TaskID' = '$id' AND state = 'running' LIMIT 1")
 		if [ -n "$victim" ] && [ -n "${WPID[$victim]:-}" ]; then
 			kill -9 "${WPID[$victim]}"
@@ -176,7 +184,7 @@ if [ "$SKIP_KILLS" = 0 ]; then
 		id=ckill$k
 		"$BIN" start-export-task --export-task-identifier "$id" --s3-bucket-name "$S3" --queue "$QUEUE" "${COMMON[@]}" > /dev/null 2>&1 &
 		coord=$!
-		until [ "$(q "SELECT count(*) FROM river_job WHERE args->'spec'->>'TaskID' = '$id' AND state = 'completed'")" -ge $((2 * k)) ]; do sleep 0.1; done
+		wait_for "coordinator kill $k" "SELECT count(*) FROM river_job WHERE args->'spec'->>'TaskID' = '$id' AND state = 'completed'" $((2 * k))
 		kill -9 "$coord"; wait "$coord" 2>/dev/null || true
 		log "coordinator kill $k: SIGKILL to the coordinator mid-export"
 		# Stale once no heartbeat came for the lease's duration.
