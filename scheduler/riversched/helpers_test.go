@@ -176,7 +176,7 @@ func planParts(t testing.TB, src source.Source, s sink.Sink, id string, gen, row
 			r.Upper = nil
 		}
 		c.parts = append(c.parts, engine.PartSpec{TaskID: id, Generation: gen, Table: tb, Columns: cols, Dir: l.TableDir(tb),
-			Part: plan.Part{Batch: 1, Index: i, Range: r},
+			Part:     plan.Part{Batch: 1, Index: i, Range: r},
 			Writer:   engine.WriterSettings{Codec: writer.Snappy, RowGroupBytes: 1 << 20, TargetFileBytes: 64 << 20, TypeProfile: "rds"},
 			Snapshot: snap.Info().ID})
 	}

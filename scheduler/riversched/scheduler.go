@@ -42,7 +42,8 @@ type SchedulerConfig struct {
 	QueueName   string
 	Version     string
 	MaxAttempts int
-	// PollInterval is how often Run looks for ended jobs (default 200 ms).
+	// PollInterval is how often Run looks for ended jobs (default 50 ms:
+	// one indexed query by job IDs).
 	PollInterval time.Duration
 	// StopWait bounds how long Run waits, after a cancel, for running
 	// attempts to stop before it sweeps (default 2 × DefaultHeartbeat +
@@ -91,7 +92,7 @@ func (c SchedulerConfig) withDefaults() SchedulerConfig {
 		c.MaxAttempts = DefaultMaxAttempts
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = 200 * time.Millisecond
+		c.PollInterval = 50 * time.Millisecond
 	}
 	if c.StopWait <= 0 {
 		c.StopWait = 2*DefaultHeartbeat + 10*time.Second

@@ -96,9 +96,12 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 		return nil, fmt.Errorf("riversched: %w", err)
 	}
 	client, err := river.NewClient(riverpgxv5.New(cfg.Queue), &river.Config{
-		ID:                   cfg.ID,
-		Queues:               map[string]river.QueueConfig{cfg.QueueName: {MaxWorkers: cfg.Concurrency}},
-		Workers:              workers,
+		ID:      cfg.ID,
+		Queues:  map[string]river.QueueConfig{cfg.QueueName: {MaxWorkers: cfg.Concurrency}},
+		Workers: workers,
+		// A worker with a free slot takes the next part at once: River's
+		// default cooldown between fetches (100 ms) is paid once per part.
+		FetchCooldown:        10 * time.Millisecond,
 		JobTimeout:           -1, // partWorker.Timeout decides
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		// River warns about every job that outlives its timeout ("stuck"),
