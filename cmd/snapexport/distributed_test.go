@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"database/sql"
 	"fmt"
 	"net/url"
 	"os"
@@ -13,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -227,4 +231,74 @@ func TestDistributedBadInput(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, ok, "exactly one coordinator runs the task: %v %v", codes, errs)
+}
+
+// scratchMariaDB creates a database of its own on the MySQL/MariaDB test
+// server, dropped when the test ends, and returns its mysql:// URL.
+func scratchMariaDB(t *testing.T, setup ...string) string {
+	t.Helper()
+	u, err := url.Parse(testenv.MySQLURL())
+	require.NoError(t, err)
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net, cfg.Addr = "tcp", u.Host
+	cfg.MultiStatements = true
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	require.NoError(t, err)
+	defer db.Close()
+	if err := db.Ping(); err != nil {
+		testenv.Unavailable(t, "MariaDB/MySQL", "start a server on 127.0.0.1:3306 or set SNAPEXPORT_MYSQL_URL", err)
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "snapexport_clim_" + hex.EncodeToString(b)
+	_, err = db.Exec("CREATE DATABASE " + name)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if db, err := sql.Open("mysql", cfg.FormatDSN()); err == nil {
+			_, _ = db.Exec("DROP DATABASE IF EXISTS " + name)
+			db.Close()
+		}
+	})
+	for _, q := range setup {
+		_, err := db.Exec(strings.ReplaceAll(q, "$DB", name))
+		require.NoError(t, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// TestDistributedMariaDBConsistencyNone: a MariaDB source, which cannot
+// share a snapshot, is exported through the queue with --consistency none:
+// each part reads its own point in time (on a database nobody writes, the
+// same rows as one process); the worker's source fingerprint (server_id,
+// hostname and database) matches the coordinator's.
+func TestDistributedMariaDBConsistencyNone(t *testing.T) {
+	e := setupDistributed(t)
+	src := scratchMariaDB(t,
+		"CREATE TABLE $DB.items (id int PRIMARY KEY, v varchar(40))",
+		"CREATE TABLE $DB.d (n int)",
+		"INSERT INTO $DB.d VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)",
+		"INSERT INTO $DB.items SELECT 1 + a.n + 10 * b.n + 100 * c.n + 1000 * e.n + 10000 * f.n, md5(a.n + 10 * b.n + 100 * c.n + 1000 * e.n + 10000 * f.n) "+
+			"FROM $DB.d a, $DB.d b, $DB.d c, $DB.d e, $DB.d f WHERE f.n < 5",
+		"DROP TABLE $DB.d", "ANALYZE TABLE $DB.items")
+	dest := t.TempDir()
+	w := exec.Command(e.bin, "worker", "--queue", e.queue, "--source", src, "--sink", "file://"+dest, "--id", "mw",
+		"--heartbeat", "300ms", "--rescue-after", "2s", "--stop-grace", "2s", "--concurrency", "2")
+	w.Env = e.env
+	require.NoError(t, w.Start())
+	t.Cleanup(func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() })
+	code, stdout, stderr := e.run(t, "start-export-task", "--export-task-identifier", "maria", "--source-arn", src,
+		"--s3-bucket-name", "file://"+dest, "--queue", e.queue, "--consistency", "none", "--progress", "none",
+		"--target-part-bytes", "1048576")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "each part reads its own point in time")
+	assert.Contains(t, stdout, `"ExportedRows": 50000`)
+	duck := duckcheck.Open(t)
+	got := duck.Rows(`SELECT count(*), count(DISTINCT id), sum(id) FROM read_parquet(?)`, filepath.Join(dest, "maria", "*", "*", "*", "*.parquet"))
+	assert.Equal(t, "[50000 50000 1250025000]", fmt.Sprint(got[0]))
+	parts := e.queueRows(t, `SELECT id::text FROM river_job WHERE args->'spec'->>'TaskID' = 'maria' AND state = 'completed'`)
+	t.Logf("%d parts through the queue", len(parts))
+	assert.Greater(t, len(parts), 1, "several parts, each on its own snapshot")
 }
