@@ -21,6 +21,15 @@
 // suite. The central one is consistency: all scans of one snapshot, on
 // however many connections, see the same point in time.
 //
+// # Several processes, one snapshot
+//
+// A distributed export's workers read the coordinator's snapshot through
+// two optional interfaces: [Joiner] joins a snapshot another process
+// exported, by its [SnapshotInfo.ID]; [Fingerprinter] names the server
+// and databases a Source reads, so that a worker pointed at another source
+// refuses to run. A driver without Joiner (MySQL, MariaDB) has no snapshot
+// import.
+//
 // # Hot path
 //
 // [Rows.Row] appends parquet.Value structs, which hold numbers inline and

@@ -12,6 +12,13 @@
 //	    [--export-task-identifier ID] [--filters Name=status,Values=complete] [--max-records N] [--marker M]
 //	    [--max-items N] [--page-size N] [--starting-token T]
 //	snapexport cancel-export-task --export-task-identifier ID --s3-bucket-name NAME-OR-URL [--s3-prefix P]
+//	snapexport queue migrate --queue postgres://…/queuedb
+//	snapexport worker --queue postgres://…/queuedb --source URL --sink NAME-OR-URL [--concurrency N] [--memory-limit B]
+//
+// start-export-task --queue postgres://…/queuedb makes the process the
+// coordinator of a distributed export: it takes the snapshot, plans, and
+// puts one River job per part in the queue, which `snapexport worker`
+// processes on any number of machines run (package scheduler/riversched).
 //
 // Results are printed on standard output as JSON in the AWS CLI's shape
 // (--output text for its tab-separated format, --output table for a table,
@@ -75,6 +82,8 @@ var commands = []struct {
 	{"start-export-task", "export a database to Parquet (in the foreground, or in the background with --no-wait)", startExportTask},
 	{"describe-export-tasks", "list the export tasks recorded in a destination, from any process", describeExportTasks},
 	{"cancel-export-task", "cancel an export task, whichever process runs it", cancelExportTask},
+	{"worker", "run parts of distributed exports (start-export-task --queue) from a River queue", workerCommand},
+	{"queue", "queue migrate: install River's schema in the queue database", queueCommand},
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -66,6 +66,9 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		tsUnit      = "micros"
 		inputJSON   string
 		skeleton    string
+		queueURL    string
+		consistency = "snapshot"
+		queueName   = "snapexport"
 	)
 	fs.StringVar(&in.ExportTaskIdentifier, "export-task-identifier", "", "task identifier (required): letters, digits, hyphens; starts with a letter")
 	fs.StringVar(&in.SourceArn, "source-arn", "", "database URL (required): sqlite:///abs/file.db, postgres://user@host/db, mysql://user@host:3306/")
@@ -96,6 +99,9 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.BoolVar(&noWait, "no-wait", false, "start the export in a background process and print the STARTING record at once; follow it with describe-export-tasks")
 	fs.StringVar(&inputJSON, "cli-input-json", "", "the request's fields as JSON, or file://path to a file of it (see --generate-cli-skeleton); options on the command line win")
 	fs.StringVar(&skeleton, "generate-cli-skeleton", "", "print a JSON skeleton of the request (input, the default) or of the result (output) and exit")
+	fs.StringVar(&queueURL, "queue", "", "run the parts on `snapexport worker` processes through this River queue (postgres://…/queuedb); this process coordinates")
+	fs.StringVar(&consistency, "consistency", consistency, "with --queue: snapshot (every worker joins this process's snapshot; PostgreSQL) or none (each part reads its own point in time; needed for MySQL/MariaDB)")
+	fs.StringVar(&queueName, "queue-name", queueName, "with --queue: the River queue the workers work")
 	out.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: snapexport start-export-task --export-task-identifier ID --source-arn URL --s3-bucket-name NAME-OR-URL [options]")
@@ -142,6 +148,12 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := out.check(); err != nil {
 		return usage(fs, stderr, err.Error())
 	}
+	if !slices.Contains(consistencyModes, consistency) {
+		return usage(fs, stderr, fmt.Sprintf("--consistency %q is not a mode: give %s", consistency, strings.Join(consistencyModes, " or ")))
+	}
+	if queueURL == "" && (set["consistency"] || set["queue-name"]) {
+		return usage(fs, stderr, "--consistency and --queue-name need --queue")
+	}
 	codec, err := writer.ParseCodec(compression)
 	if err != nil {
 		fmt.Fprintf(stderr, "snapexport: --compression: %v\n", err)
@@ -187,6 +199,14 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		return startInBackground(ctx, args, in, &out, stdout, stderr)
 	}
 
+	if queueURL != "" {
+		coord, code := newCoordinator(ctx, queueURL, consistency, queueName, &in, stderr)
+		if coord == nil {
+			return code
+		}
+		defer coord.close()
+		opts.Scheduler = coord.sched
+	}
 	exp, err := snapexport.New(snapexport.Config{})
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)

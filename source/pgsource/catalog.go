@@ -30,6 +30,9 @@ func relKey(schema, name string) string { return schema + "\x00" + name }
 // pull their data out from under the snapshot; a table changed that way
 // between Snapshot and Tables is an error.
 func (sn *Snapshot) Tables(ctx context.Context, filter source.Filter) ([]source.Table, []source.Skipped, error) {
+	if sn.joined {
+		return nil, nil, errors.New("pgsource: a joined snapshot lists no tables: the session that exported the snapshot lists them")
+	}
 	var (
 		tables  []source.Table
 		skipped []source.Skipped

@@ -127,7 +127,9 @@ func (s *Source) scansInFlight() int {
 		n += int(p.Stat().AcquiredConns())
 	}
 	for sn := range s.snapshots {
-		n -= len(sn.dbs)
+		if !sn.joined { // a joined snapshot holds no connection of its own
+			n -= len(sn.dbs)
+		}
 	}
 	return n
 }

@@ -137,6 +137,19 @@
 // transaction-pooling proxy (PgBouncer in transaction mode), which cannot
 // keep a snapshot.
 //
+// # Joining from another process
+//
+// [Source.JoinSnapshot] is the worker side of a distributed export: a
+// Source that another process opened, with its own credentials, on the same
+// server joins a snapshot by its identity alone (the "<db>.exported_snapshot"
+// keys of [Snapshot.Info]). Its scans start exactly like the ones above,
+// through the same bounded, read-only connections, and return the same
+// rows; it lists no tables. Once the exporting transaction ends, joining
+// and scanning fail with [source.ErrSnapshotGone]. [Source.Fingerprint]
+// (the cluster's system identifier and the databases) lets a worker check
+// that it reads the coordinator's server: a primary and its standbys share
+// the identifier but not snapshots, which the import then refuses.
+//
 // # Standby servers
 //
 // A hot standby exports snapshots like a primary (PostgreSQL 10 and later;

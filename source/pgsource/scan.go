@@ -41,6 +41,11 @@ func (sn *Snapshot) scan(ctx context.Context, req source.ScanRequest) (source.Ro
 	if err != nil {
 		return nil, fmt.Errorf("pgsource: scan %q: %w", target, err)
 	}
+	if sn.joined && req.Partition != "" {
+		if err := d.resolve(ctx, sn.src, req.Table); err != nil {
+			return nil, fmt.Errorf("pgsource: scan %q: %w", target, err)
+		}
+	}
 	query, params, err := d.selectSQL(req)
 	if err != nil {
 		return nil, fmt.Errorf("pgsource: scan %q: %w", target, err)
@@ -103,7 +108,7 @@ func (d *dbSnapshot) join(ctx context.Context, src *Source) (*pgxpool.Conn, erro
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			err = fmt.Errorf("%w: %w", ctx.Err(), err)
 		}
-		return nil, err
+		return nil, snapshotGone(err, d)
 	}
 	return conn, nil
 }

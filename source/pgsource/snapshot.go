@@ -28,6 +28,9 @@ type Snapshot struct {
 	dbs  map[string]*dbSnapshot
 	// order lists the databases of dbs, sorted.
 	order []string
+	// joined is set for a snapshot another session exported (JoinSnapshot):
+	// it holds no transaction of its own, and lists no tables.
+	joined bool
 
 	closeOnce sync.Once
 	closeErr  error
