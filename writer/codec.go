@@ -77,12 +77,13 @@ type codecKey struct {
 }
 
 // DefaultGzipLevel is the GZIP level of level 0 for columns of byte
-// arrays (STRING, BINARY): compress/gzip's BestSpeed. Measured on pages of
-// the benchmark tables (bench/codecs, RESULTS.md), it writes within a few
-// percent of the higher levels at a fraction of their time;
-// klauspost/compress's GZIP (parquet-go's) writes sequential integers
-// stored, uncompressed, at every level up to 6.
-const DefaultGzipLevel = stdgzip.BestSpeed
+// arrays (STRING, BINARY), with klauspost/compress's encoder (parquet-go's
+// GZIP codec). Measured on the benchmark tables (bench/RESULTS.md,
+// bench/codecs/RESULTS.md), it writes text 5-10 % smaller than
+// compress/gzip's level 1 in less time; at its levels up to 6 it writes
+// sequential integers almost stored, which is why numbers get
+// internal/flate (DefaultGzipNumberLevel).
+const DefaultGzipLevel = 3
 
 // DefaultGzipNumberLevel is the GZIP level of level 0 for the other
 // columns (integers, timestamps, decimals, floats, booleans), with
@@ -123,7 +124,6 @@ func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 		if level != 0 && (level < stdgzip.BestSpeed || level > stdgzip.BestCompression) {
 			return nil, fmt.Errorf("writer: gzip level %d is outside %d..%d", level, stdgzip.BestSpeed, stdgzip.BestCompression)
 		}
-		level = cmpOr(level, DefaultGzipLevel)
 	case Zstd:
 		if level < 0 || level > 22 {
 			return nil, fmt.Errorf("writer: zstd level %d is outside 1..22", level)
@@ -147,9 +147,12 @@ func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 		return v.(compress.Codec), nil
 	}
 	var codec compress.Codec
-	if c == Gzip {
+	switch {
+	case c == Gzip && level == 0:
+		codec = &gzip.Codec{Level: DefaultGzipLevel}
+	case c == Gzip:
 		codec = stdGzipCodec(level)
-	} else {
+	default:
 		codec = &zstd.Codec{Level: kzstd.EncoderLevelFromZstd(level)}
 	}
 	v, _ := codecs.LoadOrStore(key, codec)
@@ -157,7 +160,7 @@ func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 }
 
 // gzipCodec is the GZIP codec with an encoder of this package's choosing:
-// the standard library's compress/gzip (DefaultGzipLevel) or
+// the standard library's compress/gzip (explicit levels) or
 // internal/flate's, with 3-byte matches (DefaultGzipNumberLevel).
 // Decoding, the codec's name and id are parquet-go's.
 type gzipCodec struct {

@@ -231,7 +231,15 @@ var indexedTypeRewrappable = sync.OnceValue(func() bool {
 type dictChunk struct {
 	sampled bool // the chunk's first sampleValues values were looked at (rising)
 	falling bool // a value of the sample was not above the one before
-	seen    bool // lastValue is set
+	// rose: the chunk gave its dictionary up because its sample rose; its
+	// PLAIN values are still sampled, to see whether they keep rising.
+	rose bool
+	// noKeyTest: a chunk of the column in this file rose for its sample
+	// and then fell (values rising in runs longer than the sample: dates,
+	// codes in order), so its chunks skip the rising test and are judged
+	// by dictionaryPays alone.
+	noKeyTest bool
+	seen      bool // lastValue is set
 	// lastValue is the sample's last value; last holds its bytes.
 	lastValue parquet.Value
 	last      []byte
@@ -264,13 +272,14 @@ const plainRetry = 8
 
 // nextChunk is the state of the next chunk of a column, after this one.
 func (st dictChunk) nextChunk() dictChunk {
+	next := dictChunk{last: st.last[:0], noKeyTest: st.noKeyTest || st.rose && st.falling}
 	switch {
 	case st.plainChunks > 0:
-		return dictChunk{plainChunks: st.plainChunks - 1, last: st.last[:0]}
+		next.plainChunks = st.plainChunks - 1
 	case st.checked && st.unpaid:
-		return dictChunk{plainChunks: plainRetry - 1, last: st.last[:0]}
+		next.plainChunks = plainRetry - 1
 	}
-	return dictChunk{last: st.last[:0]}
+	return next
 }
 
 // flushColumn hands one batch of column i's values to its column writer.
@@ -279,7 +288,11 @@ func (st dictChunk) nextChunk() dictChunk {
 // from then on:
 //
 //   - after its first sampleValues values, when each was above the one
-//     before (keys, serials, timestamps in insertion order);
+//     before (keys, serials, timestamps in insertion order); its PLAIN
+//     values are then still compared, and if they stop rising (a run of
+//     distinct values that repeats: dates, codes in order, which a
+//     dictionary does pay for) the column's later chunks in the file skip
+//     this test (noKeyTest);
 //   - once its values reach Options.PageBytes PLAIN (its first page, in
 //     parquet-mr's terms) or judgeValues, when the dictionary and the
 //     indexes are no smaller than those values PLAIN (parquet-mr's rule,
@@ -299,15 +312,17 @@ func (st dictChunk) nextChunk() dictChunk {
 func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 	cw, d, st := f.cws[i], f.dicts[i].dict, &f.dictState[i]
 	if d == nil || st.plain {
-		_, err := cw.WriteRowValues(vals)
-		return err
+		if st.rose && !st.falling {
+			f.sample(i, vals)
+		}
+		return f.writePlain(i, vals)
 	}
 	nonNull, raw := f.plainSize(i, vals)
-	if !st.sampled && st.plainChunks == 0 {
+	if !st.sampled && st.plainChunks == 0 && !st.noKeyTest {
 		f.sample(i, vals)
 		if st.vals+nonNull >= sampleValues {
 			st.sampled = true
-			st.unpaid = !st.falling
+			st.unpaid, st.rose = !st.falling, !st.falling
 		}
 	}
 	switch {
@@ -317,8 +332,7 @@ func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 		if vals, err = f.abandon(i, vals); err != nil {
 			return err
 		}
-		_, err = cw.WriteRowValues(vals)
-		return err
+		return f.writePlain(i, vals)
 	}
 	if _, err := cw.WriteRowValues(vals); err != nil {
 		return err
@@ -332,6 +346,27 @@ func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 		}
 	}
 	return nil
+}
+
+// writePlain writes PLAIN values of column i, ending the page at
+// PageBytes of byte arrays (see pageFactor).
+func (f *FileWriter) writePlain(i int, vals []parquet.Value) error {
+	cw := f.cws[i]
+	if _, err := cw.WriteRowValues(vals); err != nil {
+		return err
+	}
+	n := f.textPage[i]
+	for k := range vals {
+		if vals[k].Kind() == parquet.ByteArray {
+			n += int64(len(vals[k].ByteArray())) + 4
+		}
+	}
+	f.textPage[i] = n
+	if n < f.pageBytes {
+		return nil
+	}
+	f.textPage[i] = 0
+	return cw.Flush()
 }
 
 // abandon gives column i's dictionary up for the rest of the column chunk
