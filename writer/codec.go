@@ -78,26 +78,30 @@ type codecKey struct {
 
 // DefaultGzipLevel is the GZIP level of level 0 for columns of byte
 // arrays (STRING, BINARY), with klauspost/compress's encoder (parquet-go's
-// GZIP codec). Measured on the benchmark tables (bench/RESULTS.md,
-// bench/codecs/RESULTS.md), it writes text 5-10 % smaller than
-// compress/gzip's level 1 in less time; at its levels up to 6 it writes
-// sequential integers almost stored, which is why numbers get
-// internal/flate (DefaultGzipNumberLevel).
+// GZIP codec): of the encoders and levels measured on the benchmark tables'
+// text (bench/codecs/RESULTS.md, bench/RESULTS.md) it writes the smallest
+// pages for its time. Its levels up to 6 leave sequential integers almost
+// uncompressed, which is why numbers get internal/flate
+// (DefaultGzipNumberLevel).
 const DefaultGzipLevel = 3
 
 // DefaultGzipNumberLevel is the GZIP level of level 0 for the other
 // columns (integers, timestamps, decimals, floats, booleans), with
-// internal/flate's 3-byte matches: sequential integers, which no Go
-// encoder with 4-byte matches gets below 61 %, come out at 35 %, as
-// DuckDB's GZIP writes them, for about three times compress/gzip 1's CPU
-// on those pages (bench/codecs/RESULTS.md).
+// internal/flate's 3-byte matches: sequential little-endian integers repeat
+// 3 bytes and nothing longer, which Go's encoders (4-byte matches at least)
+// miss and zlib and DuckDB's miniz take; the level is the cheapest with
+// them (bench/codecs/RESULTS.md).
 const DefaultGzipNumberLevel = 2
 
 // columnCodec is the codec of one column of physical kind k when it
 // differs from the file's (parquetCodec): GZIP's default level picks the
-// encoder by kind (DefaultGzipNumberLevel).
+// encoder by kind (DefaultGzipNumberLevel), and so does Snappy
+// (betterSnappy for byte arrays).
 func (c Codec) columnCodec(level int, k parquet.Kind) compress.Codec {
-	if c != Gzip || level != 0 || k == parquet.ByteArray {
+	switch {
+	case c == Snappy && k == parquet.ByteArray:
+		return snappyTextCodec
+	case c != Gzip || level != 0 || k == parquet.ByteArray:
 		return nil
 	}
 	key := codecKey{c, -DefaultGzipNumberLevel} // negative: internal/flate

@@ -27,8 +27,10 @@
 //     (parquet-go's GZIP) at level 3 for STRING and BINARY columns
 //     ([DefaultGzipLevel]) and with internal/flate, compress/flate with
 //     3-byte matches, at level 2 for the others ([DefaultGzipNumberLevel]:
-//     sequential integers at 35 % of PLAIN, as zlib and DuckDB write them,
-//     instead of 61-98 %); explicit levels 1-9 are compress/gzip's; the file
+//     sequential integers compress as zlib and DuckDB compress them, which
+//     Go's own encoders do not); explicit levels 1-9 are compress/gzip's;
+//     Snappy with klauspost/compress's s2, its standard encoder for
+//     fixed-width columns and its better one for byte arrays; the file
 //     extension follows the codec ([Codec.Extension]: ".gz.parquet",
 //     ".snappy.parquet", ".zstd.parquet", ".parquet");
 //   - created_by "snapexport version <v>" (the form parquet-mr parses; it

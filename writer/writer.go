@@ -93,7 +93,7 @@ type Options struct {
 // value. The caller's bytes are not copied (see WriteRow).
 type FileWriter struct {
 	out  countingWriter
-	pw   *parquet.Writer
+	pw   *parquet.GenericWriter[any]
 	cws  []*parquet.ColumnWriter
 	cols []colSpec
 
@@ -269,11 +269,14 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 	for _, name := range names {
 		options = append(options, parquet.SkipPageStatistics(name))
 	}
-	config, err := parquet.NewWriterConfig(options...)
-	if err != nil {
+	// NewGenericWriter panics on an invalid configuration: validated here.
+	if _, err := parquet.NewWriterConfig(options...); err != nil {
 		return nil, fmt.Errorf("writer: %w", err)
 	}
-	f.pw = parquet.NewWriter(&f.out, config)
+	// GenericWriter[any] is parquet.Writer's replacement for a schema known
+	// at run time. Rows never go through it: batches go to its column
+	// writers (flushBatch).
+	f.pw = parquet.NewGenericWriter[any](&f.out, options...)
 	f.cws = f.pw.ColumnWriters()
 	if len(f.cws) != len(cols) {
 		return nil, fmt.Errorf("writer: schema has %d leaf columns for %d columns", len(f.cws), len(cols))

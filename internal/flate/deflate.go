@@ -173,9 +173,9 @@ func (d *compressor) fillDeflate(b []byte) int {
 // (they compress), and ends it at the first minFlateBlockTokens tokens that
 // did not, as compress/flate does: a block of literals is then still in the
 // window, and writeBlock can store it if it does not compress. Why: a page
-// of sequential integers (2 tokens each 4 bytes) is 0.2 % smaller with a
-// fourth of the tables, as small as DuckDB's miniz writes it
-// (bench/RESULTS.md, pgbench_accounts.aid).
+// of sequential integers (2 tokens each 4 bytes) pays for a Huffman table
+// every 32 KiB otherwise, and comes out larger than DuckDB's miniz writes
+// it (bench/RESULTS.md, pgbench_accounts.aid).
 func (d *compressor) blockFull() bool {
 	n := len(d.tokens)
 	if n == maxFlateBlockTokens {
