@@ -232,12 +232,16 @@ type dictChunk struct {
 	sampled bool // the chunk's first sampleValues values were looked at (rising)
 	falling bool // a value of the sample was not above the one before
 	// rose: the chunk gave its dictionary up because its sample rose; its
-	// PLAIN values are still sampled, to see whether they keep rising.
+	// PLAIN values are still compared (countFalls), to see whether they
+	// keep rising.
 	rose bool
+	// falls counts the values of a chunk that rose not above the one
+	// before, up to runFalls; -1 once a long value ended the count.
+	falls int
 	// noKeyTest: a chunk of the column in this file rose for its sample
-	// and then fell (values rising in runs longer than the sample: dates,
-	// codes in order), so its chunks skip the rising test and are judged
-	// by dictionaryPays alone.
+	// and then fell runFalls times (values rising in runs longer than the
+	// sample: dates, codes in order), so its chunks skip the rising test
+	// and are judged by dictionaryPays alone.
 	noKeyTest bool
 	seen      bool // lastValue is set
 	// lastValue is the sample's last value; last holds its bytes.
@@ -272,7 +276,7 @@ const plainRetry = 8
 
 // nextChunk is the state of the next chunk of a column, after this one.
 func (st dictChunk) nextChunk() dictChunk {
-	next := dictChunk{last: st.last[:0], noKeyTest: st.noKeyTest || st.rose && st.falling}
+	next := dictChunk{last: st.last[:0], noKeyTest: st.noKeyTest || st.rose && st.falls >= runFalls}
 	switch {
 	case st.plainChunks > 0:
 		next.plainChunks = st.plainChunks - 1
@@ -289,8 +293,8 @@ func (st dictChunk) nextChunk() dictChunk {
 //
 //   - after its first sampleValues values, when each was above the one
 //     before (keys, serials, timestamps in insertion order); its PLAIN
-//     values are then still compared, and if they stop rising (a run of
-//     distinct values that repeats: dates, codes in order, which a
+//     values are then still compared, and if they fall again and again
+//     (runs of distinct values that repeat: dates, codes in order, which a
 //     dictionary does pay for) the column's later chunks in the file skip
 //     this test (noKeyTest);
 //   - once its values reach Options.PageBytes PLAIN (its first page, in
@@ -312,8 +316,8 @@ func (st dictChunk) nextChunk() dictChunk {
 func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 	cw, d, st := f.cws[i], f.dicts[i].dict, &f.dictState[i]
 	if d == nil || st.plain {
-		if st.rose && !st.falling {
-			f.sample(i, vals)
+		if st.rose && st.falls >= 0 && st.falls < runFalls {
+			f.countFalls(i, vals)
 		}
 		return f.writePlain(i, vals)
 	}
@@ -349,7 +353,7 @@ func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 }
 
 // writePlain writes PLAIN values of column i, ending the page at
-// PageBytes of byte arrays (see pageFactor).
+// PageBytes of byte arrays (see pageBuffer).
 func (f *FileWriter) writePlain(i int, vals []parquet.Value) error {
 	cw := f.cws[i]
 	if _, err := cw.WriteRowValues(vals); err != nil {
@@ -404,17 +408,50 @@ func (f *FileWriter) sample(i int, vals []parquet.Value) {
 			st.falling = true
 			continue
 		}
-		st.seen = true
-		switch v.Kind() {
-		case parquet.ByteArray: // v lives in the batch's arena: keep a copy
-			st.last = append(st.last[:0], v.ByteArray()...)
-			v = parquet.ByteArrayValue(st.last)
-		case parquet.FixedLenByteArray:
-			st.last = append(st.last[:0], v.ByteArray()...)
-			v = parquet.FixedLenByteArrayValue(st.last)
-		}
-		st.lastValue = v
+		st.keep(v)
 	}
+}
+
+// runFalls is how many times the values of a chunk that rose for its
+// sample must fall for its column to be taken for runs of distinct values
+// (noKeyTest): a key falls once at most, where a scan wraps around (a
+// PostgreSQL synchronized scan starts where another one is).
+const runFalls = 2
+
+// countFalls counts in column i's chunk state how often the non-null
+// values of vals are not above the value before, up to runFalls.
+func (f *FileWriter) countFalls(i int, vals []parquet.Value) {
+	st, typ := &f.dictState[i], f.dicts[i].dict.typ
+	for k := range vals {
+		v := vals[k]
+		switch {
+		case v.IsNull():
+			continue
+		case (v.Kind() == parquet.ByteArray || v.Kind() == parquet.FixedLenByteArray) && len(v.ByteArray()) > 256:
+			st.falls = -1 // too long for a key or a code: stop, no copies of large values
+			return
+		case typ.Compare(st.lastValue, v) >= 0:
+			if st.falls++; st.falls >= runFalls {
+				return
+			}
+		}
+		st.keep(v)
+	}
+}
+
+// keep makes v the last value compared, copying its bytes: v lives in the
+// batch's arena.
+func (st *dictChunk) keep(v parquet.Value) {
+	st.seen = true
+	switch v.Kind() {
+	case parquet.ByteArray:
+		st.last = append(st.last[:0], v.ByteArray()...)
+		v = parquet.ByteArrayValue(st.last)
+	case parquet.FixedLenByteArray:
+		st.last = append(st.last[:0], v.ByteArray()...)
+		v = parquet.FixedLenByteArrayValue(st.last)
+	}
+	st.lastValue = v
 }
 
 // plainSize is the number of non-null values of vals and their PLAIN size.

@@ -417,3 +417,29 @@ func TestRisingRunsKeepDictionary(t *testing.T) {
 	checkFile(t, duckcheck.Open(t), path, tbl)
 	checkWasm(t, path, tbl)
 }
+
+// TestKeyThatWrapsStaysPlain checks that a key read from the middle of its
+// table to the end and then from the start (a PostgreSQL synchronized scan
+// that joins another one) still gives its dictionary up after the rising
+// test's sample in every row group, the one that wraps and those after:
+// one fall is no run of repeating values.
+func TestKeyThatWrapsStaysPlain(t *testing.T) {
+	cols := []writer.Column{{Name: "id", Target: typemap.Target{Kind: typemap.Int64}}}
+	tbl := table{cols: cols}
+	const n = 200_000
+	for i := range n {
+		tbl.rows = append(tbl.rows, []cell{valueOf(cols[0].Target, int64((i+n/3)%n))})
+	}
+	path := writeFile(t, t.TempDir(), tbl, writer.Options{RowGroupBytes: 400 << 10})
+	f := openParquet(t, path)
+	if len(f.Metadata().RowGroups) < 4 {
+		t.Fatalf("%d row groups, want 4 or more", len(f.Metadata().RowGroups))
+	}
+	for g, rg := range f.Metadata().RowGroups {
+		cc := rg.Columns[0].MetaData
+		if dict := cc.DataPageOffset - cc.DictionaryPageOffset; cc.DictionaryPageOffset > 0 && dict > 8<<10 {
+			t.Errorf("row group %d: dictionary page of %d bytes, want the rising test's few values", g, dict)
+		}
+	}
+	checkFile(t, duckcheck.Open(t), path, tbl)
+}

@@ -77,8 +77,9 @@
 // dictionaries off. A column whose dictionary did not pay the second test
 // writes its next seven chunks in the file PLAIN from the start, then
 // tries again; other chunks start with a dictionary. A column whose values
-// rose for the first test and then fell in the same chunk (distinct values
-// in runs longer than 512 that repeat: dates, codes in order) is judged by
+// rose for the first test and then fell twice or more in the same chunk
+// (distinct values in runs longer than 512 that repeat: dates, codes in
+// order; a key falls once at most, where a scan wraps around) is judged by
 // the second test alone in its later chunks.
 //
 // # Memory
@@ -87,14 +88,16 @@
 // the uncompressed size of its values reaches Options.RowGroupBytes
 // (32 MiB by default); until then its pages wait compressed in memory,
 // each column holding at most one uncompressed page: about
-// Options.PageBytes (256 KiB) of byte arrays, or 4 × PageBytes of
+// Options.PageBytes (256 KiB) of byte arrays, or up to 4 × PageBytes of
 // parquet-go's buffer for fixed-width values and dictionary indexes (9 to
-// 13 bytes a value: fewer, larger pages where they compress well). A dictionary column chunk holds its
+// 13 bytes a value: fewer, larger pages where they compress well) while
+// all columns' buffers stay under RowGroupBytes / 4. A dictionary column chunk holds its
 // dictionary instead of most of its pages: the dictionary holds distinct
 // values of the row group, and is kept only while it and the pages of
 // indexes stay smaller than the values PLAIN, or below DictionaryBytes (plus
 // one batch) before that is known. A FileWriter holds about RowGroupBytes +
-// 4 × columns × PageBytes, however many rows go through it;
+// max(columns × PageBytes, RowGroupBytes / 4), however many rows go
+// through it;
 // [FileWriter.BufferedBytes] stays below RowGroupBytes between calls. A
 // single value larger than a page is not copied by the writer; parquet-go
 // holds it three times while its page is written (column buffer, encoded

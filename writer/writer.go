@@ -83,8 +83,10 @@ type Options struct {
 // written out as soon as the uncompressed size of its values reaches
 // RowGroupBytes. Until then its pages are kept compressed in memory, and
 // each column holds at most one uncompressed page (PageBytes of byte
-// arrays, 4 × PageBytes of buffer for other values, see pageFactor), so a
-// FileWriter holds about RowGroupBytes + 4 × columns × PageBytes at most, plus
+// arrays, up to 4 × PageBytes of buffer for other values while all of them
+// stay under RowGroupBytes / 4, see pageBuffer), so a FileWriter holds
+// about RowGroupBytes + max(columns × PageBytes, RowGroupBytes / 4) at
+// most, plus
 // a batch of a few thousand values. A value larger than a page is written
 // alone in its page: while that page is written, the library holds it three
 // times (its column buffer, rounded up to a pool bucket of at most 1.5 times
@@ -105,7 +107,7 @@ type FileWriter struct {
 	pageBytes int64
 	// textPage is the PLAIN byte-array bytes in each column's current page:
 	// such pages end at pageBytes (flushColumn), the others where
-	// parquet-go ends them, at pageFactor × pageBytes of its buffer.
+	// parquet-go ends them, at pageBuffer.
 	textPage []int64
 
 	// Rows are gathered in batches, one slice of values per column, and
@@ -135,16 +137,21 @@ type FileWriter struct {
 	closed bool
 }
 
-// pageFactor is how much larger than PageBytes parquet-go's page buffer
-// is: pages of fixed-width values and of dictionary indexes end at
-// pageFactor × PageBytes of it (about 9 to 13 bytes a value with its row
-// index and level; at the default PageBytes, 1 MiB, parquet-mr's page
-// size), pages of PLAIN byte arrays at PageBytes of values (writePlain).
-// Few, large pages pay off where a page compresses well: each page has a
-// header, column and offset index entries and GZIP framing, and starts
-// compressing afresh (bench/RESULTS.md: pgbench_accounts' aid and
-// one-value columns). Pages of text would hold more memory for little
-// gain.
+// pageBuffer is the size of parquet-go's page buffer of each column, at
+// which pages of fixed-width values and of dictionary indexes end (about 9
+// to 13 bytes a value with its row index and level); pages of PLAIN byte
+// arrays end at PageBytes of values (writePlain). It is pageFactor ×
+// PageBytes (at the default PageBytes, 1 MiB, parquet-mr's page size) as
+// long as the buffers of all columns stay under a quarter of RowGroupBytes,
+// less in wide tables, PageBytes at least. Few, large pages pay off where a
+// page compresses well: each page has a header, column and offset index
+// entries and GZIP framing, and starts compressing afresh (bench/RESULTS.md:
+// pgbench_accounts' aid and one-value columns). Pages of text would hold
+// more memory for little gain.
+func pageBuffer(pageBytes, rowGroupBytes int64, columns int) int {
+	return int(max(pageBytes, min(pageFactor*pageBytes, rowGroupBytes/int64(4*columns))))
+}
+
 const pageFactor = 4
 
 // arenaBytes is the byte-array volume after which a batch is handed over
@@ -252,7 +259,7 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 	options := []parquet.WriterOption{
 		parquet.NewSchema(schemaName, newOrderedGroup(names, nodes)),
 		parquet.Compression(codec),
-		parquet.PageBufferSize(pageFactor * cmpOr(opts.PageBytes, DefaultPageBytes)),
+		parquet.PageBufferSize(pageBuffer(f.pageBytes, f.rgLimit, len(cols))),
 		parquet.DataPageVersion(1),
 		parquet.DictionaryMaxBytes(max(f.dictLimit, 1)),
 		createdByOption(cmpOr(opts.CreatedBy, defaultCreatedBy())),
