@@ -237,7 +237,8 @@ type dictChunk struct {
 	rose bool
 	// falls counts the values of a chunk that rose not above the one
 	// before, up to runFalls; -1 once a long value ended the count.
-	falls int
+	falls    int
+	compared int // values countFalls was given in the chunk
 	// noKeyTest: a chunk of the column in this file rose for its sample
 	// and then fell runFalls times (values rising in runs longer than the
 	// sample: dates, codes in order), so its chunks skip the rising test
@@ -420,17 +421,33 @@ const runFalls = 2
 
 // countFalls counts in column i's chunk state how often the non-null
 // values of vals are not above the value before, up to runFalls.
+// It looks at fallsWindow values of a chunk at most: runs that repeat
+// show within it, and a key's chunk costs no more comparisons.
 func (f *FileWriter) countFalls(i int, vals []parquet.Value) {
 	st, typ := &f.dictState[i], f.dicts[i].dict.typ
+	if st.compared += len(vals); st.compared > fallsWindow {
+		st.falls = -1
+		return
+	}
 	for k := range vals {
 		v := vals[k]
-		switch {
-		case v.IsNull():
-			continue
-		case (v.Kind() == parquet.ByteArray || v.Kind() == parquet.FixedLenByteArray) && len(v.ByteArray()) > 256:
-			st.falls = -1 // too long for a key or a code: stop, no copies of large values
-			return
-		case typ.Compare(st.lastValue, v) >= 0:
+		var notAbove bool
+		switch v.Kind() {
+		case parquet.Int32, parquet.Int64: // signed in every type of theirs: no interface call
+			notAbove = st.lastValue.Int64() >= v.Int64()
+		case parquet.ByteArray, parquet.FixedLenByteArray:
+			if len(v.ByteArray()) > 256 {
+				st.falls = -1 // too long for a key or a code: stop, no copies of large values
+				return
+			}
+			notAbove = typ.Compare(st.lastValue, v) >= 0
+		default:
+			if v.IsNull() {
+				continue
+			}
+			notAbove = typ.Compare(st.lastValue, v) >= 0
+		}
+		if notAbove {
 			if st.falls++; st.falls >= runFalls {
 				return
 			}
@@ -438,6 +455,9 @@ func (f *FileWriter) countFalls(i int, vals []parquet.Value) {
 		st.keep(v)
 	}
 }
+
+// fallsWindow bounds the values countFalls looks at in a chunk.
+const fallsWindow = 4 * judgeValues
 
 // keep makes v the last value compared, copying its bytes: v lives in the
 // batch's arena.
