@@ -8,9 +8,9 @@ import (
 // fastSnappy is the SNAPPY codec of fixed-width columns, with
 // klauspost/compress's standard-speed Snappy encoder. parquet-go's own codec
 // calls klauspost's snappy.Encode, which is s2.EncodeSnappyBetter: on
-// numbers it finds next to nothing more, at several times the CPU (a
-// profile of a 10M-row MariaDB export with it on every column spent half
-// the process's CPU in it). Both write the standard Snappy block format,
+// numbers it finds next to nothing more, at several times the CPU (on
+// every column, it was the largest cost in a profile of a 10M-row MariaDB
+// export). Both write the standard Snappy block format,
 // which every Parquet reader decodes. Decoding is parquet-go's.
 type fastSnappy struct{ snappy.Codec }
 
