@@ -77,26 +77,31 @@ type codecKey struct {
 }
 
 // DefaultGzipLevel is the GZIP level of level 0 for columns of byte
-// arrays (STRING, BINARY): compress/gzip's BestSpeed. Measured on pages of
-// the benchmark tables (bench/codecs, RESULTS.md), it writes within a few
-// percent of the higher levels at a fraction of their time;
-// klauspost/compress's GZIP (parquet-go's) writes sequential integers
-// stored, uncompressed, at every level up to 6.
-const DefaultGzipLevel = stdgzip.BestSpeed
+// arrays (STRING, BINARY), with klauspost/compress's encoder (parquet-go's
+// GZIP codec): of the encoders and levels measured on the benchmark tables'
+// text (bench/codecs/RESULTS.md, bench/RESULTS.md) it writes the smallest
+// pages for its time. Its levels up to 6 leave sequential integers almost
+// uncompressed, which is why numbers get internal/flate
+// (DefaultGzipNumberLevel).
+const DefaultGzipLevel = 3
 
 // DefaultGzipNumberLevel is the GZIP level of level 0 for the other
 // columns (integers, timestamps, decimals, floats, booleans), with
-// internal/flate's 3-byte matches: sequential integers, which no Go
-// encoder with 4-byte matches gets below 61 %, come out at 35 %, as
-// DuckDB's GZIP writes them, for about three times compress/gzip 1's CPU
-// on those pages (bench/codecs/RESULTS.md).
+// internal/flate's 3-byte matches: sequential little-endian integers repeat
+// 3 bytes and nothing longer, which Go's encoders (4-byte matches at least)
+// miss and zlib and DuckDB's miniz take; the level is the cheapest with
+// them (bench/codecs/RESULTS.md).
 const DefaultGzipNumberLevel = 2
 
 // columnCodec is the codec of one column of physical kind k when it
 // differs from the file's (parquetCodec): GZIP's default level picks the
-// encoder by kind (DefaultGzipNumberLevel).
+// encoder by kind (DefaultGzipNumberLevel), and so does Snappy
+// (betterSnappy for byte arrays).
 func (c Codec) columnCodec(level int, k parquet.Kind) compress.Codec {
-	if c != Gzip || level != 0 || k == parquet.ByteArray {
+	switch {
+	case c == Snappy && k == parquet.ByteArray:
+		return snappyTextCodec
+	case c != Gzip || level != 0 || k == parquet.ByteArray:
 		return nil
 	}
 	key := codecKey{c, -DefaultGzipNumberLevel} // negative: internal/flate
@@ -123,7 +128,6 @@ func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 		if level != 0 && (level < stdgzip.BestSpeed || level > stdgzip.BestCompression) {
 			return nil, fmt.Errorf("writer: gzip level %d is outside %d..%d", level, stdgzip.BestSpeed, stdgzip.BestCompression)
 		}
-		level = cmpOr(level, DefaultGzipLevel)
 	case Zstd:
 		if level < 0 || level > 22 {
 			return nil, fmt.Errorf("writer: zstd level %d is outside 1..22", level)
@@ -147,9 +151,12 @@ func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 		return v.(compress.Codec), nil
 	}
 	var codec compress.Codec
-	if c == Gzip {
+	switch {
+	case c == Gzip && level == 0:
+		codec = &gzip.Codec{Level: DefaultGzipLevel}
+	case c == Gzip:
 		codec = stdGzipCodec(level)
-	} else {
+	default:
 		codec = &zstd.Codec{Level: kzstd.EncoderLevelFromZstd(level)}
 	}
 	v, _ := codecs.LoadOrStore(key, codec)
@@ -157,7 +164,7 @@ func (c Codec) parquetCodec(level int) (compress.Codec, error) {
 }
 
 // gzipCodec is the GZIP codec with an encoder of this package's choosing:
-// the standard library's compress/gzip (DefaultGzipLevel) or
+// the standard library's compress/gzip (explicit levels) or
 // internal/flate's, with 3-byte matches (DefaultGzipNumberLevel).
 // Decoding, the codec's name and id are parquet-go's.
 type gzipCodec struct {

@@ -231,7 +231,20 @@ var indexedTypeRewrappable = sync.OnceValue(func() bool {
 type dictChunk struct {
 	sampled bool // the chunk's first sampleValues values were looked at (rising)
 	falling bool // a value of the sample was not above the one before
-	seen    bool // lastValue is set
+	// rose: the chunk gave its dictionary up because its sample rose; its
+	// PLAIN values are still compared (countFalls), to see whether they
+	// keep rising.
+	rose bool
+	// falls counts the values of a chunk that rose not above the one
+	// before, up to runFalls; -1 once a long value ended the count.
+	falls    int
+	compared int // values countFalls was given in the chunk
+	// noKeyTest: a chunk of the column in this file rose for its sample
+	// and then fell runFalls times (values rising in runs longer than the
+	// sample: dates, codes in order), so its chunks skip the rising test
+	// and are judged by dictionaryPays alone.
+	noKeyTest bool
+	seen      bool // lastValue is set
 	// lastValue is the sample's last value; last holds its bytes.
 	lastValue parquet.Value
 	last      []byte
@@ -264,13 +277,14 @@ const plainRetry = 8
 
 // nextChunk is the state of the next chunk of a column, after this one.
 func (st dictChunk) nextChunk() dictChunk {
+	next := dictChunk{last: st.last[:0], noKeyTest: st.noKeyTest || st.rose && st.falls >= runFalls}
 	switch {
 	case st.plainChunks > 0:
-		return dictChunk{plainChunks: st.plainChunks - 1, last: st.last[:0]}
+		next.plainChunks = st.plainChunks - 1
 	case st.checked && st.unpaid:
-		return dictChunk{plainChunks: plainRetry - 1, last: st.last[:0]}
+		next.plainChunks = plainRetry - 1
 	}
-	return dictChunk{last: st.last[:0]}
+	return next
 }
 
 // flushColumn hands one batch of column i's values to its column writer.
@@ -279,7 +293,11 @@ func (st dictChunk) nextChunk() dictChunk {
 // from then on:
 //
 //   - after its first sampleValues values, when each was above the one
-//     before (keys, serials, timestamps in insertion order);
+//     before (keys, serials, timestamps in insertion order); its PLAIN
+//     values are then still compared, and if they fall again and again
+//     (runs of distinct values that repeat: dates, codes in order, which a
+//     dictionary does pay for) the column's later chunks in the file skip
+//     this test (noKeyTest);
 //   - once its values reach Options.PageBytes PLAIN (its first page, in
 //     parquet-mr's terms) or judgeValues, when the dictionary and the
 //     indexes are no smaller than those values PLAIN (parquet-mr's rule,
@@ -299,15 +317,17 @@ func (st dictChunk) nextChunk() dictChunk {
 func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 	cw, d, st := f.cws[i], f.dicts[i].dict, &f.dictState[i]
 	if d == nil || st.plain {
-		_, err := cw.WriteRowValues(vals)
-		return err
+		if st.rose && st.falls >= 0 && st.falls < runFalls {
+			f.countFalls(i, vals)
+		}
+		return f.writePlain(i, vals)
 	}
 	nonNull, raw := f.plainSize(i, vals)
-	if !st.sampled && st.plainChunks == 0 {
+	if !st.sampled && st.plainChunks == 0 && !st.noKeyTest {
 		f.sample(i, vals)
 		if st.vals+nonNull >= sampleValues {
 			st.sampled = true
-			st.unpaid = !st.falling
+			st.unpaid, st.rose = !st.falling, !st.falling
 		}
 	}
 	switch {
@@ -317,8 +337,7 @@ func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 		if vals, err = f.abandon(i, vals); err != nil {
 			return err
 		}
-		_, err = cw.WriteRowValues(vals)
-		return err
+		return f.writePlain(i, vals)
 	}
 	if _, err := cw.WriteRowValues(vals); err != nil {
 		return err
@@ -332,6 +351,27 @@ func (f *FileWriter) flushColumn(i int, vals []parquet.Value) error {
 		}
 	}
 	return nil
+}
+
+// writePlain writes PLAIN values of column i, ending the page at
+// PageBytes of byte arrays (see pageBuffer).
+func (f *FileWriter) writePlain(i int, vals []parquet.Value) error {
+	cw := f.cws[i]
+	if _, err := cw.WriteRowValues(vals); err != nil {
+		return err
+	}
+	n := f.textPage[i]
+	for k := range vals {
+		if vals[k].Kind() == parquet.ByteArray {
+			n += int64(len(vals[k].ByteArray())) + 4
+		}
+	}
+	f.textPage[i] = n
+	if n < f.pageBytes {
+		return nil
+	}
+	f.textPage[i] = 0
+	return cw.Flush()
 }
 
 // abandon gives column i's dictionary up for the rest of the column chunk
@@ -369,17 +409,69 @@ func (f *FileWriter) sample(i int, vals []parquet.Value) {
 			st.falling = true
 			continue
 		}
-		st.seen = true
-		switch v.Kind() {
-		case parquet.ByteArray: // v lives in the batch's arena: keep a copy
-			st.last = append(st.last[:0], v.ByteArray()...)
-			v = parquet.ByteArrayValue(st.last)
-		case parquet.FixedLenByteArray:
-			st.last = append(st.last[:0], v.ByteArray()...)
-			v = parquet.FixedLenByteArrayValue(st.last)
-		}
-		st.lastValue = v
+		st.keep(v)
 	}
+}
+
+// runFalls is how many times the values of a chunk that rose for its
+// sample must fall for its column to be taken for runs of distinct values
+// (noKeyTest): a key falls once at most, where a scan wraps around (a
+// PostgreSQL synchronized scan starts where another one is).
+const runFalls = 2
+
+// countFalls counts in column i's chunk state how often the non-null
+// values of vals are not above the value before, up to runFalls.
+// It looks at fallsWindow values of a chunk at most: runs that repeat
+// show within it, and a key's chunk costs no more comparisons.
+func (f *FileWriter) countFalls(i int, vals []parquet.Value) {
+	st, typ := &f.dictState[i], f.dicts[i].dict.typ
+	if st.compared += len(vals); st.compared > fallsWindow {
+		st.falls = -1
+		return
+	}
+	for k := range vals {
+		v := vals[k]
+		var notAbove bool
+		switch v.Kind() {
+		case parquet.Int32, parquet.Int64: // signed in every type of theirs: no interface call
+			notAbove = st.lastValue.Int64() >= v.Int64()
+		case parquet.ByteArray, parquet.FixedLenByteArray:
+			if len(v.ByteArray()) > 256 {
+				st.falls = -1 // too long for a key or a code: stop, no copies of large values
+				return
+			}
+			notAbove = typ.Compare(st.lastValue, v) >= 0
+		default:
+			if v.IsNull() {
+				continue
+			}
+			notAbove = typ.Compare(st.lastValue, v) >= 0
+		}
+		if notAbove {
+			if st.falls++; st.falls >= runFalls {
+				return
+			}
+		}
+		st.keep(v)
+	}
+}
+
+// fallsWindow bounds the values countFalls looks at in a chunk.
+const fallsWindow = 4 * judgeValues
+
+// keep makes v the last value compared, copying its bytes: v lives in the
+// batch's arena.
+func (st *dictChunk) keep(v parquet.Value) {
+	st.seen = true
+	switch v.Kind() {
+	case parquet.ByteArray:
+		st.last = append(st.last[:0], v.ByteArray()...)
+		v = parquet.ByteArrayValue(st.last)
+	case parquet.FixedLenByteArray:
+		st.last = append(st.last[:0], v.ByteArray()...)
+		v = parquet.FixedLenByteArrayValue(st.last)
+	}
+	st.lastValue = v
 }
 
 // plainSize is the number of non-null values of vals and their PLAIN size.

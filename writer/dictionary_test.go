@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go/format"
 
@@ -386,4 +387,59 @@ func TestDictionaryAgainAfterFallback(t *testing.T) {
 	}
 	checkFile(t, duckcheck.Open(t), path, tbl)
 	checkWasm(t, path, tbl)
+}
+
+// TestRisingRunsKeepDictionary checks that a column whose values rise for
+// longer than the rising test's sample and then repeat (dates in runs of
+// 2000 distinct days, as the wide benchmark table's dt) gives its
+// dictionary up in the first row group only: its later chunks are judged
+// by whether the dictionary pays, and it does. Both readers read it back.
+func TestRisingRunsKeepDictionary(t *testing.T) {
+	cols := []writer.Column{{Name: "dt", Target: typemap.Target{Kind: typemap.String}}}
+	tbl := table{cols: cols}
+	day0 := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 90_000 {
+		tbl.rows = append(tbl.rows, []cell{valueOf(cols[0].Target, day0.AddDate(0, 0, i%2000).Format(time.DateOnly))})
+	}
+	path := writeFile(t, t.TempDir(), tbl, writer.Options{RowGroupBytes: 400 << 10})
+	encs, dictPages := dataPageEncodings(t, path)
+	if len(encs[0]) < 3 {
+		t.Fatalf("%d row groups, want 3 or more", len(encs[0]))
+	}
+	if !encs[0][0][format.Plain] {
+		t.Errorf("row group 0: data pages %v, want a fallback to PLAIN (its first values rise)", encs[0][0])
+	}
+	for g := 1; g < len(encs[0]); g++ {
+		if !dictPages[0][g] || encs[0][g][format.Plain] || !encs[0][g][format.RLEDictionary] {
+			t.Errorf("row group %d: data pages %v, dictionary page %v; want RLE_DICTIONARY only", g, encs[0][g], dictPages[0][g])
+		}
+	}
+	checkFile(t, duckcheck.Open(t), path, tbl)
+	checkWasm(t, path, tbl)
+}
+
+// TestKeyThatWrapsStaysPlain checks that a key read from the middle of its
+// table to the end and then from the start (a PostgreSQL synchronized scan
+// that joins another one) still gives its dictionary up after the rising
+// test's sample in every row group, the one that wraps and those after:
+// one fall is no run of repeating values.
+func TestKeyThatWrapsStaysPlain(t *testing.T) {
+	cols := []writer.Column{{Name: "id", Target: typemap.Target{Kind: typemap.Int64}}}
+	tbl := table{cols: cols}
+	const n = 200_000
+	for i := range n {
+		tbl.rows = append(tbl.rows, []cell{valueOf(cols[0].Target, int64((i+n/3)%n))})
+	}
+	path := writeFile(t, t.TempDir(), tbl, writer.Options{RowGroupBytes: 400 << 10})
+	f := openParquet(t, path)
+	if len(f.Metadata().RowGroups) < 4 {
+		t.Fatalf("%d row groups, want 4 or more", len(f.Metadata().RowGroups))
+	}
+	for g, rg := range f.Metadata().RowGroups {
+		cc := rg.Columns[0].MetaData
+		if dict := cc.DataPageOffset - cc.DictionaryPageOffset; cc.DictionaryPageOffset > 0 && dict > 8<<10 {
+			t.Errorf("row group %d: dictionary page of %d bytes, want the rising test's few values", g, dict)
+		}
+	}
+	checkFile(t, duckcheck.Open(t), path, tbl)
 }

@@ -23,11 +23,14 @@
 //     (a PLAIN dictionary page, RLE_DICTIONARY data pages) for every kind
 //     but BOOLEAN (see Dictionaries); no DELTA_* or BYTE_STREAM_SPLIT;
 //   - GZIP by default ([Codec]), encoded, chosen by measurement
-//     (bench/codecs/RESULTS.md), with the standard library's compress/gzip
-//     at level 1 for STRING and BINARY columns ([DefaultGzipLevel]) and
-//     with internal/flate, compress/flate with 3-byte matches, at level 2
-//     for the others ([DefaultGzipNumberLevel]: sequential integers at 35 %
-//     of PLAIN, as zlib and DuckDB write them, instead of 61-98 %); the file
+//     (bench/codecs/RESULTS.md, bench/RESULTS.md), with klauspost/compress
+//     (parquet-go's GZIP) at level 3 for STRING and BINARY columns
+//     ([DefaultGzipLevel]) and with internal/flate, compress/flate with
+//     3-byte matches, at level 2 for the others ([DefaultGzipNumberLevel]:
+//     sequential integers compress as zlib and DuckDB compress them, which
+//     Go's own encoders do not); explicit levels 1-9 are compress/gzip's;
+//     Snappy with klauspost/compress's s2, its standard encoder for
+//     fixed-width columns and its better one for byte arrays; the file
 //     extension follows the codec ([Codec.Extension]: ".gz.parquet",
 //     ".snappy.parquet", ".zstd.parquet", ".parquet");
 //   - created_by "snapexport version <v>" (the form parquet-mr parses; it
@@ -73,20 +76,28 @@
 // parquet-mr's dictionary page size); Options.DictionaryBytes < 0 turns
 // dictionaries off. A column whose dictionary did not pay the second test
 // writes its next seven chunks in the file PLAIN from the start, then
-// tries again; other chunks start with a dictionary.
+// tries again; other chunks start with a dictionary. A column whose values
+// rose for the first test and then fell twice or more in the same chunk
+// (distinct values in runs longer than 512 that repeat: dates, codes in
+// order; a key falls once at most, where a scan wraps around) is judged by
+// the second test alone in its later chunks.
 //
 // # Memory
 //
 // Memory is bounded by bytes, not rows. A row group is written out when
 // the uncompressed size of its values reaches Options.RowGroupBytes
 // (32 MiB by default); until then its pages wait compressed in memory,
-// each column holding at most one uncompressed page of about
-// Options.PageBytes (256 KiB). A dictionary column chunk holds its
+// each column holding at most one uncompressed page: about
+// Options.PageBytes (256 KiB) of byte arrays, or up to 4 × PageBytes of
+// parquet-go's buffer for fixed-width values and dictionary indexes (9 to
+// 13 bytes a value: fewer, larger pages where they compress well) while
+// all columns' buffers stay under RowGroupBytes / 4. A dictionary column chunk holds its
 // dictionary instead of most of its pages: the dictionary holds distinct
 // values of the row group, and is kept only while it and the pages of
 // indexes stay smaller than the values PLAIN, or below DictionaryBytes (plus
 // one batch) before that is known. A FileWriter holds about RowGroupBytes +
-// columns × PageBytes, however many rows go through it;
+// max(columns × PageBytes, RowGroupBytes / 4), however many rows go
+// through it;
 // [FileWriter.BufferedBytes] stays below RowGroupBytes between calls. A
 // single value larger than a page is not copied by the writer; parquet-go
 // holds it three times while its page is written (column buffer, encoded

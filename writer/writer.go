@@ -45,9 +45,9 @@ type Options struct {
 	// Codec compresses the pages; the zero value is Gzip.
 	Codec Codec
 	// Level is the codec's compression level, 0 for its default: Gzip 1..9
-	// (compress/gzip's levels; the default is DefaultGzipLevel for STRING
-	// and BINARY columns and internal/flate's DefaultGzipNumberLevel for
-	// the others), Zstd 1..22
+	// (compress/gzip's levels, for every column; the default is
+	// klauspost/compress's DefaultGzipLevel for STRING and BINARY columns
+	// and internal/flate's DefaultGzipNumberLevel for the others), Zstd 1..22
 	// (default 3, mapped to the nearest of the encoder's four levels).
 	// Snappy and Uncompressed have none. bench/codecs/RESULTS.md has the
 	// measured size and time of each.
@@ -56,8 +56,10 @@ type Options struct {
 	// values reaches it; 0 means DefaultRowGroupBytes. It bounds the memory
 	// a FileWriter holds (see FileWriter).
 	RowGroupBytes int64
-	// PageBytes is the uncompressed size at which a column's page is
-	// encoded and compressed; 0 means DefaultPageBytes.
+	// PageBytes is the uncompressed size at which a column's page of
+	// PLAIN byte arrays is encoded and compressed (pages of other values
+	// and of dictionary indexes at 4 × PageBytes of parquet-go's buffer,
+	// 9 to 13 bytes a value); 0 means DefaultPageBytes.
 	PageBytes int
 	// DictionaryBytes is the dictionary size past which a column chunk
 	// falls back to PLAIN; 0 means DefaultDictionaryBytes (1 MiB), and a
@@ -80,8 +82,11 @@ type Options struct {
 // Memory is bounded by the options, not the number of rows: a row group is
 // written out as soon as the uncompressed size of its values reaches
 // RowGroupBytes. Until then its pages are kept compressed in memory, and
-// each column holds at most one uncompressed page of about PageBytes, so a
-// FileWriter holds about RowGroupBytes + columns × PageBytes at most, plus
+// each column holds at most one uncompressed page (PageBytes of byte
+// arrays, up to 4 × PageBytes of buffer for other values while all of them
+// stay under RowGroupBytes / 4, see pageBuffer), so a FileWriter holds
+// about RowGroupBytes + max(columns × PageBytes, RowGroupBytes / 4) at
+// most, plus
 // a batch of a few thousand values. A value larger than a page is written
 // alone in its page: while that page is written, the library holds it three
 // times (its column buffer, rounded up to a pool bucket of at most 1.5 times
@@ -90,7 +95,7 @@ type Options struct {
 // value. The caller's bytes are not copied (see WriteRow).
 type FileWriter struct {
 	out  countingWriter
-	pw   *parquet.Writer
+	pw   *parquet.GenericWriter[any]
 	cws  []*parquet.ColumnWriter
 	cols []colSpec
 
@@ -100,6 +105,10 @@ type FileWriter struct {
 	dictState []dictChunk
 	dictLimit int64
 	pageBytes int64
+	// textPage is the PLAIN byte-array bytes in each column's current page:
+	// such pages end at pageBytes (flushColumn), the others where
+	// parquet-go ends them, at pageBuffer.
+	textPage []int64
 
 	// Rows are gathered in batches, one slice of values per column, and
 	// handed to the column writers a batch at a time: per-row calls into
@@ -127,6 +136,23 @@ type FileWriter struct {
 	err    error // sticky: the file is unusable after a failed write
 	closed bool
 }
+
+// pageBuffer is the size of parquet-go's page buffer of each column, at
+// which pages of fixed-width values and of dictionary indexes end (about 9
+// to 13 bytes a value with its row index and level); pages of PLAIN byte
+// arrays end at PageBytes of values (writePlain). It is pageFactor ×
+// PageBytes (at the default PageBytes, 1 MiB, parquet-mr's page size) as
+// long as the buffers of all columns stay under a quarter of RowGroupBytes,
+// less in wide tables, PageBytes at least. Few, large pages pay off where a
+// page compresses well: each page has a header, column and offset index
+// entries and GZIP framing, and starts compressing afresh (bench/RESULTS.md:
+// pgbench_accounts' aid and one-value columns). Pages of text would hold
+// more memory for little gain.
+func pageBuffer(pageBytes, rowGroupBytes int64, columns int) int {
+	return int(max(pageBytes, min(pageFactor*pageBytes, rowGroupBytes/int64(4*columns))))
+}
+
+const pageFactor = 4
 
 // arenaBytes is the byte-array volume after which a batch is handed over
 // early, so that a batch of large values does not hold much memory. A
@@ -194,6 +220,7 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 		dictState: make([]dictChunk, len(cols)),
 		dictLimit: cmpOr(opts.DictionaryBytes, DefaultDictionaryBytes),
 		pageBytes: int64(cmpOr(opts.PageBytes, DefaultPageBytes)),
+		textPage:  make([]int64, len(cols)),
 	}
 	names := make([]string, len(cols))
 	nodes := make([]parquet.Node, len(cols))
@@ -232,7 +259,7 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 	options := []parquet.WriterOption{
 		parquet.NewSchema(schemaName, newOrderedGroup(names, nodes)),
 		parquet.Compression(codec),
-		parquet.PageBufferSize(cmpOr(opts.PageBytes, DefaultPageBytes)),
+		parquet.PageBufferSize(pageBuffer(f.pageBytes, f.rgLimit, len(cols))),
 		parquet.DataPageVersion(1),
 		parquet.DictionaryMaxBytes(max(f.dictLimit, 1)),
 		createdByOption(cmpOr(opts.CreatedBy, defaultCreatedBy())),
@@ -249,11 +276,14 @@ func NewFileWriter(w io.Writer, cols []Column, opts Options) (*FileWriter, error
 	for _, name := range names {
 		options = append(options, parquet.SkipPageStatistics(name))
 	}
-	config, err := parquet.NewWriterConfig(options...)
-	if err != nil {
+	// NewGenericWriter panics on an invalid configuration: validated here.
+	if _, err := parquet.NewWriterConfig(options...); err != nil {
 		return nil, fmt.Errorf("writer: %w", err)
 	}
-	f.pw = parquet.NewWriter(&f.out, config)
+	// GenericWriter[any] is parquet.Writer's replacement for a schema known
+	// at run time. Rows never go through it: batches go to its column
+	// writers (flushBatch).
+	f.pw = parquet.NewGenericWriter[any](&f.out, options...)
 	f.cws = f.pw.ColumnWriters()
 	if len(f.cws) != len(cols) {
 		return nil, fmt.Errorf("writer: schema has %d leaf columns for %d columns", len(f.cws), len(cols))
@@ -480,6 +510,7 @@ func (f *FileWriter) flushRowGroup() error {
 	for i := range f.dictState {
 		f.dictState[i] = f.dictState[i].nextChunk()
 	}
+	clear(f.textPage)
 	size := f.pw.Size()
 	f.flushedRaw += f.rgBytes
 	f.flushedOut += size - f.flushedSize

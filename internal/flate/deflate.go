@@ -47,8 +47,11 @@ const (
 	maxMatchOffset  = 1 << 15 // The largest match offset
 
 	// The maximum number of tokens we put into a single flate block, just to
-	// stop things from getting too large.
-	maxFlateBlockTokens = 1 << 14
+	// stop things from getting too large. (1 << 14 in compress/flate; see
+	// blockFull for this package's rule.)
+	maxFlateBlockTokens = 1 << 16
+	// Every minFlateBlockTokens tokens, blockFull looks at the last ones.
+	minFlateBlockTokens = 1 << 14
 	maxStoreBlockSize   = 65535
 	hashBits            = 17 // After 17 performance degrades
 	hashSize            = 1 << hashBits
@@ -161,6 +164,34 @@ func (d *compressor) fillDeflate(b []byte) int {
 	n := copy(d.window[d.windowEnd:], b)
 	d.windowEnd += n
 	return n
+}
+
+// blockFull reports whether the block of tokens is to be written now.
+// compress/flate writes a block every 1 << 14 tokens, each with its own
+// Huffman tables; this package lets a block grow to maxFlateBlockTokens
+// while its last minFlateBlockTokens tokens covered 2 bytes a token or more
+// (they compress), and ends it at the first minFlateBlockTokens tokens that
+// did not, as compress/flate does: a block of literals is then still in the
+// window, and writeBlock can store it if it does not compress. Why: a page
+// of sequential integers (2 tokens each 4 bytes) pays for a Huffman table
+// every 32 KiB otherwise, and comes out larger than DuckDB's miniz writes
+// it (bench/RESULTS.md, pgbench_accounts.aid).
+func (d *compressor) blockFull() bool {
+	n := len(d.tokens)
+	if n == maxFlateBlockTokens {
+		return true
+	}
+	if n%minFlateBlockTokens != 0 {
+		return false
+	}
+	covered := 0
+	for _, t := range d.tokens[n-minFlateBlockTokens:] {
+		covered++
+		if t >= matchType {
+			covered += int(t.length()) + baseMatchLength - 1
+		}
+	}
+	return covered < 2*minFlateBlockTokens
 }
 
 func (d *compressor) writeBlock(tokens []token, index int) error {
@@ -484,7 +515,7 @@ Loop:
 				// item into the table.
 				d.index += d.length
 			}
-			if len(d.tokens) == maxFlateBlockTokens {
+			if d.blockFull() {
 				// The block includes the current character
 				if d.err = d.writeBlock(d.tokens, d.index); d.err != nil {
 					return
@@ -498,7 +529,7 @@ Loop:
 					i = d.index
 				}
 				d.tokens = append(d.tokens, literalToken(uint32(d.window[i])))
-				if len(d.tokens) == maxFlateBlockTokens {
+				if d.blockFull() {
 					if d.err = d.writeBlock(d.tokens, i+1); d.err != nil {
 						return
 					}

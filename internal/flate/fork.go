@@ -1,22 +1,30 @@
-// Package flate is Go 1.26's compress/flate encoder with one change: the
-// compressor (levels 2 to 9) emits matches of 3 bytes, as zlib and miniz
-// do, where compress/flate's shortest is 4 (minMatchLength, hash3 and
-// bulkHash3 in deflate.go; a 3-byte match is taken only within 4096 bytes,
-// compress/flate's existing rule for its shortest matches, zlib's
-// TOO_FAR). Level 1 (deflatefast.go) is unchanged.
+// Package flate is Go 1.26's compress/flate encoder with two changes:
+//
+//   - the compressor (levels 2 to 9) emits matches of 3 bytes, as zlib and
+//     miniz do, where compress/flate's shortest is 4 (minMatchLength, hash3
+//     and bulkHash3 in deflate.go; a 3-byte match is taken only within 4096
+//     bytes, compress/flate's existing rule for its shortest matches, zlib's
+//     TOO_FAR). Level 1 (deflatefast.go) is unchanged;
+//   - a block of matches may hold up to 1 << 16 tokens instead of 1 << 14
+//     (blockFull in deflate.go): fewer Huffman tables in a page that
+//     compresses, while a block of literals still ends at 1 << 14 tokens,
+//     so that it can be stored when it does not compress.
 //
 // Why: Parquet pages of sequential little-endian integers (keys, serials,
-// timestamps) repeat 3 bytes at distance 4 and nothing longer; with 4-byte
-// matches GZIP leaves them at 61-65 % of their size, with 3-byte matches
-// at 35 %, what DuckDB's GZIP writes (bench/codecs/RESULTS.md). No
-// maintained pure-Go DEFLATE encoder takes 3-byte matches. The output is
-// standard DEFLATE, which every inflater reads; the tests round-trip it
-// through compress/flate's reader.
+// timestamps) repeat 3 bytes at distance 4 and nothing longer: with 4-byte
+// matches GZIP leaves most of them, with 3-byte matches it compresses them
+// as DuckDB's GZIP does (figures in bench/codecs/RESULTS.md and
+// bench/RESULTS.md). No maintained pure-Go DEFLATE encoder takes 3-byte
+// matches. The output is standard DEFLATE, which every inflater reads; the
+// tests round-trip it through compress/gzip's reader.
 //
-// Files: deflate.go, deflatefast.go, huffman_bit_writer.go,
-// huffman_code.go and token.go are compress/flate's (BSD licence, LICENSE),
-// changed only as said; this file holds the two declarations they took
-// from inflate.go, which is left out, and the GZIP framing.
+// Provenance: deflate.go, deflatefast.go, huffman_bit_writer.go,
+// huffman_code.go and token.go are copied from Go 1.26's
+// src/compress/flate (BSD licence, LICENSE, their headers kept), changed
+// only as said: diff against $(go env GOROOT)/src/compress/flate shows the
+// changes in deflate.go and none in the others. This file holds the two
+// declarations they took from inflate.go, which is left out, and the GZIP
+// framing (RFC 1952).
 package flate
 
 import (
