@@ -56,7 +56,7 @@ type TaskOptions struct {
 	// Compression is the Parquet codec; the zero value is GZIP, as RDS.
 	Compression writer.Codec
 	// CompressionLevel is the codec's level; 0 means the codec's default
-	// (GZIP 1..9, default 1, see writer.DefaultGzipLevel; ZSTD 1..22,
+	// (GZIP 1..9, default writer.DefaultGzipLevel; ZSTD 1..22,
 	// default 3). Snappy and none have no levels.
 	CompressionLevel int
 	// MemoryLimit is the task's memory budget in bytes, shared by all
