@@ -295,6 +295,8 @@ func TestDistributedMariaDBConsistencyNone(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stderr, "each part reads its own point in time")
 	assert.Contains(t, stdout, `"ExportedRows": 50000`)
+	assert.Contains(t, stdout, `"Consistency": "none"`, "the task record says each part read its own point in time")
+	assert.Contains(t, stdout, "NO_SHARED_SNAPSHOT")
 	duck := duckcheck.Open(t)
 	got := duck.Rows(`SELECT count(*), count(DISTINCT id), sum(id) FROM read_parquet(?)`, filepath.Join(dest, "maria", "*", "*", "*", "*.parquet"))
 	assert.Equal(t, "[50000 50000 1250025000]", fmt.Sprint(got[0]))

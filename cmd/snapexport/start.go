@@ -206,6 +206,7 @@ func startExportTask(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		defer coord.close()
 		opts.Scheduler = coord.sched
+		opts.Consistency = consistency // recorded in the task (ExportTask.Consistency, NO_SHARED_SNAPSHOT)
 	}
 	exp, err := snapexport.New(snapexport.Config{})
 	if err != nil {
