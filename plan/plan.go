@@ -68,10 +68,10 @@ func (o Options) withDefaults() Options {
 // source.BlockScanner; without them tables are not split by key or pages.
 func Table(ctx context.Context, snap source.Snapshot, t source.Table, o Options) ([]Part, error) {
 	o = o.withDefaults()
-	if len(t.Partitions) > 0 {
-		parts := make([]Part, len(t.Partitions))
-		share := t.EstimatedRows / int64(len(t.Partitions))
-		for i, p := range t.Partitions {
+	if len(t.TablePartitions) > 0 {
+		parts := make([]Part, len(t.TablePartitions))
+		share := t.EstimatedRows / int64(len(t.TablePartitions))
+		for i, p := range t.TablePartitions {
 			parts[i] = Part{Batch: i + 1, Index: 0, TablePartition: p, EstimatedRows: share}
 		}
 		return parts, nil

@@ -171,14 +171,14 @@ func TestKeylessTables(t *testing.T) {
 
 func TestDeclarativePartitions(t *testing.T) {
 	tb := table(300, 1<<30)
-	tb.Partitions = []string{"p2023", "p2024", "p2025"}
+	tb.TablePartitions = []string{"p2023", "p2024", "p2025"}
 	parts, err := plan.Table(context.Background(), sampler{}, tb, plan.Options{})
 	require.NoError(t, err)
 	require.Len(t, parts, 3)
 	for i, p := range parts {
 		assert.Equal(t, i+1, p.Batch)
 		assert.Equal(t, 0, p.Index)
-		assert.Equal(t, tb.Partitions[i], p.TablePartition)
+		assert.Equal(t, tb.TablePartitions[i], p.TablePartition)
 	}
 }
 

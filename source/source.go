@@ -100,11 +100,11 @@ type Table struct {
 	// not-null integer index first; a driver that implements
 	// [KeyBoundarySampler] may report another key (Key.Integer false).
 	Key *Key
-	// Partitions names the declarative partitions of a partitioned table,
-	// in order (nil for ordinary tables), as ScanRequest.Partition takes
+	// TablePartitions names the declarative partitions of a partitioned table,
+	// in order (nil for ordinary tables), as ScanRequest.TablePartition takes
 	// them (PostgreSQL: "schema.name" when a partition lives in another
 	// schema than its parent). Each becomes one batch folder.
-	Partitions []string
+	TablePartitions []string
 	// EstimatedRows and EstimatedBytes come from the catalog's statistics
 	// (0 when unknown); they drive planning and progress.
 	EstimatedRows, EstimatedBytes int64
@@ -144,8 +144,8 @@ type ScanRequest struct {
 	// Columns to read, in the order Rows.Row returns them, each with the
 	// Parquet target the driver converts its values to.
 	Columns []ScanColumn
-	// Partition is the declarative partition to read, "" for the table.
-	Partition string
+	// TablePartition is the declarative partition to read, "" for the table.
+	TablePartition string
 	// Range restricts the scan to a key range; nil reads everything.
 	Range *KeyRange
 	// Blocks restricts the scan to a range of physical pages; only for

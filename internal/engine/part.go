@@ -44,7 +44,7 @@ func RunPart(ctx context.Context, env PartEnv, spec PartSpec) (res PartResult, e
 	}
 	defer rsv.release()
 	rows, err := env.Snapshot.Scan(ctx, source.ScanRequest{
-		Table: spec.Table, Columns: spec.Columns, Partition: spec.Part.TablePartition, Range: spec.Part.Range,
+		Table: spec.Table, Columns: spec.Columns, TablePartition: spec.Part.TablePartition, Range: spec.Part.Range,
 		Blocks: spec.Part.Blocks, MaxValueBytes: spec.Writer.MaxValueBytes,
 	})
 	if err != nil {

@@ -309,7 +309,7 @@ func TestScanQuery(t *testing.T) {
 		{"", &source.KeyRange{Column: "id", IncludeNull: true}, "SELECT `a`, (`f` + 0e0) FROM `d``b`.`t`"},
 		{"p1", &source.KeyRange{Column: "id", Lower: p(math.MinInt64)}, "SELECT `a`, (`f` + 0e0) FROM `d``b`.`t` PARTITION (`p1`) WHERE `id` >= " + strconv.FormatInt(math.MinInt64, 10)},
 	} {
-		if got := scanQuery(source.ScanRequest{Table: tb, Partition: tc.part, Range: tc.r}, convs, rangeKey{}); got != tc.want {
+		if got := scanQuery(source.ScanRequest{Table: tb, TablePartition: tc.part, Range: tc.r}, convs, rangeKey{}); got != tc.want {
 			t.Errorf("got  %s\nwant %s", got, tc.want)
 		}
 	}
@@ -335,7 +335,7 @@ func TestScanQuery(t *testing.T) {
 		{"", source.KeyRange{Column: "s", LowerBytes: []byte{1}}, rangeKey{bytes: &stringKey{column: "s"}},
 			"SELECT `a`, (`f` + 0e0) FROM `d``b`.`t` WHERE `s` >= _binary X'01'"},
 	} {
-		if got := scanQuery(source.ScanRequest{Table: tb, Partition: tc.part, Range: &tc.r}, convs, tc.key); got != tc.want {
+		if got := scanQuery(source.ScanRequest{Table: tb, TablePartition: tc.part, Range: &tc.r}, convs, tc.key); got != tc.want {
 			t.Errorf("got  %s\nwant %s", got, tc.want)
 		}
 	}

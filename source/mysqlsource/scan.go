@@ -133,8 +133,8 @@ func scanQuery(req source.ScanRequest, convs []conversion, key rangeKey) string 
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(qualified(req.Table))
-	if req.Partition != "" {
-		b.WriteString(" PARTITION (" + quoteIdent(req.Partition) + ")")
+	if req.TablePartition != "" {
+		b.WriteString(" PARTITION (" + quoteIdent(req.TablePartition) + ")")
 	}
 	r := req.Range
 	if r == nil {

@@ -161,7 +161,7 @@ func (s *Snapshot) databaseTables(ctx context.Context, db string, filter source.
 			return nil, nil, err
 		}
 		if tr.partitioned {
-			if t.Partitions, err = s.partitions(ctx, db, tr.name); err != nil {
+			if t.TablePartitions, err = s.partitions(ctx, db, tr.name); err != nil {
 				return nil, nil, err
 			}
 		}

@@ -227,12 +227,12 @@ func TestPartitions(t *testing.T) {
 	src := openTestSource(t, Options{})
 	snap := snapshotOf(t, src, 2)
 	tb := table(t, snap, name)
-	if !slices.Equal(tb.Partitions, []string{"p_low", "p_mid", "p_high"}) {
-		t.Fatalf("partitions %v", tb.Partitions)
+	if !slices.Equal(tb.TablePartitions, []string{"p_low", "p_mid", "p_high"}) {
+		t.Fatalf("partitions %v", tb.TablePartitions)
 	}
 	total := 0
-	for i, p := range tb.Partitions {
-		got, _ := scanAll(t, snap, source.ScanRequest{Table: tb, Partition: p, Columns: []source.ScanColumn{
+	for i, p := range tb.TablePartitions {
+		got, _ := scanAll(t, snap, source.ScanRequest{Table: tb, TablePartition: p, Columns: []source.ScanColumn{
 			{Column: tb.Columns[0], Target: typemap.Target{Kind: typemap.Int32}}}})
 		want := []int{99, 100, 51}[i]
 		if len(got) != want {
@@ -254,8 +254,8 @@ func TestPartitions(t *testing.T) {
 		(PARTITION a VALUES LESS THAN (10), PARTITION b VALUES LESS THAN MAXVALUE)`)
 	mustExec(t, admin, "INSERT INTO "+quoteIdent(sub)+" SELECT seq FROM seq_1_to_20")
 	stb := table(t, snap, sub)
-	if !slices.Equal(stb.Partitions, []string{"a", "b"}) {
-		t.Fatalf("subpartitioned table: partitions %v", stb.Partitions)
+	if !slices.Equal(stb.TablePartitions, []string{"a", "b"}) {
+		t.Fatalf("subpartitioned table: partitions %v", stb.TablePartitions)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 type relation struct {
 	qualified string // quoted schema.name, for SQL
 	kind      byte   // 'r' ordinary, 'p' partitioned
-	// partitions maps a Table.Partitions entry to the partition's quoted
+	// partitions maps a Table.TablePartitions entry to the partition's quoted
 	// qualified name.
 	partitions map[string]string
 }
@@ -233,7 +233,7 @@ func (d *dbSnapshot) tables(ctx context.Context, src *Source, filter source.Filt
 		rel := &relation{qualified: r.qualified, kind: r.kind[0]}
 		if r.kind == "p" {
 			rel.partitions = map[string]string{}
-			for i, p := range r.table.Partitions {
+			for i, p := range r.table.TablePartitions {
 				rel.partitions[p] = r.partitionQualified[i]
 			}
 		}
@@ -271,7 +271,7 @@ func (d *dbSnapshot) describe(ctx context.Context, conn *pgx.Conn, export []*lis
 		oids = append(oids, r.oid)
 		if r.kind == "p" {
 			partitioned = append(partitioned, r.oid)
-			r.table.Partitions = []string{} // non-nil: a partitioned table, even with no partitions yet
+			r.table.TablePartitions = []string{} // non-nil: a partitioned table, even with no partitions yet
 			r.table.EstimatedRows, r.table.EstimatedBytes = 0, 0
 		}
 	}
@@ -344,7 +344,7 @@ func (d *dbSnapshot) describe(ctx context.Context, conn *pgx.Conn, export []*lis
 		if schema != r.schema {
 			entry = schema + "." + name
 		}
-		r.table.Partitions = append(r.table.Partitions, entry)
+		r.table.TablePartitions = append(r.table.TablePartitions, entry)
 		r.table.EstimatedRows += n
 		r.table.EstimatedBytes += size
 		r.partitionOIDs = append(r.partitionOIDs, oid)
@@ -418,7 +418,7 @@ func (d *dbSnapshot) lock(ctx context.Context, conn *pgx.Conn, src *Source, expo
 			oids = append(oids, p)
 			qualified = append(qualified, r.partitionQualified[i])
 			filenodes = append(filenodes, r.partitionFilenodes[i])
-			names[p] = r.table.Target() + " (partition " + r.table.Partitions[i] + ")"
+			names[p] = r.table.Target() + " (partition " + r.table.TablePartitions[i] + ")"
 		}
 	}
 	rows, err := conn.Query(ctx, verifyRelations, oids, qualified, filenodes)

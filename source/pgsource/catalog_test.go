@@ -106,14 +106,14 @@ func TestTablesWhatIsListed(t *testing.T) {
 	} else {
 		wantParts = append(wantParts, other+".parted_c")
 	}
-	if !slices.Equal(parted.Partitions, wantParts) {
-		t.Errorf("parted.Partitions = %v, want %v", parted.Partitions, wantParts)
+	if !slices.Equal(parted.TablePartitions, wantParts) {
+		t.Errorf("parted.Partitions = %v, want %v", parted.TablePartitions, wantParts)
 	}
-	if p := byName["parted_empty"].Partitions; p == nil || len(p) != 0 {
+	if p := byName["parted_empty"].TablePartitions; p == nil || len(p) != 0 {
 		t.Errorf("a partitioned table without partitions has Partitions %#v, want empty and non-nil", p)
 	}
-	if byName["plain"].Partitions != nil {
-		t.Errorf("an ordinary table has Partitions %v", byName["plain"].Partitions)
+	if byName["plain"].TablePartitions != nil {
+		t.Errorf("an ordinary table has Partitions %v", byName["plain"].TablePartitions)
 	}
 	plain := byName["plain"]
 	if plain.EstimatedRows != 100 || plain.EstimatedBytes <= 0 {
@@ -126,9 +126,9 @@ func TestTablesWhatIsListed(t *testing.T) {
 		t.Errorf("parted: %d rows, want 500", n)
 	}
 	total := 0
-	for _, p := range parted.Partitions {
+	for _, p := range parted.TablePartitions {
 		preq := req
-		preq.Partition = p
+		preq.TablePartition = p
 		rows := scanAll(t, snap, preq)
 		if len(rows) != 100 {
 			t.Errorf("partition %s: %d rows, want 100", p, len(rows))
@@ -139,7 +139,7 @@ func TestTablesWhatIsListed(t *testing.T) {
 		t.Errorf("partitions hold %d rows together, want 500", total)
 	}
 	bad := req
-	bad.Partition = "not_a_partition"
+	bad.TablePartition = "not_a_partition"
 	if _, err := sourcetest.ReadAll(context.Background(), snap, bad); err == nil || !strings.Contains(err.Error(), "not a partition") {
 		t.Errorf("scan of an unknown partition: %v, want an error saying it is not a partition", err)
 	}

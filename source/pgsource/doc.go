@@ -85,7 +85,7 @@
 //     policies would hide rows from the role (the fix is BYPASSRLS).
 //
 // A partitioned table is listed once, as itself, with its leaf partitions in
-// [source.Table.Partitions] (sorted by schema and name; a partition in
+// [source.Table.TablePartitions] (sorted by schema and name; a partition in
 // another schema than its parent is written "schema.name"); partitions are
 // not listed on their own. Tables with old-style inheritance children are
 // read with ONLY, so the children's rows are exported once, with the

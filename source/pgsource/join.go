@@ -180,7 +180,7 @@ func readRelation(ctx context.Context, conn *pgx.Conn, t source.Table) (*relatio
 			rows.Close()
 			return nil, err
 		}
-		entry := name // as describe names Table.Partitions
+		entry := name // as describe names Table.TablePartitions
 		if schema != t.Schema {
 			entry = schema + "." + name
 		}

@@ -54,12 +54,12 @@ func TestJoinSnapshot(t *testing.T) {
 	ranged.Range = &source.KeyRange{Lower: &lo, Upper: &hi}
 	reqs["t[100,300)"] = ranged
 	pt := listed["p"]
-	if len(pt.Partitions) != 2 || !slices.Contains(pt.Partitions, other+".p2") {
-		t.Fatalf("partitions of p: %v", pt.Partitions)
+	if len(pt.TablePartitions) != 2 || !slices.Contains(pt.TablePartitions, other+".p2") {
+		t.Fatalf("partitions of p: %v", pt.TablePartitions)
 	}
-	for _, part := range pt.Partitions {
+	for _, part := range pt.TablePartitions {
 		r := rdsRequest(t, pt)
-		r.Partition = part
+		r.TablePartition = part
 		reqs["p/"+part] = r
 	}
 	want := map[string]int{"t": 500, "t[100,300)": 200, "p/p1": 100, "p/" + other + ".p2": 100}

@@ -34,14 +34,14 @@ func (sn *Snapshot) scan(ctx context.Context, req source.ScanRequest) (source.Ro
 		return nil, err
 	}
 	target := req.Table.Target()
-	if req.Partition != "" {
-		target += " (partition " + req.Partition + ")"
+	if req.TablePartition != "" {
+		target += " (partition " + req.TablePartition + ")"
 	}
 	cols, formats, err := planColumns(req)
 	if err != nil {
 		return nil, fmt.Errorf("pgsource: scan %q: %w", target, err)
 	}
-	if sn.joined && req.Partition != "" {
+	if sn.joined && req.TablePartition != "" {
 		if err := d.resolve(ctx, sn.src, req.Table); err != nil {
 			return nil, fmt.Errorf("pgsource: scan %q: %w", target, err)
 		}
@@ -121,7 +121,7 @@ func (d *dbSnapshot) fromSQL(t source.Table, partition string) (from string, par
 	d.mu.Unlock()
 
 	from = pgx.Identifier{t.Schema, t.Name}.Sanitize()
-	partitioned = t.Partitions != nil
+	partitioned = t.TablePartitions != nil
 	if rel != nil {
 		from = rel.qualified
 		partitioned = rel.kind == 'p'
@@ -149,7 +149,7 @@ func (d *dbSnapshot) fromSQL(t source.Table, partition string) (from string, par
 // selectSQL builds the scan's query and its int8 parameters.
 func (d *dbSnapshot) selectSQL(req source.ScanRequest) (string, []int64, error) {
 	t := req.Table
-	from, partitioned, err := d.fromSQL(t, req.Partition)
+	from, partitioned, err := d.fromSQL(t, req.TablePartition)
 	if err != nil {
 		return "", nil, err
 	}

@@ -25,8 +25,8 @@ func (sn *snapshot) Scan(ctx context.Context, req source.ScanRequest) (source.Ro
 	if len(req.Columns) == 0 {
 		return nil, fmt.Errorf("sqlitesource: scanning %s: no columns requested", target)
 	}
-	if req.Partition != "" {
-		return nil, fmt.Errorf("sqlitesource: scanning %s: SQLite tables have no partition %q", target, req.Partition)
+	if req.TablePartition != "" {
+		return nil, fmt.Errorf("sqlitesource: scanning %s: SQLite tables have no partition %q", target, req.TablePartition)
 	}
 	convs := make([]converter, len(req.Columns))
 	for i, c := range req.Columns {
