@@ -20,12 +20,18 @@ import (
 	"github.com/snapexport/snapexport/typemap"
 )
 
+// Scheme and SchemeMariaDB are the URL schemes the driver registers.
+const (
+	Scheme        = "mysql"
+	SchemeMariaDB = "mariadb"
+)
+
 func init() {
 	open := func(ctx context.Context, u *url.URL) (source.Source, error) {
 		return OpenURL(ctx, u.String(), Options{})
 	}
-	source.Register("mysql", open)
-	source.Register("mariadb", open)
+	source.Register(Scheme, open)
+	source.Register(SchemeMariaDB, open)
 }
 
 // Options tune a [Source]. The zero value is the default.

@@ -61,6 +61,12 @@ type Source struct {
 
 var _ source.Source = (*Source)(nil)
 
+// Scheme and SchemeLong are the URL schemes the driver registers.
+const (
+	Scheme     = "postgres"
+	SchemeLong = "postgresql"
+)
+
 func init() {
 	open := func(ctx context.Context, u *url.URL) (source.Source, error) {
 		raw := u.String()
@@ -69,8 +75,8 @@ func init() {
 		}
 		return OpenURL(ctx, raw, nil)
 	}
-	source.Register("postgres", open)
-	source.Register("postgresql", open)
+	source.Register(Scheme, open)
+	source.Register(SchemeLong, open)
 }
 
 // OpenURL opens the server a postgres:// or postgresql:// URL, or a libpq
