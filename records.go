@@ -2,8 +2,6 @@ package snapexport
 
 import (
 	"context"
-	"path"
-	"regexp"
 	"slices"
 	"time"
 
@@ -11,7 +9,6 @@ import (
 	"github.com/snapexport/snapexport/internal/manifest"
 	"github.com/snapexport/snapexport/internal/records"
 	"github.com/snapexport/snapexport/sink"
-	"github.com/snapexport/snapexport/writer"
 )
 
 // A task's record crosses processes as export_info_<id>.json
@@ -147,31 +144,8 @@ func prepareResume(ctx context.Context, s records.Store, in StartExportTaskInput
 	if err != nil {
 		return ExportTask{}, nil, publicError(err)
 	}
-	if err := sameFormat(id, done, profile, s.Layout.Codec); err != nil {
-		return ExportTask{}, nil, err
+	if err := done.SameFormat(id, profile, s.Layout.Codec); err != nil {
+		return ExportTask{}, nil, publicError(err)
 	}
 	return prev, done.Parts, nil
-}
-
-// partFileName matches a data file's name, part-NNNNN-<uuid><extension>.
-var partFileName = regexp.MustCompile(`^part-\d+-[0-9a-f-]{36}(\..+)$`)
-
-// sameFormat refuses a resume whose files would differ from the kept
-// ones: another type profile (columns of other types in one table) or
-// another codec (files of two extensions in one folder).
-func sameFormat(id string, done records.Finished, profile string, codec writer.Codec) error {
-	if done.TypeProfile != "" && done.TypeProfile != profile {
-		return newError(ErrInvalidParameterValue, nil, "cannot resume export task %s with the type profile %q: its files were written with %q; resume with TaskOptions.TypeProfile (CLI --type-profile) %q, or start a new task",
-			id, profile, done.TypeProfile, done.TypeProfile)
-	}
-	for _, parts := range done.Parts {
-		for _, p := range parts {
-			for _, f := range p.Files {
-				if m := partFileName.FindStringSubmatch(path.Base(f)); m != nil && m[1] != codec.Extension() {
-					return newError(ErrInvalidParameterValue, nil, "cannot resume export task %s with %s compression: its file %s was written with another codec; resume with the codec it started with, or start a new task", id, codec, f)
-				}
-			}
-		}
-	}
-	return nil
 }

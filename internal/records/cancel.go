@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
+	"regexp"
 	"time"
 
 	"github.com/snapexport/snapexport/internal/fault"
 	"github.com/snapexport/snapexport/internal/manifest"
 	"github.com/snapexport/snapexport/sink"
+	"github.com/snapexport/snapexport/writer"
 )
 
 // RequestCancel writes the cancel request a running task polls for. It
@@ -144,4 +147,27 @@ func (s Store) FinishedParts(ctx context.Context) (Finished, error) {
 		}
 	}
 	return Finished{Parts: parts, TypeProfile: profile}, nil
+}
+
+// partFileName matches a data file's name, part-NNNNN-<uuid><extension>.
+var partFileName = regexp.MustCompile(`^part-\d+-[0-9a-f-]{36}(\..+)$`)
+
+// SameFormat refuses a resume whose files would differ from the kept
+// ones: another type profile (columns of other types in one table) or
+// another codec (files of two extensions in one folder).
+func (done Finished) SameFormat(id, profile string, codec writer.Codec) error {
+	if done.TypeProfile != "" && done.TypeProfile != profile {
+		return fault.New(fault.InvalidParameterValue, nil, "cannot resume export task %s with the type profile %q: its files were written with %q; resume with TaskOptions.TypeProfile (CLI --type-profile) %q, or start a new task",
+			id, profile, done.TypeProfile, done.TypeProfile)
+	}
+	for _, parts := range done.Parts {
+		for _, p := range parts {
+			for _, f := range p.Files {
+				if m := partFileName.FindStringSubmatch(path.Base(f)); m != nil && m[1] != codec.Extension() {
+					return fault.New(fault.InvalidParameterValue, nil, "cannot resume export task %s with %s compression: its file %s was written with another codec; resume with the codec it started with, or start a new task", id, codec, f)
+				}
+			}
+		}
+	}
+	return nil
 }
