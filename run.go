@@ -86,10 +86,14 @@ func (r *taskRun) beat(ctx context.Context) error {
 	}
 	bctx, cancel := context.WithDeadline(ctx, r.lease.Expiry())
 	defer cancel()
-	if err := r.writeExportInfo(bctx, r.task.Info()); err != nil {
+	// The tables info first: what the record then says is complete is
+	// already what a resume keeps (a process killed between the two
+	// writes left a record counting a table its tables info did not).
+	rec := r.task.Info()
+	if err := r.engine.WriteTablesInfoIfChanged(bctx); err != nil {
 		return err
 	}
-	return r.engine.WriteTablesInfoIfChanged(bctx)
+	return r.writeExportInfo(bctx, rec)
 }
 
 func (r *taskRun) destination() engine.Destination {
