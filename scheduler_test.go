@@ -54,18 +54,26 @@ func (e *elsewhere) Warnings() []source.Warning {
 	return []source.Warning{{Reason: "WORKER_NOTE", Detail: fmt.Sprintf("%d parts ran elsewhere", e.ran)}}
 }
 
+// twoHandles opens one demo database twice: the task's source, and the
+// one a worker "on another machine" reads.
+func twoHandles(t *testing.T) (task, worker source.Source) {
+	t.Helper()
+	db := demoDB(t, 1)
+	for _, s := range []*source.Source{&task, &worker} {
+		src, err := sqlitesource.Open(context.Background(), db, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { src.Close() })
+		*s = src
+	}
+	return task, worker
+}
+
 // TestSchedulerElsewhere: a task whose parts a scheduler runs outside the
 // task's process reports their rows as they finish, records their files,
 // and carries the scheduler's warnings; the output is a clean run's.
 func TestSchedulerElsewhere(t *testing.T) {
 	ctx := context.Background()
-	db := demoDB(t, 1)
-	taskSrc, err := sqlitesource.Open(ctx, db, nil)
-	require.NoError(t, err)
-	defer taskSrc.Close()
-	workerSrc, err := sqlitesource.Open(ctx, db, nil)
-	require.NoError(t, err)
-	defer workerSrc.Close()
+	taskSrc, workerSrc := twoHandles(t)
 	mem := memsink.New("")
 	sched := &elsewhere{src: workerSrc, sink: mem}
 	var mu sync.Mutex
@@ -99,16 +107,10 @@ func TestSchedulerElsewhere(t *testing.T) {
 // process and in the destination; the in-process pool refuses the option.
 func TestConsistencyNoneIsRecorded(t *testing.T) {
 	ctx := context.Background()
-	db := demoDB(t, 1)
-	taskSrc, err := sqlitesource.Open(ctx, db, nil)
-	require.NoError(t, err)
-	defer taskSrc.Close()
-	workerSrc, err := sqlitesource.Open(ctx, db, nil)
-	require.NoError(t, err)
-	defer workerSrc.Close()
+	taskSrc, workerSrc := twoHandles(t)
 	mem := memsink.New("")
 	exp := newExporter(t)
-	_, err = exp.StartExportTask(ctx, snapexport.StartExportTaskInput{ExportTaskIdentifier: "none-0", Source: taskSrc, Sink: mem,
+	_, err := exp.StartExportTask(ctx, snapexport.StartExportTaskInput{ExportTaskIdentifier: "none-0", Source: taskSrc, Sink: mem,
 		Options: &snapexport.TaskOptions{Consistency: snapexport.ConsistencyNone}})
 	assert.ErrorIs(t, err, snapexport.ErrInvalidParameterValue)
 	_, err = exp.StartExportTask(ctx, snapexport.StartExportTaskInput{ExportTaskIdentifier: "none-0", Source: taskSrc, Sink: mem,
