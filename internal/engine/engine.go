@@ -173,9 +173,10 @@ func (r *Run) exportParts(ctx context.Context) error {
 	wctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	var local sync.Map // parts run in this process, whose progress came through OnRows and OnBytes
+	run := r.runLocal(tables)
 	runLocal := func(ctx context.Context, spec PartSpec) (PartResult, error) {
 		local.Store(partID(spec), true)
-		return r.runLocal(tables)(ctx, spec)
+		return run(ctx, spec)
 	}
 	report := func(spec PartSpec, res PartResult, err error) {
 		if _, ran := local.Load(partID(spec)); !ran && err == nil {

@@ -104,7 +104,8 @@ func (l Layout) JournalGeneration(key string) (int, bool) {
 	if _, err := strconv.Atoi(chunk); chunked && err != nil {
 		return 0, false
 	}
-	return GenerationOf(l.JournalPrefix()+gen+".json", l.JournalPrefix())
+	n, err := strconv.Atoi(gen)
+	return n, err == nil && n > 0
 }
 
 // GenerationOf is the generation in a lease or journal key under prefix.
